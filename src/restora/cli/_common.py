@@ -1,0 +1,129 @@
+"""Options and output helpers shared by every command."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import numpy as np
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_STATE: dict[str, Any] = {"verbose": 0, "device": None}
+
+
+def configure(verbose: int = 0, device: str | None = None) -> None:
+    """Apply the global options (called by the group and again by each subcommand)."""
+    if verbose:
+        _STATE["verbose"] = max(_STATE["verbose"], verbose)
+    if device:
+        _STATE["device"] = device
+        os.environ["RESTORA_DEVICE"] = device
+    level = logging.WARNING
+    if _STATE["verbose"] == 1:
+        level = logging.INFO
+    elif _STATE["verbose"] >= 2:
+        level = logging.DEBUG
+    logger = logging.getLogger("restora")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("restora: %(levelname)s: %(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(level)
+
+
+def common_options(func: F) -> F:
+    """``-v/--verbose`` and ``--device`` on a subcommand (they also work before it)."""
+
+    def apply(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+        if param.name == "verbose":
+            configure(verbose=value)
+        elif param.name == "device":
+            configure(device=value)
+        return value
+
+    func = click.option(
+        "-v",
+        "--verbose",
+        count=True,
+        expose_value=False,
+        callback=apply,
+        help="More log output on stderr (-vv for debug).",
+    )(func)
+    func = click.option(
+        "--device",
+        type=click.Choice(["auto", "cpu", "cuda"]),
+        default=None,
+        expose_value=False,
+        callback=apply,
+        help="Where learned models run (default auto).",
+    )(func)
+    return func
+
+
+def json_option(func: F) -> F:
+    return click.option(
+        "--json", "as_json", is_flag=True, help="Print one JSON object on stdout and nothing else."
+    )(func)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if hasattr(value, "to_dict"):
+        return _jsonable(value.to_dict())
+    return value
+
+
+def emit_json(payload: dict[str, Any]) -> None:
+    """The one JSON object a ``--json`` command prints on stdout."""
+    click.echo(json.dumps(_jsonable(payload), indent=2, ensure_ascii=False))
+
+
+def device() -> str:
+    """The device chosen on the command line or by RESTORA_DEVICE (default auto)."""
+    return str(_STATE["device"] or os.environ.get("RESTORA_DEVICE") or "auto")
+
+
+def max_pixels_option(func: F) -> F:
+    return click.option(
+        "--max-pixels",
+        type=click.FloatRange(min=1),
+        default=None,
+        help="Refuse images with more pixels than this (default 150e6, env RESTORA_MAX_PIXELS).",
+    )(func)
+
+
+def overwrite_option(func: F) -> F:
+    return click.option(
+        "--overwrite", is_flag=True, help="Replace an existing output file (never the input)."
+    )(func)
+
+
+def image_path_argument(name: str = "input_path") -> Callable[[F], F]:
+    """A positional path argument; existence and type are checked by restora.io with one line."""
+    return click.argument(name, metavar="IN", type=click.Path(path_type=Path))
+
+
+def load_input(path: Path, max_pixels: float | None = None) -> Any:
+    """Read an image for a command (errors are RestoraError: exit 2, one line)."""
+    from restora.io import load
+
+    return load(path, max_pixels=None if max_pixels is None else int(max_pixels))

@@ -1,0 +1,27 @@
+"""Choosing the torch device: ``auto`` means CUDA when torch sees a GPU, else CPU."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from restora.errors import NotAvailableError, RestoraError
+
+if TYPE_CHECKING:
+    import torch
+
+
+def resolve_device(name: str | None = None) -> torch.device:
+    """``cpu``, ``cuda``, ``cuda:N`` or ``auto`` (default: ``$RESTORA_DEVICE`` or auto)."""
+    import torch
+
+    choice = (name or os.environ.get("RESTORA_DEVICE") or "auto").lower()
+    if choice == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if choice == "cpu":
+        return torch.device("cpu")
+    if choice.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise NotAvailableError("--device cuda was asked for but torch sees no CUDA GPU")
+        return torch.device(choice)
+    raise RestoraError(f"unknown device {name!r}; choose auto, cpu or cuda")

@@ -1,0 +1,648 @@
+"""Safe image reading and writing.
+
+Every image inside restora is an :class:`Image`: float32 RGB in [0, 1] of shape (H, W, 3), an
+optional float32 alpha plane (H, W), and the metadata needed to write it back faithfully (bit
+depth, ICC profile, EXIF, whether it was grey).
+
+Reading applies the EXIF orientation, keeps 16-bit precision (Pillow cannot hold 16-bit colour,
+so those files are decoded with OpenCV or tifffile), converts grey, palette and CMYK (through its
+ICC profile when there is one) to RGB, and refuses images over a pixel limit before decoding
+them. Writing picks the format from the extension, writes to a temporary file in the target
+folder and renames it into place, never replaces the input and never replaces an existing file
+unless asked to.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io as _bytesio
+import logging
+import os
+import struct
+import tempfile
+import threading
+import warnings
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image as PILImage
+from PIL import ImageCms, UnidentifiedImageError
+
+from restora.errors import (
+    CorruptImageError,
+    ImageTooLargeError,
+    InputError,
+    OutputError,
+    UnsupportedFormatError,
+)
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_PIXELS = 150_000_000
+"""Default pixel-count limit (150 megapixels); override per call or with RESTORA_MAX_PIXELS."""
+
+READ_FORMATS = {"PNG", "JPEG", "MPO", "TIFF", "BMP", "DIB", "WEBP"}
+WRITE_FORMATS = {
+    ".png": "PNG",
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".tif": "TIFF",
+    ".tiff": "TIFF",
+    ".bmp": "BMP",
+    ".webp": "WEBP",
+}
+SIXTEEN_BIT_FORMATS = {"PNG", "TIFF"}
+ALPHA_FORMATS = {"PNG", "TIFF", "WEBP"}
+DEFAULT_JPEG_QUALITY = 95
+DEFAULT_WEBP_QUALITY = 95
+EXIF_ORIENTATION_TAG = 0x0112
+_PIL_LIMIT_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class ImageMeta:
+    """What restora keeps about a file so that it can be written back faithfully."""
+
+    path: Path | None = None
+    format: str | None = None
+    mode: str | None = None
+    bit_depth: int = 8
+    grey: bool = False
+    icc_profile: bytes | None = None
+    exif: bytes | None = None
+    orientation: int = 1
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Image:
+    """An image as restora works on it: float32 RGB in [0, 1], optional alpha, metadata."""
+
+    rgb: np.ndarray
+    alpha: np.ndarray | None = None
+    meta: ImageMeta = field(default_factory=ImageMeta)
+
+    def __post_init__(self) -> None:
+        if self.rgb.ndim != 3 or self.rgb.shape[2] != 3:
+            raise ValueError(f"rgb must have shape (H, W, 3), got {self.rgb.shape}")
+        if self.alpha is not None and self.alpha.shape != self.rgb.shape[:2]:
+            raise ValueError(
+                f"alpha shape {self.alpha.shape} does not match image {self.rgb.shape[:2]}"
+            )
+
+    @property
+    def height(self) -> int:
+        return int(self.rgb.shape[0])
+
+    @property
+    def width(self) -> int:
+        return int(self.rgb.shape[1])
+
+    @property
+    def megapixels(self) -> float:
+        return self.height * self.width / 1e6
+
+    def with_rgb(self, rgb: np.ndarray) -> Image:
+        """A new image with other pixels and the same alpha (resized if the size changed)."""
+        alpha = self.alpha
+        if alpha is not None and alpha.shape != rgb.shape[:2]:
+            alpha = _resize_plane(alpha, rgb.shape[0], rgb.shape[1])
+        return Image(np.ascontiguousarray(rgb, dtype=np.float32), alpha, self.meta)
+
+    @classmethod
+    def from_array(cls, array: np.ndarray, alpha: np.ndarray | None = None) -> Image:
+        """Wrap a uint8/uint16/float array (H, W), (H, W, 3) or (H, W, 4) as an Image."""
+        arr = np.asarray(array)
+        bit_depth = 16 if arr.dtype == np.uint16 else 8
+        arr = to_float(arr)
+        grey = arr.ndim == 2
+        if arr.ndim == 2:
+            arr = np.repeat(arr[:, :, None], 3, axis=2)
+        if arr.shape[2] == 4:
+            alpha = arr[:, :, 3] if alpha is None else alpha
+            arr = arr[:, :, :3]
+        if arr.shape[2] == 1:
+            arr = np.repeat(arr, 3, axis=2)
+        return cls(
+            np.ascontiguousarray(arr),
+            None if alpha is None else to_float(alpha),
+            ImageMeta(bit_depth=bit_depth, grey=grey),
+        )
+
+
+def to_float(array: np.ndarray) -> np.ndarray:
+    """Integer or float pixels to float32 in [0, 1] (uint8 /255, uint16 /65535)."""
+    arr = np.asarray(array)
+    if arr.dtype == np.uint8:
+        return arr.astype(np.float32) / 255.0
+    if arr.dtype == np.uint16:
+        return arr.astype(np.float32) / 65535.0
+    if arr.dtype == np.bool_:
+        return arr.astype(np.float32)
+    if np.issubdtype(arr.dtype, np.integer):
+        raise ValueError(f"unsupported integer pixel type {arr.dtype}")
+    return np.clip(arr.astype(np.float32), 0.0, 1.0)
+
+
+def to_uint(array: np.ndarray, bit_depth: int = 8) -> np.ndarray:
+    """Float in [0, 1] to uint8 or uint16 with rounding (values are clipped first)."""
+    top = 65535.0 if bit_depth == 16 else 255.0
+    dtype = np.uint16 if bit_depth == 16 else np.uint8
+    return (np.clip(array, 0.0, 1.0) * top + 0.5).astype(dtype)
+
+
+def max_pixels_default() -> int:
+    value = os.environ.get("RESTORA_MAX_PIXELS")
+    if value:
+        try:
+            return int(float(value))
+        except ValueError:
+            raise InputError(f"RESTORA_MAX_PIXELS must be a number, got {value!r}") from None
+    return DEFAULT_MAX_PIXELS
+
+
+# --------------------------------------------------------------------------------------- reading
+
+
+def _check_input_path(path: Path) -> None:
+    if not path.exists():
+        raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a directory, expected an image file")
+    if not path.is_file():
+        raise InputError(f"{path}: not a regular file")
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+    if size == 0:
+        raise InputError(f"{path}: file is empty")
+    if not os.access(path, os.R_OK):
+        raise InputError(f"{path}: permission denied")
+
+
+@contextlib.contextmanager
+def _own_pixel_limit() -> Iterator[None]:
+    """Disable Pillow's global bomb check while restora applies its own, settable limit."""
+    with _PIL_LIMIT_LOCK:
+        saved = PILImage.MAX_IMAGE_PIXELS
+        PILImage.MAX_IMAGE_PIXELS = None
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", PILImage.DecompressionBombWarning)
+                yield
+        finally:
+            PILImage.MAX_IMAGE_PIXELS = saved
+
+
+def _orient(array: np.ndarray, orientation: int) -> np.ndarray:
+    """Apply an EXIF orientation (1-8) to an (H, W[, C]) array so it displays upright."""
+    ops = {
+        2: lambda a: a[:, ::-1],
+        3: lambda a: a[::-1, ::-1],
+        4: lambda a: a[::-1, :],
+        5: lambda a: np.swapaxes(a, 0, 1),
+        6: lambda a: np.swapaxes(a, 0, 1)[:, ::-1],
+        7: lambda a: np.swapaxes(a, 0, 1)[::-1, ::-1],
+        8: lambda a: np.swapaxes(a, 0, 1)[::-1, :],
+    }
+    op = ops.get(orientation)
+    return array if op is None else np.ascontiguousarray(op(array))
+
+
+def _is_sixteen_bit_colour(im: PILImage.Image) -> bool:
+    """Pillow decodes 16-bit RGB(A) to 8 bits; its tile raw mode tells the real depth."""
+    if im.mode not in ("RGB", "RGBA"):
+        return False
+    for tile in getattr(im, "tile", None) or []:
+        args = tile[3] if len(tile) > 3 else None
+        if ";16" in str(args):
+            return True
+    if im.format == "TIFF":
+        bits = getattr(im, "tag_v2", {}).get(258)
+        if bits and max(bits if isinstance(bits, tuple) else (bits,)) == 16:
+            return True
+    return False
+
+
+def _decode_sixteen_bit(path: Path, fmt: str) -> np.ndarray:
+    """(H, W, 3|4) uint16 RGB(A) for a 16-bit colour PNG or TIFF."""
+    if fmt == "TIFF":
+        import tifffile
+
+        tiff = np.asarray(tifffile.imread(str(path)))
+        if tiff.ndim == 3 and tiff.shape[0] in (3, 4) and tiff.shape[2] not in (3, 4):
+            tiff = np.moveaxis(tiff, 0, -1)  # planar configuration
+        return np.asarray(tiff, dtype=np.uint16)
+    import cv2
+
+    data = np.fromfile(str(path), dtype=np.uint8)
+    arr = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    if arr is None or arr.dtype != np.uint16:
+        raise CorruptImageError(f"{path}: cannot decode 16-bit image data")
+    if arr.ndim == 3 and arr.shape[2] == 4:
+        return arr[:, :, [2, 1, 0, 3]]
+    return arr[:, :, ::-1] if arr.ndim == 3 else arr
+
+
+def _cmyk_to_rgb(im: PILImage.Image, icc: bytes | None) -> tuple[PILImage.Image, bytes | None]:
+    """CMYK to sRGB through the embedded profile when there is one (Pillow's littleCMS)."""
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+    if icc:
+        try:
+            source = ImageCms.ImageCmsProfile(_bytesio.BytesIO(icc))
+            converted = ImageCms.profileToProfile(im, source, srgb, outputMode="RGB")
+            if converted is not None:
+                return converted, srgb.tobytes()
+        except (ImageCms.PyCMSError, OSError, ValueError) as exc:
+            log.warning("CMYK profile conversion failed (%s); using a naive conversion", exc)
+    return im.convert("RGB"), None
+
+
+def _pil_to_planes(
+    im: PILImage.Image, path: Path
+) -> tuple[np.ndarray, np.ndarray | None, int, bool, bytes | None]:
+    """Decode a Pillow image: (rgb float, alpha float|None, bit depth, grey, icc)."""
+    icc = im.info.get("icc_profile")
+    mode = im.mode
+    if mode == "1":
+        im, mode = im.convert("L"), "L"
+    if mode == "P" or mode == "PA":
+        has_alpha = mode == "PA" or "transparency" in im.info
+        im = im.convert("RGBA" if has_alpha else "RGB")
+        mode = im.mode
+    if mode == "CMYK":
+        im, icc = _cmyk_to_rgb(im, icc)
+        mode = "RGB"
+    if mode in ("YCbCr", "LAB", "HSV"):
+        im, mode = im.convert("RGB"), "RGB"
+    if mode == "La":
+        im, mode = im.convert("LA"), "LA"
+    if mode == "RGBa":
+        im, mode = im.convert("RGBA"), "RGBA"
+
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
+        grey = np.clip(np.asarray(im).astype(np.float32) / 65535.0, 0.0, 1.0)
+        return np.repeat(grey[:, :, None], 3, axis=2), None, 16, True, icc
+    if mode == "F":
+        grey = np.clip(np.asarray(im, dtype=np.float32), 0.0, 1.0)
+        return np.repeat(grey[:, :, None], 3, axis=2), None, 32, True, icc
+    if mode == "L":
+        grey = to_float(np.asarray(im))
+        return np.repeat(grey[:, :, None], 3, axis=2), None, 8, True, icc
+    if mode == "LA":
+        arr = to_float(np.asarray(im))
+        return np.repeat(arr[:, :, :1], 3, axis=2), arr[:, :, 1].copy(), 8, True, icc
+    if mode == "RGB":
+        return to_float(np.asarray(im)), None, 8, False, icc
+    if mode == "RGBA":
+        arr = to_float(np.asarray(im))
+        return np.ascontiguousarray(arr[:, :, :3]), arr[:, :, 3].copy(), 8, False, icc
+    raise UnsupportedFormatError(f"{path}: unsupported pixel mode {mode}")
+
+
+def load(path: str | os.PathLike[str], *, max_pixels: int | None = None) -> Image:
+    """Read an image file into an :class:`Image`.
+
+    Args:
+        path: a PNG, JPEG, TIFF, BMP or WebP file.
+        max_pixels: refuse images with more pixels than this (default 150 MP, or the
+            ``RESTORA_MAX_PIXELS`` environment variable); checked before decoding.
+
+    Raises:
+        InputError: missing, empty, a directory, unreadable.
+        UnsupportedFormatError: not an image format restora reads.
+        CorruptImageError: truncated or garbled data.
+        ImageTooLargeError: over the pixel limit.
+    """
+    path = Path(path)
+    _check_input_path(path)
+    limit = max_pixels_default() if max_pixels is None else int(max_pixels)
+    try:
+        with _own_pixel_limit(), PILImage.open(path) as im:
+            fmt = im.format or "?"
+            if fmt not in READ_FORMATS:
+                raise UnsupportedFormatError(
+                    f"{path}: unsupported image format {fmt} (PNG, JPEG, TIFF, BMP, WebP are)"
+                )
+            width, height = im.size
+            if width * height > limit:
+                raise ImageTooLargeError(
+                    f"{path}: {width}x{height} = {width * height / 1e6:.1f} megapixels is over "
+                    f"the limit of {limit / 1e6:.1f} (raise it with --max-pixels)"
+                )
+            if width == 0 or height == 0:
+                raise CorruptImageError(f"{path}: image has no pixels")
+            exif_obj = im.getexif()
+            orientation = int(exif_obj.get(EXIF_ORIENTATION_TAG, 1) or 1)
+            if orientation not in range(1, 9):
+                orientation = 1
+            mode = im.mode
+            sixteen = _is_sixteen_bit_colour(im)
+            im.load()
+            rgb, alpha, depth, grey, icc = _pil_to_planes(im, path)
+            if sixteen:
+                raw = _decode_sixteen_bit(path, fmt)
+                if raw.shape[:2] != (height, width) or raw.ndim != 3:
+                    raise CorruptImageError(f"{path}: 16-bit decode gave shape {raw.shape}")
+                rgb = to_float(np.ascontiguousarray(raw[:, :, :3]))
+                alpha = to_float(np.ascontiguousarray(raw[:, :, 3])) if raw.shape[2] == 4 else None
+                depth = 16
+            exif_bytes: bytes | None = None
+            if len(exif_obj):
+                if orientation != 1:
+                    exif_obj[EXIF_ORIENTATION_TAG] = 1  # pixels are upright from now on
+                exif_bytes = exif_obj.tobytes()
+    except (UnidentifiedImageError, PILImage.DecompressionBombError) as exc:
+        raise UnsupportedFormatError(f"{path}: not a recognised image file") from exc
+    except (OSError, SyntaxError, ValueError, struct.error, EOFError, IndexError) as exc:
+        if isinstance(exc, InputError):
+            raise
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise CorruptImageError(f"{path}: cannot decode image ({reason})") from exc
+    rgb = _orient(rgb, orientation)
+    if alpha is not None:
+        alpha = _orient(alpha, orientation)
+        if float(alpha.min()) >= 1.0:
+            alpha = None  # fully opaque alpha carries no information; keep it out of the way
+    meta = ImageMeta(
+        path=path.resolve(),
+        format=fmt,
+        mode=mode,
+        bit_depth=depth,
+        grey=grey,
+        icc_profile=icc,
+        exif=exif_bytes,
+        orientation=orientation,
+    )
+    return Image(np.ascontiguousarray(rgb, dtype=np.float32), alpha, meta)
+
+
+# --------------------------------------------------------------------------------------- writing
+
+
+def format_for(path: str | os.PathLike[str]) -> str:
+    """The output format for a file name, from its extension."""
+    suffix = Path(path).suffix.lower()
+    fmt = WRITE_FORMATS.get(suffix)
+    if fmt is None:
+        valid = ", ".join(sorted(WRITE_FORMATS))
+        raise OutputError(
+            f"{path}: cannot write {suffix or 'files without an extension'}; use {valid}"
+        )
+    return fmt
+
+
+def check_output(
+    path: str | os.PathLike[str],
+    *,
+    overwrite: bool = False,
+    inputs: list[Path] | tuple[Path, ...] = (),
+) -> Path:
+    """Validate an output path before any work is done; returns it resolved.
+
+    Refuses a path that is one of the inputs (even with ``overwrite``), an existing file
+    without ``overwrite``, an unknown extension and a folder that cannot be written.
+    """
+    out = Path(path)
+    format_for(out)
+    resolved = out.resolve()
+    for src in inputs:
+        try:
+            same = Path(src).resolve() == resolved or (
+                resolved.exists() and os.path.samefile(src, resolved)
+            )
+        except OSError:
+            same = False
+        if same:
+            raise OutputError(f"{out}: refusing to overwrite the input image")
+    if resolved.is_dir():
+        raise OutputError(f"{out}: is a directory, expected an output file name")
+    if resolved.exists() and not overwrite:
+        raise OutputError(f"{out}: already exists (use --overwrite to replace it)")
+    parent = resolved.parent
+    existing = parent
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise OutputError(f"{out}: folder {existing} is not writable")
+    return resolved
+
+
+def _resize_plane(plane: np.ndarray, height: int, width: int) -> np.ndarray:
+    import cv2
+
+    return np.clip(
+        cv2.resize(plane.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR),
+        0.0,
+        1.0,
+    )
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    body = kind + data
+    return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body) & 0xFFFFFFFF)
+
+
+def _png_with_metadata(png: bytes, icc: bytes | None, exif: bytes | None) -> bytes:
+    """Insert iCCP and eXIf chunks after IHDR (OpenCV's PNG writer cannot attach them)."""
+    if not icc and not exif:
+        return png
+    ihdr_end = 8 + 8 + 13 + 4
+    chunks = b""
+    if icc:
+        chunks += _png_chunk(b"iCCP", b"ICC profile\x00\x00" + zlib.compress(icc))
+    if exif:
+        raw = exif[6:] if exif.startswith(b"Exif\x00\x00") else exif
+        chunks += _png_chunk(b"eXIf", raw)
+    return png[:ihdr_end] + chunks + png[ihdr_end:]
+
+
+def encode(
+    image: Image,
+    fmt: str,
+    *,
+    quality: int | None = None,
+    bit_depth: int | None = None,
+    keep_metadata: bool = True,
+) -> bytes:
+    """Encode an image to bytes in ``fmt`` (PNG, JPEG, TIFF, BMP, WEBP)."""
+    depth = bit_depth or (16 if image.meta.bit_depth >= 16 else 8)
+    if fmt not in SIXTEEN_BIT_FORMATS:
+        depth = 8
+    rgb = image.rgb
+    alpha = image.alpha
+    if alpha is not None and alpha.shape != rgb.shape[:2]:
+        alpha = _resize_plane(alpha, rgb.shape[0], rgb.shape[1])
+    if alpha is not None and fmt not in ALPHA_FORMATS:
+        log.warning("%s cannot store transparency; compositing over white", fmt)
+        rgb = rgb * alpha[:, :, None] + (1.0 - alpha[:, :, None])
+        alpha = None
+    grey = image.meta.grey and float(np.ptp(rgb, axis=2).max(initial=0.0)) < 1.0 / 512
+    icc = image.meta.icc_profile if keep_metadata else None
+    exif = image.meta.exif if keep_metadata else None
+    if grey and icc:
+        icc = None  # an RGB profile on a grey file is invalid; grey profiles are rare
+
+    if depth == 16:
+        if grey:
+            plane = to_uint(rgb[:, :, 0], 16)
+            if alpha is None and fmt == "PNG":
+                buf = _bytesio.BytesIO()
+                PILImage.fromarray(plane, mode="I;16").save(buf, "PNG")
+                return _png_with_metadata(buf.getvalue(), None, exif)
+            pixels = plane if alpha is None else np.dstack([plane, to_uint(alpha, 16)])
+        else:
+            pixels = to_uint(rgb, 16)
+            if alpha is not None:
+                pixels = np.dstack([pixels, to_uint(alpha, 16)])
+        if fmt == "TIFF":
+            import tifffile
+
+            buf = _bytesio.BytesIO()
+            extratags = [(34675, "B", len(icc), icc, True)] if icc else []
+            photometric = "minisblack" if pixels.ndim == 2 or grey else "rgb"
+            tifffile.imwrite(
+                buf,
+                pixels,
+                photometric=photometric,
+                extrasamples=("unassalpha",) if alpha is not None else None,
+                compression="zlib",
+                extratags=extratags,
+            )
+            return buf.getvalue()
+        import cv2
+
+        if pixels.ndim == 3 and pixels.shape[2] == 4:
+            bgr = pixels[:, :, [2, 1, 0, 3]] if not grey else pixels
+        elif pixels.ndim == 3 and pixels.shape[2] == 3:
+            bgr = pixels[:, :, ::-1]
+        else:
+            bgr = pixels
+        if grey and pixels.ndim == 3:  # grey + alpha: OpenCV has no LA, write RGBA
+            g = pixels[:, :, 0]
+            bgr = np.dstack([g, g, g, pixels[:, :, 1]])
+        ok, data = cv2.imencode(".png", np.ascontiguousarray(bgr))
+        if not ok:
+            raise OutputError("OpenCV could not encode the 16-bit PNG")
+        return _png_with_metadata(data.tobytes(), icc, exif)
+
+    if grey:
+        plane = to_uint(rgb[:, :, 0], 8)
+        im = (
+            PILImage.fromarray(plane, mode="L")
+            if alpha is None
+            else PILImage.fromarray(np.dstack([plane, to_uint(alpha, 8)]), mode="LA")
+        )
+    else:
+        arr8 = to_uint(rgb, 8)
+        im = (
+            PILImage.fromarray(arr8, mode="RGB")
+            if alpha is None
+            else PILImage.fromarray(np.dstack([arr8, to_uint(alpha, 8)]), mode="RGBA")
+        )
+    params: dict[str, Any] = {}
+    if icc:
+        params["icc_profile"] = icc
+    if exif and fmt in ("JPEG", "PNG", "WEBP", "TIFF"):
+        params["exif"] = exif
+    if fmt == "JPEG":
+        params.update(quality=quality or DEFAULT_JPEG_QUALITY, subsampling=0, optimize=True)
+    elif fmt == "WEBP":
+        params.update(quality=quality or DEFAULT_WEBP_QUALITY, method=4)
+    elif fmt == "PNG":
+        params.update(compress_level=6)
+    elif fmt == "TIFF":
+        params.update(compression="tiff_deflate")
+    buf = _bytesio.BytesIO()
+    im.save(buf, fmt, **params)
+    return buf.getvalue()
+
+
+def write_bytes_atomic(
+    path: str | os.PathLike[str], data: bytes, *, overwrite: bool = False
+) -> Path:
+    """Write bytes to ``path`` through a temporary file in the same folder and a rename.
+
+    A crash or interrupt leaves either the old state or the complete new file, never a partial
+    one. Without ``overwrite`` an existing file is never replaced, even one that appears while
+    writing (the final step is a hard link, which fails if the name exists).
+    """
+    target = Path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(
+            f"{target}: cannot create folder {target.parent} ({exc.strerror})"
+        ) from None
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise OutputError(f"{target}: cannot write in {target.parent} ({exc.strerror})") from None
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
+        if overwrite:
+            os.replace(tmp, target)
+        else:
+            try:
+                os.link(tmp, target)
+            except FileExistsError:
+                raise OutputError(
+                    f"{target}: already exists (use --overwrite to replace it)"
+                ) from None
+            except OSError:  # file systems without hard links
+                if target.exists():
+                    raise OutputError(
+                        f"{target}: already exists (use --overwrite to replace it)"
+                    ) from None
+                os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    with contextlib.suppress(OSError):
+        tmp.unlink()
+    return target
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def save(
+    image: Image,
+    path: str | os.PathLike[str],
+    *,
+    overwrite: bool = False,
+    quality: int | None = None,
+    bit_depth: int | None = None,
+    keep_metadata: bool = True,
+    inputs: list[Path] | tuple[Path, ...] = (),
+) -> Path:
+    """Write an image atomically; the format comes from the extension.
+
+    PNG and TIFF are written with 16 bits per channel when the image came from a 16-bit file
+    (or ``bit_depth=16``); JPEG uses quality 95 with 4:4:4 chroma unless told otherwise. ICC
+    profile and EXIF (orientation reset to upright) are kept. The image's own source file and
+    any path in ``inputs`` are never overwritten.
+    """
+    srcs = list(inputs)
+    if image.meta.path is not None:
+        srcs.append(image.meta.path)
+    target = check_output(path, overwrite=overwrite, inputs=srcs)
+    fmt = format_for(target)
+    if bit_depth not in (None, 8, 16):
+        raise OutputError(f"bit depth must be 8 or 16, got {bit_depth}")
+    data = encode(image, fmt, quality=quality, bit_depth=bit_depth, keep_metadata=keep_metadata)
+    return write_bytes_atomic(target, data, overwrite=overwrite)

@@ -1,0 +1,29 @@
+"""Where restora finds the public data folder and its own files."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+WEIGHTS_DIR = PACKAGE_DIR / "weights"
+
+
+def data_dir(override: str | os.PathLike[str] | None = None) -> Path:
+    """The public data folder: ``override``, else ``$RESTORA_DATA``, else ``../shared/data``.
+
+    ``../shared/data`` is looked for beside the current folder first, then beside the source
+    checkout. The folder may not exist; callers check (tests skip when it is absent).
+    """
+    if override is not None:
+        return Path(override).expanduser()
+    env = os.environ.get("RESTORA_DATA")
+    if env:
+        return Path(env).expanduser()
+    candidates = [Path.cwd() / ".." / "shared" / "data"]
+    if PACKAGE_DIR.parent.name == "src":  # an editable/source checkout: <repo>/src/restora
+        candidates.append(PACKAGE_DIR.parents[2] / "shared" / "data")
+    for candidate in candidates:
+        if candidate.is_dir():
+            return candidate.resolve()
+    return candidates[-1]

@@ -1,0 +1,49 @@
+"""The fixed vocabulary of ARCHITECTURE.md: degradation types, restoration tasks, levels."""
+
+from __future__ import annotations
+
+DEGRADATION_TYPES: tuple[str, ...] = (
+    "noise",
+    "blur",
+    "motion_blur",
+    "jpeg",
+    "haze",
+    "rain",
+    "low_light",
+    "reflection",
+)
+"""Types the analyzer reports (``analyze --json``)."""
+
+SYNTHESIS_TYPES: tuple[str, ...] = (*DEGRADATION_TYPES, "low_resolution")
+"""Types the degradation engine can synthesise (resolution is judged from pixel sizes)."""
+
+TASKS: tuple[str, ...] = (
+    "denoise",
+    "deblur",
+    "dejpeg",
+    "upscale",
+    "dehaze",
+    "derain",
+    "brighten",
+    "dereflect",
+)
+"""Restoration tasks an expert can perform."""
+
+TASK_FOR_TYPE: dict[str, str] = {
+    "noise": "denoise",
+    "blur": "deblur",
+    "motion_blur": "deblur",
+    "jpeg": "dejpeg",
+    "low_resolution": "upscale",
+    "haze": "dehaze",
+    "rain": "derain",
+    "low_light": "brighten",
+    "reflection": "dereflect",
+}
+"""Which task undoes each degradation type."""
+
+QUALITY_LEVELS: tuple[str, ...] = ("excellent", "good", "fair", "poor", "bad")
+"""Quality levels, best first."""
+
+STRENGTHS: tuple[str, ...] = ("light", "normal", "strong")
+"""Instruction intensities."""
