@@ -193,7 +193,9 @@ def _own_pixel_limit() -> Iterator[None]:
         PILImage.MAX_IMAGE_PIXELS = None
         try:
             with warnings.catch_warnings():
-                warnings.simplefilter("ignore", PILImage.DecompressionBombWarning)
+                # Pillow warns about odd tags and truncated metadata; restora reports real
+                # decoding failures itself, so the warnings would only add noise on stderr.
+                warnings.simplefilter("ignore")
                 yield
         finally:
             PILImage.MAX_IMAGE_PIXELS = saved
@@ -337,12 +339,12 @@ def load(path: str | os.PathLike[str], *, max_pixels: int | None = None) -> Imag
                 )
             if width == 0 or height == 0:
                 raise CorruptImageError(f"{path}: image has no pixels")
+            mode = im.mode
+            sixteen = _is_sixteen_bit_colour(im)  # before getexif(), which may load the tiles
             exif_obj = im.getexif()
             orientation = int(exif_obj.get(EXIF_ORIENTATION_TAG, 1) or 1)
             if orientation not in range(1, 9):
                 orientation = 1
-            mode = im.mode
-            sixteen = _is_sixteen_bit_colour(im)
             im.load()
             rgb, alpha, depth, grey, icc = _pil_to_planes(im, path)
             if sixteen:
@@ -428,9 +430,23 @@ def check_output(
     existing = parent
     while not existing.exists():
         existing = existing.parent
-    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+    if not existing.is_dir() or not _can_write_in(existing):
         raise OutputError(f"{out}: folder {existing} is not writable")
     return resolved
+
+
+def _can_write_in(folder: Path) -> bool:
+    """Probe by creating a file: os.access is wrong for root and for read-only mounts."""
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return False
+    try:
+        fd, name = tempfile.mkstemp(prefix=".restora-probe-", dir=folder)
+    except OSError:
+        return False
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(name)
+    return True
 
 
 def _resize_plane(plane: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -493,7 +509,7 @@ def encode(
             plane = to_uint(rgb[:, :, 0], 16)
             if alpha is None and fmt == "PNG":
                 buf = _bytesio.BytesIO()
-                PILImage.fromarray(plane, mode="I;16").save(buf, "PNG")
+                PILImage.fromarray(plane).save(buf, "PNG")
                 return _png_with_metadata(buf.getvalue(), None, exif)
             pixels = plane if alpha is None else np.dstack([plane, to_uint(alpha, 16)])
         else:
@@ -534,16 +550,16 @@ def encode(
     if grey:
         plane = to_uint(rgb[:, :, 0], 8)
         im = (
-            PILImage.fromarray(plane, mode="L")
+            PILImage.fromarray(plane)
             if alpha is None
-            else PILImage.fromarray(np.dstack([plane, to_uint(alpha, 8)]), mode="LA")
+            else PILImage.fromarray(np.dstack([plane, to_uint(alpha, 8)]))
         )
     else:
         arr8 = to_uint(rgb, 8)
         im = (
-            PILImage.fromarray(arr8, mode="RGB")
+            PILImage.fromarray(arr8)
             if alpha is None
-            else PILImage.fromarray(np.dstack([arr8, to_uint(alpha, 8)]), mode="RGBA")
+            else PILImage.fromarray(np.dstack([arr8, to_uint(alpha, 8)]))
         )
     params: dict[str, Any] = {}
     if icc:

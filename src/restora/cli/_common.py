@@ -37,6 +37,8 @@ def configure(verbose: int = 0, device: str | None = None) -> None:
         handler.setFormatter(logging.Formatter("restora: %(levelname)s: %(message)s"))
         logger.addHandler(handler)
     logger.setLevel(level)
+    # Pillow logs warnings about odd files that restora reports itself in one line.
+    logging.getLogger("PIL").setLevel(logging.DEBUG if _STATE["verbose"] >= 2 else logging.ERROR)
 
 
 def common_options(func: F) -> F:
