@@ -1,34 +1,227 @@
-"""``restora assess``: image quality, with or without a reference."""
+"""``restora assess``: image quality, with or without a reference.
+
+No ``--ref``: the no-reference metrics (and a quality level with a description). With
+``--ref``: full-reference and no-reference metrics. A folder IN gives a table; with ``--ref`` a
+folder too, files are matched by name (then by name without extension).
+"""
 
 from __future__ import annotations
 
+import csv
+import io
+import logging
+import math
 from pathlib import Path
+from typing import Any
 
 import click
+import numpy as np
 
 from restora.cli._common import (
     common_options,
-    image_path_argument,
+    emit_json,
     json_option,
     load_input,
     max_pixels_option,
 )
-from restora.errors import NotAvailableError
+from restora.errors import InputError
+
+log = logging.getLogger("restora.cli.assess")
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
+
+
+def _metric_array(path: Path, max_pixels: float | None) -> np.ndarray:
+    """Pixels for the metrics: grey files stay (H, W), colour files are (H, W, 3)."""
+    image = load_input(path, max_pixels)
+    return image.rgb[..., 0] if image.meta.grey else image.rgb
+
+
+def _images_in(folder: Path) -> list[Path]:
+    files = sorted(
+        p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+    )
+    if not files:
+        raise InputError(
+            f"{folder}: no images found (looked for {', '.join(sorted(IMAGE_SUFFIXES))})"
+        )
+    return files
+
+
+def _match_reference(path: Path, ref_folder: Path) -> Path:
+    exact = ref_folder / path.name
+    if exact.is_file():
+        return exact
+    by_stem = [p for p in _images_in(ref_folder) if p.stem == path.stem]
+    if len(by_stem) == 1:
+        return by_stem[0]
+    raise InputError(f"{path.name}: no reference with the same name in {ref_folder}")
+
+
+def _choose_metrics(requested: str | None, with_ref: bool) -> tuple[list[str], bool]:
+    """Metric names to compute, and whether the user named them (then sizes are enforced)."""
+    from restora.quality import get_metric, list_metrics
+
+    if requested:
+        names = [n.strip() for n in requested.split(",") if n.strip()]
+        for name in names:
+            metric = get_metric(name)  # unknown names: one line listing the valid ones
+            if metric.needs_reference and not with_ref:
+                raise InputError(f"metric {name!r} is full-reference: give --ref REF")
+        return names, True
+    names = list_metrics("no-reference")
+    if with_ref:
+        names = list_metrics("full-reference") + names
+    return names, False
+
+
+def _assess_one(
+    image: np.ndarray, ref: np.ndarray | None, names: list[str], explicit: bool
+) -> dict[str, Any]:
+    from restora.quality import assess_nr, get_metric
+    from restora.quality.registry import check_pair
+
+    if ref is not None:
+        check_pair(image, ref)
+    metrics: dict[str, float] = {}
+    result: dict[str, Any] = {"metrics": metrics}
+    for name in names:
+        metric = get_metric(name)
+        if not explicit and min(image.shape[:2]) < metric.min_size:
+            log.warning("skipping %s: the image is smaller than %d pixels", name, metric.min_size)
+            continue
+        if name == "quality":
+            judgement = assess_nr(image)
+            metrics[name] = judgement.score
+            result["level"] = judgement.level
+            result["description"] = judgement.description
+            continue
+        metrics[name] = metric(image, ref if metric.needs_reference else None)
+    return result
+
+
+def _format_value(value: float) -> str:
+    if math.isinf(value):
+        return "inf"
+    return f"{value:.4f}" if abs(value) < 1000 else f"{value:.1f}"
+
+
+def _list_metrics(as_json: bool) -> None:
+    from restora.quality import get_metric, list_metrics
+
+    metrics = [get_metric(name) for name in list_metrics()]
+    if as_json:
+        emit_json({"metrics": [m.to_dict() for m in metrics]})
+        return
+    click.echo(f"{'metric':<9} {'kind':<15} {'direction':<17} {'range':<14} convention")
+    for m in metrics:
+        low, high = (_format_value(v) for v in m.range)
+        click.echo(
+            f"{m.name:<9} {m.kind:<15} {m.direction:<17} {f'[{low}, {high}]':<14} {m.convention}"
+        )
+        click.echo(f"{'':<9} {m.description}")
+
+
+def _write_csv(path: Path, rows: list[dict[str, Any]], names: list[str]) -> None:
+    from restora.io import write_bytes_atomic
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    extra = [k for k in ("level", "description") if any(k in r for r in rows)]
+    writer.writerow(["file", *names, *extra])
+    for row in rows:
+        values = row["metrics"]
+        writer.writerow(
+            [
+                row["file"],
+                *(_format_value(values[n]) if n in values else "" for n in names),
+                *(row.get(k, "") for k in extra),
+            ]
+        )
+    write_bytes_atomic(path, buffer.getvalue().encode(), overwrite=True)
 
 
 @click.command(short_help="Measure image quality (no-reference, or full-reference with --ref).")
-@image_path_argument()
-@click.option("--ref", type=click.Path(path_type=Path), help="Reference (clean) image.")
+@click.argument("input_path", metavar="IN", type=click.Path(path_type=Path), required=False)
+@click.option("--ref", type=click.Path(path_type=Path), help="Reference (clean) image or folder.")
 @click.option("--metrics", help="Comma-separated metric names (see --list).")
+@click.option(
+    "--csv",
+    "csv_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also write the table as CSV to this file.",
+)
+@click.option("--list", "list_only", is_flag=True, help="List every metric and exit.")
 @max_pixels_option
 @json_option
 @common_options
 def assess(
-    input_path: Path, ref: Path | None, metrics: str | None, max_pixels: float | None, as_json: bool
+    input_path: Path | None,
+    ref: Path | None,
+    metrics: str | None,
+    csv_path: Path | None,
+    list_only: bool,
+    max_pixels: float | None,
+    as_json: bool,
 ) -> None:
-    """Assess the quality of IN (a file or a folder)."""
-    load_input(input_path, max_pixels)
-    if ref is not None:
-        load_input(ref, max_pixels)
-    del metrics, as_json
-    raise NotAvailableError("quality assessment is not available yet")
+    """Assess the quality of IN (a file or a folder).
+
+    Without --ref: no-reference metrics (NIQE, PIQE, restora's 0-100 quality with its level
+    and description). With --ref: full-reference metrics too (PSNR, SSIM, MS-SSIM, GMSD, VIF,
+    FSIM). `restora assess --list` shows every metric with its direction and range.
+    """
+    if list_only:
+        _list_metrics(as_json)
+        return
+    if input_path is None:
+        raise click.UsageError("missing argument IN (or use --list)")
+    names, explicit = _choose_metrics(metrics, ref is not None)
+
+    if input_path.is_dir():
+        files = _images_in(input_path)
+        if ref is not None and not ref.is_dir():
+            raise InputError(f"{ref}: IN is a folder, so --ref must be a folder too")
+        rows = []
+        for path in files:
+            image = _metric_array(path, max_pixels)
+            reference = None
+            if ref is not None:
+                reference = _metric_array(_match_reference(path, ref), max_pixels)
+            try:
+                row = _assess_one(image, reference, names, explicit)
+            except InputError as exc:
+                raise InputError(f"{path.name}: {exc}") from None
+            rows.append({"file": path.name, **row})
+        if csv_path is not None:
+            _write_csv(csv_path, rows, names)
+        if as_json:
+            emit_json({"files": rows})
+            return
+        shown = [n for n in names if any(n in r["metrics"] for r in rows)]
+        width = max(len("file"), *(len(r["file"]) for r in rows))
+        click.echo(f"{'file':<{width}}  " + "  ".join(f"{n:>9}" for n in shown))
+        for row in rows:
+            cells = (
+                f"{_format_value(row['metrics'][n]) if n in row['metrics'] else '-':>9}"
+                for n in shown
+            )
+            click.echo(f"{row['file']:<{width}}  " + "  ".join(cells))
+        return
+
+    if ref is not None and ref.is_dir():
+        ref = _match_reference(input_path, ref)
+    image = _metric_array(input_path, max_pixels)
+    reference = _metric_array(ref, max_pixels) if ref is not None else None
+    result = _assess_one(image, reference, names, explicit)
+    if csv_path is not None:
+        _write_csv(csv_path, [{"file": input_path.name, **result}], names)
+    if as_json:
+        emit_json(result)
+        return
+    from restora.quality import get_metric
+
+    for name, value in result["metrics"].items():
+        metric = get_metric(name)
+        click.echo(f"{name:<9} {_format_value(value):>10}   ({metric.direction})")
+    if "description" in result:
+        click.echo(result["description"])

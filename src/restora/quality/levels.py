@@ -1,0 +1,237 @@
+"""Quality levels and words: a 0-100 no-reference score, its level, and a short description.
+
+The score comes from a *quality model*: a function from an image to a number in [0, 100]
+(higher is better). restora ships ``"classical"`` (NIQE and PIQE mapped to 0-100 and averaged);
+the analyzer's learned quality head plugs in with :func:`register_quality_model` and then
+becomes the default when registered with ``default=True``. The description does not depend on
+the model: it names the defects that simple measurements find (noise in flat areas, soft edges,
+8x8 blocking, low contrast, under/over-exposure), so it stays interpretable whatever the score.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from restora.errors import UnknownNameError
+from restora.types import QualityScore
+from restora.vocabulary import QUALITY_LEVELS
+
+QualityModel = Callable[[np.ndarray], float]
+"""An image (float RGB (H, W, 3) or grey (H, W) in [0, 1]) to a score in [0, 100]."""
+
+LEVEL_THRESHOLDS: tuple[tuple[float, str], ...] = (
+    (80.0, "excellent"),
+    (60.0, "good"),
+    (40.0, "fair"),
+    (20.0, "poor"),
+    (-np.inf, "bad"),
+)
+"""Lower bound of each level's score band, best first (levels of vocabulary.QUALITY_LEVELS)."""
+
+# NIQE (restora's pristine model) of clean training photos is about 2.5-4; heavily distorted
+# photos reach 10 and more. The classical score maps that span linearly onto 100..0.
+NIQE_BEST, NIQE_WORST = 3.0, 11.0
+
+# Cue thresholds (8-bit noise sigma; blur effect of Crete et al. in [0, 1]; blockiness ratio;
+# luminance statistics in [0, 1]).
+NOISE_NOTICEABLE, NOISE_HEAVY = 3.5, 10.0
+BLUR_SOFT, BLUR_STRONG = 0.48, 0.62
+BLOCKINESS_VISIBLE = 1.35
+CONTRAST_LOW = 0.09
+BRIGHTNESS_DARK, BRIGHTNESS_BRIGHT = 0.22, 0.82
+
+
+def level_for(score: float) -> str:
+    """The quality level of a 0-100 score (excellent >= 80, good >= 60, fair >= 40,
+    poor >= 20, bad below)."""
+    for bound, level in LEVEL_THRESHOLDS:
+        if score >= bound:
+            return level
+    return QUALITY_LEVELS[-1]  # NaN scores
+
+
+# ---------------------------------------------------------------------------- measurable cues
+
+
+def luminance(image: np.ndarray) -> np.ndarray:
+    """BT.601 luma in [0, 1] (grey images unchanged)."""
+    arr = np.asarray(image, dtype=np.float64)
+    return arr if arr.ndim == 2 else arr @ np.array([0.299, 0.587, 0.114])
+
+
+def estimate_noise_sigma(image: np.ndarray) -> float:
+    """Noise standard deviation in 8-bit units, measured in the flattest 40% of the image.
+
+    Immerkaer's fast estimator (1996): the response to a mask that cancels smooth (linear)
+    image content is mostly noise; ``sigma = sqrt(pi/2) / 6 * mean|I * M|``. Restricting it to
+    pixels with the weakest gradients keeps texture from being counted as noise.
+    """
+    grey = luminance(image) * 255.0
+    if min(grey.shape) < 8:
+        return 0.0
+    mask = np.array([[1.0, -2.0, 1.0], [-2.0, 4.0, -2.0], [1.0, -2.0, 1.0]])
+    residual = np.abs(ndimage.correlate(grey, mask, mode="reflect"))[1:-1, 1:-1]
+    # Select flat pixels on a smoothed copy so that the noise itself does not pick them.
+    smooth = ndimage.gaussian_filter(grey, 2.0)
+    gradient = np.hypot(ndimage.sobel(smooth, 0), ndimage.sobel(smooth, 1))[1:-1, 1:-1]
+    flat = gradient <= np.percentile(gradient, 40)
+    return float(np.sqrt(np.pi / 2.0) / 6.0 * residual[flat].mean())
+
+
+def blur_amount(image: np.ndarray) -> float:
+    """Perceptual blur of Crete et al. (2007) via scikit-image: 0 sharp .. 1 very blurred."""
+    from skimage.measure import blur_effect
+
+    grey = luminance(image)
+    if min(grey.shape) < 8:
+        return 0.0
+    return float(blur_effect(grey))
+
+
+def blockiness(image: np.ndarray, block: int = 8) -> float:
+    """Mean jump across 8x8 block boundaries divided by the mean jump elsewhere (1 = none)."""
+    grey = luminance(image) * 255.0
+    if min(grey.shape) < 3 * block:
+        return 1.0
+    dx = np.abs(np.diff(grey, axis=1))
+    dy = np.abs(np.diff(grey, axis=0))
+    on_x = (np.arange(dx.shape[1]) % block) == block - 1
+    on_y = (np.arange(dy.shape[0]) % block) == block - 1
+    boundary = dx[:, on_x].mean() + dy[on_y, :].mean()
+    inside = dx[:, ~on_x].mean() + dy[~on_y, :].mean()
+    return float(boundary / max(inside, 1e-6))
+
+
+@dataclass(frozen=True)
+class QualityCues:
+    """Simple measurements behind the quality description."""
+
+    noise_sigma: float
+    blur: float
+    blockiness: float
+    contrast: float
+    brightness: float
+
+    def defects(self) -> list[str]:
+        """Phrases for what looks wrong, worst first."""
+        found: list[tuple[float, str]] = []
+        if self.noise_sigma >= NOISE_HEAVY:
+            found.append((3.0, "heavy noise"))
+        elif self.noise_sigma >= NOISE_NOTICEABLE:
+            found.append((2.0, "noticeable noise in flat areas"))
+        if self.blockiness >= BLOCKINESS_VISIBLE:
+            found.append((2.5, "visible compression blocks"))
+        if self.blur >= BLUR_STRONG:
+            found.append((2.8, "strongly blurred"))
+        elif self.blur >= BLUR_SOFT:
+            found.append((1.9, "edges are soft"))
+        if self.brightness <= BRIGHTNESS_DARK:
+            found.append((2.2, "dark, underexposed"))
+        elif self.brightness >= BRIGHTNESS_BRIGHT:
+            found.append((1.5, "very bright, highlights may be clipped"))
+        if self.contrast <= CONTRAST_LOW:
+            found.append((1.8, "low contrast (flat or hazy)"))
+        return [text for _, text in sorted(found, key=lambda item: -item[0])]
+
+    def to_dict(self) -> dict[str, float]:
+        return {
+            "noise_sigma": round(self.noise_sigma, 3),
+            "blur": round(self.blur, 4),
+            "blockiness": round(self.blockiness, 4),
+            "contrast": round(self.contrast, 4),
+            "brightness": round(self.brightness, 4),
+        }
+
+
+def measure_cues(image: np.ndarray) -> QualityCues:
+    grey = luminance(image)
+    return QualityCues(
+        noise_sigma=estimate_noise_sigma(image),
+        blur=blur_amount(image),
+        blockiness=blockiness(image),
+        contrast=float(grey.std()),
+        brightness=float(grey.mean()),
+    )
+
+
+def describe(score: float, cues: QualityCues) -> str:
+    """``"fair quality: noticeable noise in flat areas, edges are soft"``."""
+    level = level_for(score)
+    defects = cues.defects()
+    if defects:
+        return f"{level} quality: {', '.join(defects[:3])}"
+    if level in ("excellent", "good"):
+        return f"{level} quality: no obvious defects"
+    return f"{level} quality: no single dominant defect"
+
+
+# ------------------------------------------------------------------------------ quality models
+
+
+def niqe_to_score(niqe_value: float) -> float:
+    """NIQE (lower is better) to 0-100 (higher is better), linear between NIQE_BEST/WORST."""
+    if not np.isfinite(niqe_value):
+        return 0.0
+    return float(100.0 * np.clip((NIQE_WORST - niqe_value) / (NIQE_WORST - NIQE_BEST), 0, 1))
+
+
+def quality_score(image: np.ndarray) -> float:
+    """The classical quality model: mean of 100 - PIQE and the NIQE mapping (PIQE alone on
+    images too small for NIQE's 96x96 blocks)."""
+    from restora.quality.niqe import BLOCK_SIZE, niqe
+    from restora.quality.piqe import piqe
+
+    piqe_part = 100.0 - piqe(image)
+    if min(image.shape[:2]) < BLOCK_SIZE:
+        return float(np.clip(piqe_part, 0.0, 100.0))
+    return float(np.clip(0.5 * (piqe_part + niqe_to_score(niqe(image))), 0.0, 100.0))
+
+
+_MODELS: dict[str, QualityModel] = {"classical": quality_score}
+_DEFAULT = ["classical"]
+_LOCK = threading.Lock()
+
+
+def register_quality_model(name: str, model: QualityModel, *, default: bool = False) -> None:
+    """Add (or replace) a quality model; ``default=True`` makes :func:`assess_nr` use it."""
+    with _LOCK:
+        _MODELS[name] = model
+        if default:
+            _DEFAULT[0] = name
+
+
+def quality_models() -> list[str]:
+    """Registered quality model names (``"classical"`` first)."""
+    return list(_MODELS)
+
+
+def default_quality_model() -> str:
+    return _DEFAULT[0]
+
+
+def assess_nr(image: np.ndarray, source: str | None = None) -> QualityScore:
+    """No-reference judgement: 0-100 score, level and a short description.
+
+    ``source`` names a registered quality model (default: the current default model,
+    ``"classical"`` unless another was registered with ``default=True``).
+    """
+    from restora.quality.registry import as_metric_array
+
+    name = source or default_quality_model()
+    try:
+        model = _MODELS[name]
+    except KeyError:
+        raise UnknownNameError("quality model", name, list(_MODELS)) from None
+    arr = as_metric_array(image, "image")
+    score = float(np.clip(model(arr), 0.0, 100.0))
+    return QualityScore(
+        score=score,
+        level=level_for(score),
+        description=describe(score, measure_cues(arr)),
+        source=name,
+    )

@@ -1,0 +1,114 @@
+"""MATLAB-exact building blocks that the official IQA implementations rely on.
+
+The reference numbers of the IQA literature come from MATLAB code, and several MATLAB functions
+behave differently from their usual Python stand-ins: ``rgb2gray`` uses its own coefficients and
+rounds to uint8, ``imresize`` antialiases when shrinking and pads by mirroring with the edge
+pixel repeated, ``imfilter(..., 'replicate')`` is a correlation. OpenCV, scikit-image and kornia
+each differ in one of these details (skimage's ``rgb2gray`` uses BT.709 weights, ``cv2.resize``
+does not antialias), so they are written here once, vectorised with numpy, and every metric in
+:mod:`restora.quality` uses them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from scipy import ndimage
+
+# First row of inv([1 0.956 0.621; 1 -0.272 -0.647; 1 -1.106 1.703]): MATLAB's rgb2gray.
+RGB2GRAY_WEIGHTS = np.array([0.298936021293775, 0.587043074451121, 0.114020904255103])
+
+
+def to_uint8_levels(image: np.ndarray) -> np.ndarray:
+    """Float pixels in [0, 1] to float64 values on the 0..255 integer grid (clip, then round).
+
+    Files on disk are 8-bit, so this is exactly the array MATLAB's ``imread`` gives the official
+    code (``np.round`` rounds half to even, but ``x / 255 * 255`` is never a half for 8-bit data).
+    """
+    return np.round(np.clip(np.asarray(image, dtype=np.float64), 0.0, 1.0) * 255.0)
+
+
+def rgb2gray(image: np.ndarray) -> np.ndarray:
+    """MATLAB ``rgb2gray`` of an 8-bit image: float64 grey levels 0..255, rounded like uint8.
+
+    ``image`` is float in [0, 1], (H, W, 3) or already grey (H, W).
+    """
+    levels = to_uint8_levels(image)
+    if levels.ndim == 2:
+        return levels
+    grey = levels @ RGB2GRAY_WEIGHTS
+    # MATLAB rounds half away from zero when casting to uint8; values are non-negative here.
+    return np.floor(grey + 0.5)
+
+
+def fspecial_gaussian(size: int, sigma: float) -> np.ndarray:
+    """MATLAB ``fspecial('gaussian', size, sigma)``: a normalised square Gaussian window."""
+    half = (size - 1) / 2.0
+    coords = np.arange(size, dtype=np.float64) - half
+    yy, xx = np.meshgrid(coords, coords, indexing="ij")
+    window = np.exp(-(xx * xx + yy * yy) / (2.0 * sigma * sigma))
+    window[window < np.finfo(np.float64).eps * window.max()] = 0.0
+    return window / window.sum()
+
+
+def imfilter_replicate(image: np.ndarray, window: np.ndarray) -> np.ndarray:
+    """MATLAB ``imfilter(image, window, 'replicate')`` (correlation, same size)."""
+    return ndimage.correlate(np.asarray(image, dtype=np.float64), window, mode="nearest")
+
+
+def filter2_valid(image: np.ndarray, window: np.ndarray) -> np.ndarray:
+    """MATLAB ``filter2(window, image, 'valid')``: correlation keeping only full overlaps."""
+    full = ndimage.correlate(np.asarray(image, dtype=np.float64), window, mode="constant")
+    kh, kw = window.shape
+    top, left = (kh - 1) // 2, (kw - 1) // 2
+    return full[top : full.shape[0] - (kh - 1 - top), left : full.shape[1] - (kw - 1 - left)]
+
+
+def _cubic(x: np.ndarray) -> np.ndarray:
+    """MATLAB's bicubic kernel (a = -0.5)."""
+    ax = np.abs(x)
+    ax2 = ax * ax
+    ax3 = ax2 * ax
+    return (1.5 * ax3 - 2.5 * ax2 + 1.0) * (ax <= 1) + (-0.5 * ax3 + 2.5 * ax2 - 4.0 * ax + 2.0) * (
+        (ax > 1) & (ax <= 2)
+    )
+
+
+def _contributions(
+    in_length: int, out_length: int, scale: float, antialiasing: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weights and source indices of MATLAB ``imresize`` along one dimension."""
+    kernel_width = 4.0
+    kernel: Callable[[np.ndarray], np.ndarray] = _cubic
+    if scale < 1 and antialiasing:
+        # Shrinking: stretch the kernel so it also low-pass filters (MATLAB's default).
+        def kernel(x: np.ndarray) -> np.ndarray:
+            return scale * _cubic(scale * x)
+
+        kernel_width /= scale
+    x = np.arange(1, out_length + 1, dtype=np.float64)
+    u = x / scale + 0.5 * (1.0 - 1.0 / scale)
+    left = np.floor(u - kernel_width / 2.0)
+    taps = int(np.ceil(kernel_width)) + 2
+    indices = left[:, None] + np.arange(taps, dtype=np.float64)[None, :]  # 1-based
+    weights = kernel(u[:, None] - indices)
+    weights = weights / weights.sum(axis=1, keepdims=True)
+    # Mirror out-of-range indices, repeating the edge sample (MATLAB's aux = [1:n, n:-1:1]).
+    mirror = np.concatenate([np.arange(in_length), np.arange(in_length - 1, -1, -1)])
+    source = mirror[np.mod(indices.astype(np.int64) - 1, mirror.size)]
+    keep = np.any(weights != 0, axis=0)
+    return weights[:, keep], source[:, keep]
+
+
+def imresize(image: np.ndarray, scale: float, antialiasing: bool = True) -> np.ndarray:
+    """MATLAB ``imresize(image, scale)`` with the bicubic kernel, on float64 values (no clipping,
+    no rounding, as MATLAB does for double input). ``image`` is (H, W) or (H, W, C)."""
+    arr = np.asarray(image, dtype=np.float64)
+    out_h, out_w = int(np.ceil(arr.shape[0] * scale)), int(np.ceil(arr.shape[1] * scale))
+    # MATLAB resizes the dimension with the smaller scale first; equal scales: rows first.
+    weights, source = _contributions(arr.shape[0], out_h, scale, antialiasing)
+    arr = np.einsum("ok,ok...->o...", weights, arr[source])
+    weights, source = _contributions(arr.shape[1], out_w, scale, antialiasing)
+    arr = np.einsum("ok,rok...->ro...", weights, arr[:, source])
+    return arr

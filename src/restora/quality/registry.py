@@ -1,0 +1,331 @@
+"""The metric registry: one table from a name to where the metric lives and what it means.
+
+Every metric declares whether it needs a reference, which direction is better, its range and
+the convention its numbers follow, so that nobody has to guess (pyiqa users ask this again and
+again). Implementations are imported on first use; :func:`compute` validates the inputs once for
+all metrics and raises :class:`~restora.errors.InputError` subclasses with clear messages.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from restora.errors import InputError, UnknownNameError
+
+FULL_REFERENCE = "full-reference"
+NO_REFERENCE = "no-reference"
+
+CONVENTIONS: dict[str, str] = {
+    "iqa": (
+        "IQA convention: the official (MATLAB) implementation on 8-bit input; grey metrics use "
+        "MATLAB rgb2gray, PSNR uses all RGB channels with peak 255 (matches "
+        "TID2013_calibration/results_official.csv)"
+    ),
+    "basicsr": (
+        "restoration-paper convention (BasicSR calculate_psnr/calculate_ssim): 8-bit rounding, "
+        "Y of ITU-R BT.601 YCbCr (16-235), optional crop_border"
+    ),
+    "restora": "defined by restora (see docs/quality.md)",
+}
+
+
+class ImageShapeError(InputError):
+    """An image array has an unsupported shape or is too small for the metric."""
+
+
+class ImageRangeError(InputError):
+    """Pixel values are outside [0, 1] (float) or the dtype is not supported."""
+
+
+class SizeMismatchError(InputError):
+    """A full-reference metric got an image and a reference of different sizes."""
+
+
+class ChannelMismatchError(InputError):
+    """One image is grey and the other colour."""
+
+
+class MissingReferenceError(InputError):
+    """A full-reference metric was called without a reference image."""
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A quality metric and what its numbers mean.
+
+    Call it as ``metric(image)`` (no-reference) or ``metric(image, ref)`` (full-reference) with
+    float arrays in [0, 1], (H, W, 3) or (H, W) (uint8 arrays are accepted too).
+    """
+
+    name: str
+    kind: str
+    higher_is_better: bool
+    range: tuple[float, float]
+    input: str
+    convention: str
+    target: str
+    description: str = ""
+    min_size: int = 1
+    options: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def needs_reference(self) -> bool:
+        return self.kind == FULL_REFERENCE
+
+    @property
+    def direction(self) -> str:
+        return "higher is better" if self.higher_is_better else "lower is better"
+
+    def function(self) -> Callable[..., float]:
+        module_name, attr = self.target.split(":")
+        module = importlib.import_module(f"restora.quality.{module_name}")
+        func: Callable[..., float] = getattr(module, attr)
+        return func
+
+    def __call__(self, image: Any, ref: Any = None, **opts: Any) -> float:
+        img = as_metric_array(image, "image")
+        check_size(img, self)
+        options = {**self.options, **opts}
+        if self.needs_reference:
+            if ref is None:
+                raise MissingReferenceError(f"metric {self.name!r} needs a reference image")
+            reference = as_metric_array(ref, "reference")
+            check_pair(img, reference)
+            return float(self.function()(img, reference, **options))
+        return float(self.function()(img, **options))
+
+    def to_dict(self) -> dict[str, Any]:
+        low, high = self.range
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "higher_is_better": self.higher_is_better,
+            "direction": self.direction,
+            "range": [_json_bound(low), _json_bound(high)],
+            "input": self.input,
+            "convention": self.convention,
+            "description": self.description,
+        }
+
+
+def _json_bound(value: float) -> float | str:
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return value
+
+
+_RGB_OR_GREY = "float RGB (H, W, 3) or grey (H, W) in [0, 1]"
+_INF = math.inf
+
+METRICS: dict[str, Metric] = {
+    m.name: m
+    for m in (
+        Metric(
+            "psnr",
+            FULL_REFERENCE,
+            True,
+            (0.0, _INF),
+            _RGB_OR_GREY + "; computed on all RGB channels of the 8-bit image",
+            "iqa",
+            "full_reference:psnr_rgb",
+            "peak signal-to-noise ratio in dB, peak 255 (inf for identical images)",
+        ),
+        Metric(
+            "psnr_y",
+            FULL_REFERENCE,
+            True,
+            (0.0, _INF),
+            _RGB_OR_GREY + "; Y of BT.601 YCbCr (16-235) of the 8-bit image",
+            "basicsr",
+            "full_reference:psnr_y",
+            "PSNR on the luma channel, as restoration papers report it (crop_border=0)",
+        ),
+        Metric(
+            "ssim",
+            FULL_REFERENCE,
+            True,
+            (-1.0, 1.0),
+            _RGB_OR_GREY + "; MATLAB rgb2gray of the 8-bit image",
+            "iqa",
+            "full_reference:ssim_grey",
+            "structural similarity (Wang et al. 2004), 11x11 Gaussian window, sigma 1.5",
+            min_size=11,
+        ),
+        Metric(
+            "ssim_y",
+            FULL_REFERENCE,
+            True,
+            (-1.0, 1.0),
+            _RGB_OR_GREY + "; Y of BT.601 YCbCr (16-235) of the 8-bit image",
+            "basicsr",
+            "full_reference:ssim_y",
+            "SSIM on the luma channel, as restoration papers report it (crop_border=0)",
+            min_size=11,
+        ),
+        Metric(
+            "ms_ssim",
+            FULL_REFERENCE,
+            True,
+            (0.0, 1.0),
+            _RGB_OR_GREY + "; MATLAB rgb2gray of the 8-bit image",
+            "iqa",
+            "full_reference:ms_ssim",
+            "multi-scale SSIM, five scales, weights 0.0448/0.2856/0.3001/0.2363/0.1333",
+            min_size=176,
+        ),
+        Metric(
+            "gmsd",
+            FULL_REFERENCE,
+            False,
+            (0.0, _INF),
+            _RGB_OR_GREY + "; MATLAB rgb2gray of the 8-bit image",
+            "iqa",
+            "full_reference:gmsd",
+            "gradient magnitude similarity deviation (Xue et al. 2014); 0 for identical images",
+            min_size=4,
+        ),
+        Metric(
+            "vif",
+            FULL_REFERENCE,
+            True,
+            (0.0, _INF),
+            _RGB_OR_GREY + "; MATLAB rgb2gray of the 8-bit image",
+            "iqa",
+            "vif:vif",
+            "visual information fidelity (Sheikh & Bovik 2006), wavelet-domain GSM; 1 for "
+            "identical images, above 1 for contrast enhancement",
+            min_size=64,
+        ),
+        Metric(
+            "fsim",
+            FULL_REFERENCE,
+            True,
+            (0.0, 1.0),
+            _RGB_OR_GREY + "; MATLAB rgb2gray of the 8-bit image",
+            "iqa",
+            "fsim:fsim",
+            "feature similarity (Zhang et al. 2011), phase congruency + gradient magnitude",
+            min_size=16,
+        ),
+        Metric(
+            "niqe",
+            NO_REFERENCE,
+            False,
+            (0.0, _INF),
+            _RGB_OR_GREY + "; MATLAB rgb2gray of the 8-bit image; at least 192x192",
+            "iqa",
+            "niqe:niqe",
+            "natural image quality evaluator (Mittal et al. 2013), pristine model fitted by "
+            "restora on clean training images",
+            min_size=192,
+        ),
+        Metric(
+            "piqe",
+            NO_REFERENCE,
+            False,
+            (0.0, 100.0),
+            _RGB_OR_GREY + "; MATLAB rgb2gray of the 8-bit image",
+            "iqa",
+            "piqe:piqe",
+            "perception-based image quality evaluator (Venkatanath et al. 2015); 0 best, 100 worst",
+            min_size=16,
+        ),
+        Metric(
+            "quality",
+            NO_REFERENCE,
+            True,
+            (0.0, 100.0),
+            _RGB_OR_GREY,
+            "restora",
+            "levels:quality_score",
+            "restora's no-reference score behind the quality levels (excellent >= 80, good >= "
+            "60, fair >= 40, poor >= 20, bad below)",
+            min_size=16,
+        ),
+    )
+}
+"""Every metric restora knows, by name (the order is the listing order)."""
+
+
+def list_metrics(kind: str | None = None) -> list[str]:
+    """Metric names (all, or only ``'full-reference'`` / ``'no-reference'`` ones)."""
+    if kind is not None and kind not in (FULL_REFERENCE, NO_REFERENCE):
+        raise UnknownNameError("metric kind", kind, [FULL_REFERENCE, NO_REFERENCE])
+    return [name for name, m in METRICS.items() if kind is None or m.kind == kind]
+
+
+def get_metric(name: str) -> Metric:
+    """The metric descriptor called ``name``; unknown names list the valid ones."""
+    try:
+        return METRICS[name]
+    except KeyError:
+        raise UnknownNameError("metric", name, list(METRICS)) from None
+
+
+def compute(name: str, image: Any, ref: Any = None, **opts: Any) -> float:
+    """Compute metric ``name`` on ``image`` (and ``ref`` for full-reference metrics)."""
+    return get_metric(name)(image, ref, **opts)
+
+
+# ------------------------------------------------------------------------------ input checking
+
+
+def as_metric_array(image: Any, what: str = "image") -> np.ndarray:
+    """Validate and convert an image to float64 (H, W) or (H, W, 3) in [0, 1].
+
+    Accepts numpy arrays (float in [0, 1], uint8, uint16), :class:`restora.io.Image` (grey files
+    stay grey) and (H, W, 1) arrays.
+    """
+    if hasattr(image, "rgb") and hasattr(image, "meta"):
+        rgb = np.asarray(image.rgb)
+        image = rgb[..., 0] if getattr(image.meta, "grey", False) else rgb
+    arr = np.asarray(image)
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[..., 0]
+    if arr.ndim == 3 and arr.shape[2] == 4:
+        raise ImageShapeError(f"{what} has an alpha channel; pass RGB (H, W, 3) or grey (H, W)")
+    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] != 3):
+        raise ImageShapeError(f"{what} must have shape (H, W, 3) or (H, W), got {tuple(arr.shape)}")
+    if arr.dtype == np.uint8:
+        return arr.astype(np.float64) / 255.0
+    if arr.dtype == np.uint16:
+        return arr.astype(np.float64) / 65535.0
+    if not np.issubdtype(arr.dtype, np.floating):
+        raise ImageRangeError(f"{what} has unsupported pixel type {arr.dtype}; use float or uint8")
+    arr = arr.astype(np.float64)
+    if not np.all(np.isfinite(arr)):
+        raise ImageRangeError(f"{what} contains NaN or infinite values")
+    low, high = float(arr.min()), float(arr.max())
+    if low < -1e-3 or high > 1.0 + 1e-3:
+        hint = " (it looks like 0-255 data: divide by 255)" if high > 1.5 else ""
+        raise ImageRangeError(f"{what} values must be in [0, 1], got [{low:.4g}, {high:.4g}]{hint}")
+    return np.clip(arr, 0.0, 1.0)
+
+
+def check_size(image: np.ndarray, metric: Metric) -> None:
+    height, width = image.shape[:2]
+    if min(height, width) < metric.min_size:
+        raise ImageShapeError(
+            f"metric {metric.name!r} needs images of at least {metric.min_size}x"
+            f"{metric.min_size} pixels, got {width}x{height}"
+        )
+
+
+def check_pair(image: np.ndarray, ref: np.ndarray) -> None:
+    """Full-reference inputs must have the same size and both be grey or both colour."""
+    if image.ndim != ref.ndim:
+        grey, colour = ("image", "reference") if image.ndim == 2 else ("reference", "image")
+        raise ChannelMismatchError(
+            f"the {grey} is grey and the {colour} is colour; convert one so both match"
+        )
+    if image.shape != ref.shape:
+        raise SizeMismatchError(
+            f"image and reference differ in size: {image.shape[1]}x{image.shape[0]} vs "
+            f"{ref.shape[1]}x{ref.shape[0]}"
+        )
