@@ -1,0 +1,135 @@
+"""The degradation engine: realistic single and mixed degradations with labels and captions.
+
+Every type of :data:`restora.vocabulary.SYNTHESIS_TYPES` is one pure function
+``add_<type>(image, severity, rng, **options) -> (image, params)`` on float32 RGB (H, W, 3) in
+[0, 1], deterministic for a given generator state, with its severity -> physical mapping in its
+module docstring (see docs/degradations.md for the table). The registry below maps each type
+name to where its function lives; modules are imported on first use.
+
+    >>> from restora import degradations
+    >>> noisy, params = degradations.apply("noise", image, 0.5, np.random.default_rng(0))
+    >>> out, record = degradations.synthesize(image, "mixed", seed=3, stage="medium")
+    >>> record.to_dict()   # {"degradations": [{"type", "severity", "params"}], "caption": ...}
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from restora.errors import UnknownNameError
+
+if TYPE_CHECKING:
+    from restora.degradations.blur import add_blur
+    from restora.degradations.captions import caption_for, captions_for
+    from restora.degradations.haze import add_haze
+    from restora.degradations.jpeg import add_jpeg, encode_jpeg, estimate_jpeg_quality
+    from restora.degradations.low_light import add_low_light
+    from restora.degradations.mixed import PHYSICAL_ORDER, STAGES, synthesize
+    from restora.degradations.motion import add_motion_blur
+    from restora.degradations.noise import add_noise
+    from restora.degradations.rain import add_rain
+    from restora.degradations.records import AppliedDegradation, DegradationRecord
+    from restora.degradations.reflection import add_reflection
+    from restora.degradations.resize import imresize
+    from restora.degradations.resolution import add_low_resolution
+
+DegradationFunction = Callable[..., tuple[np.ndarray, dict[str, Any]]]
+
+REGISTRY: dict[str, tuple[str, str]] = {
+    "noise": ("restora.degradations.noise", "add_noise"),
+    "blur": ("restora.degradations.blur", "add_blur"),
+    "motion_blur": ("restora.degradations.motion", "add_motion_blur"),
+    "jpeg": ("restora.degradations.jpeg", "add_jpeg"),
+    "low_resolution": ("restora.degradations.resolution", "add_low_resolution"),
+    "haze": ("restora.degradations.haze", "add_haze"),
+    "rain": ("restora.degradations.rain", "add_rain"),
+    "low_light": ("restora.degradations.low_light", "add_low_light"),
+    "reflection": ("restora.degradations.reflection", "add_reflection"),
+}
+"""Type name -> (module, function). One entry per synthesis type."""
+
+_EXPORTS: dict[str, str] = {
+    **{function: module for module, function in REGISTRY.values()},
+    "synthesize": "restora.degradations.mixed",
+    "PHYSICAL_ORDER": "restora.degradations.mixed",
+    "STAGES": "restora.degradations.mixed",
+    "AppliedDegradation": "restora.degradations.records",
+    "DegradationRecord": "restora.degradations.records",
+    "caption_for": "restora.degradations.captions",
+    "captions_for": "restora.degradations.captions",
+    "imresize": "restora.degradations.resize",
+    "encode_jpeg": "restora.degradations.jpeg",
+    "estimate_jpeg_quality": "restora.degradations.jpeg",
+}
+
+__all__ = [
+    "PHYSICAL_ORDER",
+    "REGISTRY",
+    "STAGES",
+    "AppliedDegradation",
+    "DegradationRecord",
+    "add_blur",
+    "add_haze",
+    "add_jpeg",
+    "add_low_light",
+    "add_low_resolution",
+    "add_motion_blur",
+    "add_noise",
+    "add_rain",
+    "add_reflection",
+    "apply",
+    "caption_for",
+    "captions_for",
+    "check_type",
+    "encode_jpeg",
+    "estimate_jpeg_quality",
+    "get",
+    "imresize",
+    "list_types",
+    "synthesize",
+]
+
+
+def list_types() -> list[str]:
+    """Every degradation type the engine synthesises."""
+    return list(REGISTRY)
+
+
+def check_type(type_name: str) -> str:
+    """``type_name`` if it is a registered type, else :class:`UnknownNameError`."""
+    if type_name not in REGISTRY:
+        raise UnknownNameError("degradation type", type_name, list(REGISTRY))
+    return type_name
+
+
+def get(type_name: str) -> DegradationFunction:
+    """The function for ``type_name`` (its module is imported on first use)."""
+    module, function = REGISTRY[check_type(type_name)]
+    return getattr(importlib.import_module(module), function)  # type: ignore[no-any-return]
+
+
+def apply(
+    type_name: str,
+    image: np.ndarray,
+    severity: float,
+    rng: np.random.Generator,
+    **options: Any,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Apply one degradation: float32 RGB (H, W, 3) in [0, 1] in and out.
+
+    ``low_resolution`` returns the smaller, low-resolution image unless
+    ``resize_back=True`` is passed (see :mod:`restora.degradations.resolution`).
+    """
+    out, params = get(type_name)(image, severity, rng, **options)
+    return out, params
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'restora.degradations' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

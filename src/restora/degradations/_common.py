@@ -1,0 +1,74 @@
+"""Small helpers shared by the degradation functions: input checks, filtering, sRGB curves."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def check_image(image: np.ndarray) -> np.ndarray:
+    """Float32 RGB (H, W, 3) in [0, 1], C-contiguous (a copy only when needed).
+
+    A grey (H, W) array is accepted and repeated to three channels, because every function
+    here models colour physics (haze airlight, colour noise) on RGB.
+    """
+    arr = np.asarray(image)
+    if arr.ndim == 2:
+        arr = np.repeat(arr[:, :, None], 3, axis=2)
+    if arr.ndim != 3 or arr.shape[2] != 3:
+        raise ValueError(f"expected an RGB image of shape (H, W, 3), got {arr.shape}")
+    if arr.shape[0] < 2 or arr.shape[1] < 2:
+        raise ValueError(f"image too small: {arr.shape}")
+    if not np.issubdtype(arr.dtype, np.floating):
+        raise ValueError(f"expected float pixels in [0, 1], got dtype {arr.dtype}")
+    return np.ascontiguousarray(arr, dtype=np.float32)
+
+
+def check_severity(severity: float) -> float:
+    value = float(severity)
+    if not 0.0 <= value <= 1.0 or value != value:
+        raise ValueError(f"severity must be in [0, 1], got {severity!r}")
+    return value
+
+
+def finish(image: np.ndarray) -> np.ndarray:
+    """Clip to [0, 1] and return float32 (every degradation's output contract)."""
+    return np.clip(image, 0.0, 1.0, out=None).astype(np.float32, copy=False)
+
+
+def filter2d(image: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """Correlate every channel with ``kernel`` (OpenCV; switches to a DFT for big kernels).
+
+    Reflect-101 borders avoid the dark frame a zero border would leave around blurred images.
+    """
+    import cv2
+
+    return cv2.filter2D(
+        image, cv2.CV_32F, kernel.astype(np.float32), borderType=cv2.BORDER_REFLECT_101
+    )
+
+
+def srgb_to_linear(image: np.ndarray) -> np.ndarray:
+    """The sRGB decoding curve (IEC 61966-2-1), exact piecewise form."""
+    x = np.asarray(image, dtype=np.float32)
+    return np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4).astype(np.float32)
+
+
+def linear_to_srgb(image: np.ndarray) -> np.ndarray:
+    """The sRGB encoding curve, inverse of :func:`srgb_to_linear` (input clipped at 0)."""
+    x = np.maximum(np.asarray(image, dtype=np.float32), 0.0)
+    return np.where(x <= 0.0031308, x * 12.92, 1.055 * x ** (1.0 / 2.4) - 0.055).astype(np.float32)
+
+
+def rounded(value: Any, digits: int = 4) -> Any:
+    """Plain Python numbers for JSON params (numpy scalars, arrays and tuples converted)."""
+    if isinstance(value, (np.floating, float)):
+        return round(float(value), digits)
+    if isinstance(value, (np.integer, int)) and not isinstance(value, bool):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, (np.ndarray, list, tuple)):
+        return [rounded(v, digits) for v in np.asarray(value).tolist()]
+    return value

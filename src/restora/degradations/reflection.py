@@ -1,0 +1,125 @@
+"""Reflections from glass: a second image, blurred and possibly ghosted, blended in.
+
+Model (CEILNet, Fan et al. 2017; Zhang et al. 2018): ``I = (1 - w) T + w (K * R)`` with the
+transmitted scene ``T``, the reflected scene ``R``, a Gaussian blur ``K`` (the reflected scene
+is out of the focal plane) and the reflection weight ``w``. With probability 0.5 the
+reflection is ghosted: thick glass reflects from both surfaces, giving ``R`` plus a shifted,
+weaker copy (Shih et al. 2015).
+
+Severity -> physical parameter: ``w = 0.05 + 0.35 * severity``. The blur sigma is 1-4 px (scaled
+with the image size for images larger than 256 px) and the ghost shift 3-12 px.
+
+Where ``R`` comes from: ``reflection_source`` (one image or a sequence, the pool, of which one
+is picked) when given: the training data set passes other images of its pool. Otherwise an image
+shipped with scikit-image (astronaut, chelsea, coffee, rocket) is used, never the
+image itself (a mirrored copy of the scene would be easy to spot and unrealistic). ``R`` is a
+random crop of the source with the target's aspect ratio, resized and randomly flipped.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from restora.degradations._common import check_image, check_severity, finish, rounded
+
+SKIMAGE_SOURCES: tuple[str, ...] = ("astronaut", "chelsea", "coffee", "rocket")
+
+
+def weight_for_severity(severity: float) -> float:
+    """Reflection weight ``w`` for a severity in [0, 1]."""
+    return 0.05 + 0.35 * check_severity(severity)
+
+
+def severity_for_weight(weight: float) -> float:
+    """Inverse of :func:`weight_for_severity`, clipped to [0, 1]."""
+    return float(np.clip((weight - 0.05) / 0.35, 0.0, 1.0))
+
+
+@functools.lru_cache(maxsize=len(SKIMAGE_SOURCES))
+def skimage_source(name: str) -> np.ndarray:
+    """A scikit-image sample photo as float32 RGB (decoded once per process)."""
+    from skimage import data
+
+    pixels = np.asarray(getattr(data, name)())
+    if pixels.ndim == 2:
+        pixels = np.repeat(pixels[:, :, None], 3, axis=2)
+    return np.ascontiguousarray(pixels[:, :, :3], dtype=np.float32) / 255.0
+
+
+def crop_to_fit(
+    source: np.ndarray, height: int, width: int, rng: np.random.Generator
+) -> np.ndarray:
+    """A random crop of ``source`` with the aspect ratio of (height, width), resized to it.
+
+    ``source`` may be float in [0, 1] or uint8, RGB or grey (a training pool keeps uint8).
+    """
+    import cv2
+
+    src = np.asarray(source)
+    sh, sw = src.shape[:2]
+    draws = rng.random(4)
+    zoom = 0.6 + 0.4 * draws[0]  # crop covers 60-100 % of the largest fitting window
+    crop_h = min(sh, sw * height / width)
+    crop_w = crop_h * width / height
+    crop_h, crop_w = max(2, int(crop_h * zoom)), max(2, int(crop_w * zoom))
+    top = int(draws[1] * (sh - crop_h + 1))
+    left = int(draws[2] * (sw - crop_w + 1))
+    crop = src[top : top + crop_h, left : left + crop_w]
+    crop = check_image(crop / np.float32(255.0) if crop.dtype == np.uint8 else crop)
+    interp = cv2.INTER_AREA if crop_h > height else cv2.INTER_LINEAR
+    out = cv2.resize(crop, (width, height), interpolation=interp)
+    return out[:, ::-1] if draws[3] < 0.5 else out
+
+
+def add_reflection(
+    image: np.ndarray,
+    severity: float,
+    rng: np.random.Generator,
+    *,
+    reflection_source: np.ndarray | Sequence[np.ndarray] | None = None,
+    weight: float | None = None,
+    blur_sigma: float | None = None,
+    ghost: bool | None = None,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Blend a reflected scene into ``image`` (see the module docstring)."""
+    import cv2
+
+    img = check_image(image)
+    severity = check_severity(severity)
+    height, width = img.shape[:2]
+    draws = rng.random(5)
+    if reflection_source is None:
+        name = SKIMAGE_SOURCES[int(draws[0] * len(SKIMAGE_SOURCES))]
+        source, origin = skimage_source(name), f"skimage.data.{name}"
+    elif isinstance(reflection_source, np.ndarray):
+        source, origin = reflection_source, "given"
+    else:
+        pool = list(reflection_source)
+        if not pool:
+            raise ValueError("reflection_source pool is empty")
+        index = int(draws[0] * len(pool))
+        source, origin = pool[index], f"pool[{index}]"
+    reflected = crop_to_fit(source, height, width, rng)
+    size_factor = max(1.0, min(height, width) / 256.0)
+    sigma = (1.0 + 3.0 * draws[1]) * size_factor if blur_sigma is None else float(blur_sigma)
+    reflected = cv2.GaussianBlur(reflected, (0, 0), sigmaX=max(sigma, 0.1))
+    ghosted = bool(draws[2] < 0.5) if ghost is None else bool(ghost)
+    params: dict[str, Any] = {}
+    if ghosted:
+        shift = (3.0 + 9.0 * draws[3]) * size_factor
+        angle = 2.0 * math.pi * draws[4]
+        matrix = np.array(
+            [[1, 0, shift * math.cos(angle)], [0, 1, shift * math.sin(angle)]], dtype=np.float32
+        )
+        copy = cv2.warpAffine(reflected, matrix, (width, height), borderMode=cv2.BORDER_REFLECT_101)
+        reflected = 0.6 * reflected + 0.4 * copy
+        params["ghost_shift"] = rounded(shift, 2)
+    w = weight_for_severity(severity) if weight is None else float(weight)
+    out = (1.0 - w) * img + w * reflected
+    params.update(weight=rounded(w, 3), blur_sigma=rounded(sigma, 2), ghost=ghosted, source=origin)
+    return finish(out), params
