@@ -218,12 +218,12 @@ METRICS: dict[str, Metric] = {
             NO_REFERENCE,
             False,
             (0.0, _INF),
-            _RGB_OR_GREY + "; MATLAB rgb2gray of the 8-bit image; at least 192x192",
+            _RGB_OR_GREY + "; MATLAB rgb2gray of the 8-bit image; at least 96x96",
             "iqa",
             "niqe:niqe",
             "natural image quality evaluator (Mittal et al. 2013), pristine model fitted by "
             "restora on clean training images",
-            min_size=192,
+            min_size=96,
         ),
         Metric(
             "piqe",
