@@ -98,12 +98,11 @@ def add_reflection(
         source, origin = skimage_source(name), f"skimage.data.{name}"
     elif isinstance(reflection_source, np.ndarray):
         source, origin = reflection_source, "given"
-    else:
-        pool = list(reflection_source)
-        if not pool:
+    else:  # a pool: index it rather than list it, so a lazily loading sequence loads one
+        if len(reflection_source) == 0:
             raise ValueError("reflection_source pool is empty")
-        index = int(draws[0] * len(pool))
-        source, origin = pool[index], f"pool[{index}]"
+        index = int(draws[0] * len(reflection_source))
+        source, origin = reflection_source[index], f"pool[{index}]"
     reflected = crop_to_fit(source, height, width, rng)
     size_factor = max(1.0, min(height, width) / 256.0)
     sigma = (1.0 + 3.0 * draws[1]) * size_factor if blur_sigma is None else float(blur_sigma)

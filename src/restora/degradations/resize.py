@@ -97,7 +97,7 @@ def imresize(
     cols = resize_weights(width, out_w, scale_w, kernel, antialias)
     # MATLAB resizes the axis with the smaller scale first (rows on a tie) and, for uint8
     # images, rounds to uint8 between the two passes; doing the same matches its files to
-    # within +-1 grey level on a few pixels (about 70-85 dB on Set5) instead of ~57 dB.
+    # within 1-2 grey levels on a few pixels (about 70-85 dB on Set5) instead of ~57 dB.
     passes = ("rows", "cols") if scale_h <= scale_w else ("cols", "rows")
     for done, axis in enumerate(passes):
         if axis == "rows":
