@@ -7,7 +7,10 @@
 * :func:`assess_nr`, :func:`level_for`, :func:`register_quality_model`: a 0-100 quality score,
   its level (excellent / good / fair / poor / bad) and a short description.
 
-Submodules are imported on first use, so ``import restora.quality`` is cheap.
+Submodules are imported on first use, so ``import restora.quality`` is cheap. The NIQE and
+PIQE functions live in their submodules (``restora.quality.niqe.niqe``) or are reached by name
+(``compute("niqe", image)``): a package attribute of the same name as a submodule would be
+replaced by the submodule on import.
 """
 
 from __future__ import annotations
@@ -26,8 +29,6 @@ if TYPE_CHECKING:
         quality_models,
         register_quality_model,
     )
-    from restora.quality.niqe import niqe
-    from restora.quality.piqe import piqe
     from restora.quality.registry import Metric, compute, get_metric, list_metrics
 
 # public name -> submodule that defines it
@@ -38,8 +39,6 @@ _EXPORTS: dict[str, str] = {
     "list_metrics": "registry",
     "psnr": "full_reference",
     "ssim": "full_reference",
-    "niqe": "niqe",
-    "piqe": "piqe",
     "QualityCues": "levels",
     "assess_nr": "levels",
     "describe": "levels",
@@ -59,8 +58,6 @@ __all__ = [
     "level_for",
     "list_metrics",
     "measure_cues",
-    "niqe",
-    "piqe",
     "psnr",
     "quality_models",
     "register_quality_model",

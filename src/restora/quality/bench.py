@@ -42,6 +42,15 @@ def _load(path: Path) -> np.ndarray:
     return load(path).rgb
 
 
+def _full_or_no_reference(name: str) -> Callable[[np.ndarray, np.ndarray], float]:
+    metric = get_metric(name)
+
+    def run(dist: np.ndarray, ref: np.ndarray) -> float:
+        return metric(dist, ref if metric.needs_reference else None)
+
+    return run
+
+
 def calibration_rows(data: Path) -> list[tuple[str, list[float], list[float], float]]:
     """(metric, ours per image, official per image, tolerance) for each calibrated metric."""
     folder = data / "iqa" / "TID2013_calibration"
@@ -57,9 +66,7 @@ def calibration_rows(data: Path) -> list[tuple[str, list[float], list[float], fl
     ]
     pristine = PristineModel.load(folder / "niqe_pris_params.npz")
     checks: dict[str, tuple[str, Callable[[np.ndarray, np.ndarray], float]]] = {
-        name: (name, lambda d, r, m=get_metric(name): m(d, r))
-        for name in list_metrics()
-        if name in official
+        name: (name, _full_or_no_reference(name)) for name in list_metrics() if name in official
     }
     checks.pop("niqe", None)
     checks["niqe_official_params"] = ("niqe", lambda d, r: niqe(d, pristine))
