@@ -1,0 +1,408 @@
+"""Optional external backends, off by default: an OpenAI-compatible chat endpoint (Ollama, vLLM,
+LM Studio, anything serving ``/v1/chat/completions``) for instruction parsing and for image
+degradation classification by a vision-language model.
+
+Configuration comes from the environment (or a JSON file named by ``RESTORA_LLM_CONFIG``):
+
+- ``RESTORA_LLM_URL``: base URL, e.g. ``http://127.0.0.1:11434/v1`` (unset = backend off)
+- ``RESTORA_LLM_MODEL``: model name (default ``llama3.1``)
+- ``RESTORA_LLM_API_KEY``: bearer token, when the server wants one
+- ``RESTORA_LLM_TIMEOUT`` (seconds, default 20), ``RESTORA_LLM_RETRIES`` (default 2)
+- ``RESTORA_VLM_URL`` / ``RESTORA_VLM_MODEL``: the same for image classification (default: the
+  LLM settings)
+
+Only the standard library's ``urllib`` is used, so this adds no dependency. Every answer is
+validated against the contract (:data:`INTENT_SCHEMA`, :data:`DEGRADATIONS_SCHEMA`); any error,
+timeout or invalid answer falls back to the embedded path with a warning.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import logging
+import os
+import re
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from restora.errors import NotAvailableError
+from restora.types import Degradation, Intent
+from restora.vocabulary import DEGRADATION_TYPES, STRENGTHS, TASKS
+
+log = logging.getLogger(__name__)
+
+
+class BackendError(NotAvailableError):
+    """The external backend failed: unreachable, timed out, or answered something invalid."""
+
+
+@dataclass(frozen=True)
+class LLMConfig:
+    """Where the OpenAI-compatible endpoint is and how patiently to talk to it.
+
+    The API key itself is read from ``api_key_env`` at request time, so it never appears in a
+    repr, a log line or a saved config."""
+
+    base_url: str
+    model: str = "llama3.1"
+    api_key_env: str = "RESTORA_LLM_API_KEY"
+    timeout: float = 20.0
+    retries: int = 2
+    temperature: float = 0.0
+    max_image_side: int = 768
+
+    @property
+    def endpoint(self) -> str:
+        url = self.base_url.rstrip("/")
+        return url if url.endswith("/chat/completions") else url + "/chat/completions"
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike[str]) -> LLMConfig:
+        """A JSON file whose keys are this class's fields (unknown keys are an error)."""
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise NotAvailableError(
+                f"{path}: unknown LLM config keys {unknown}; valid: {sorted(known)}"
+            )
+        return cls(**raw)
+
+    @classmethod
+    def from_env(cls, prefix: str = "RESTORA_LLM") -> LLMConfig | None:
+        """The configured backend, or None when it is off (no URL set)."""
+        config: LLMConfig | None = None
+        config_file = os.environ.get("RESTORA_LLM_CONFIG")
+        if config_file:
+            config = cls.from_file(config_file)
+        url = os.environ.get(f"{prefix}_URL")
+        if prefix != "RESTORA_LLM" and not url:
+            base = cls.from_env()
+            if base is None:
+                return None
+            model = os.environ.get(f"{prefix}_MODEL")
+            return replace(base, model=model) if model else base
+        if url:
+            config = cls(base_url=url) if config is None else replace(config, base_url=url)
+        if config is None:
+            return None
+        overrides: dict[str, Any] = {}
+        if os.environ.get(f"{prefix}_MODEL"):
+            overrides["model"] = os.environ[f"{prefix}_MODEL"]
+        if os.environ.get(f"{prefix}_TIMEOUT"):
+            overrides["timeout"] = float(os.environ[f"{prefix}_TIMEOUT"])
+        if os.environ.get(f"{prefix}_RETRIES"):
+            overrides["retries"] = int(os.environ[f"{prefix}_RETRIES"])
+        return replace(config, **overrides)
+
+
+# --------------------------------------------------------------------------------------------
+# The chat client
+# --------------------------------------------------------------------------------------------
+
+
+class ChatClient:
+    """Minimal ``/chat/completions`` client over ``urllib`` with timeouts and retries."""
+
+    def __init__(self, config: LLMConfig) -> None:
+        self.config = config
+
+    def _post(self, body: dict[str, Any]) -> dict[str, Any]:
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        key = os.environ.get(self.config.api_key_env)
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        request = urllib.request.Request(
+            self.config.endpoint, data=json.dumps(body).encode(), headers=headers, method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=self.config.timeout) as response:
+            payload = json.loads(response.read().decode("utf-8"))
+        if not isinstance(payload, dict):
+            raise BackendError("the chat endpoint did not answer a JSON object")
+        return payload
+
+    def complete(self, messages: list[dict[str, Any]], json_mode: bool = True) -> str:
+        """The assistant message's text; raises :class:`BackendError` after the retries."""
+        body: dict[str, Any] = {
+            "model": self.config.model,
+            "messages": messages,
+            "temperature": self.config.temperature,
+            "stream": False,
+        }
+        if json_mode:
+            body["response_format"] = {"type": "json_object"}
+        last_error: Exception | None = None
+        for attempt in range(self.config.retries + 1):
+            try:
+                payload = self._post(body)
+                content = payload["choices"][0]["message"]["content"]
+                if not isinstance(content, str):
+                    raise BackendError("the chat answer has no text content")
+                return content
+            except urllib.error.HTTPError as exc:
+                last_error = exc
+                if exc.code == 400 and "response_format" in body:
+                    body.pop("response_format")  # some servers reject JSON mode: ask in words
+                    continue
+                if exc.code not in (408, 429) and exc.code < 500:
+                    break  # a client error will not go away by retrying
+            except (
+                urllib.error.URLError,
+                TimeoutError,
+                OSError,
+                ValueError,
+                KeyError,
+                IndexError,
+                TypeError,
+                BackendError,
+            ) as exc:  # unreachable, slow, or not speaking the protocol: retry, then give up
+                last_error = exc
+            if attempt < self.config.retries:
+                time.sleep(min(2.0, 0.25 * 2**attempt))
+        raise BackendError(f"chat endpoint {self.config.endpoint} failed: {last_error}")
+
+
+def extract_json_object(text: str) -> dict[str, Any]:
+    """The JSON object in a model's answer (models often wrap it in prose or code fences)."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        match = re.search(r"\{.*\}", text, flags=re.DOTALL)
+        if match is None:
+            raise BackendError("the model's answer contains no JSON object") from None
+        try:
+            value = json.loads(match.group(0))
+        except json.JSONDecodeError as exc:
+            raise BackendError(f"the model's answer is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise BackendError("the model's answer is not a JSON object")
+    return value
+
+
+# --------------------------------------------------------------------------------------------
+# (a) Instructions
+# --------------------------------------------------------------------------------------------
+
+INTENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["tasks", "exclude", "auto", "scale", "strength"],
+    "properties": {
+        "tasks": {"type": "array", "items": {"enum": list(TASKS)}, "uniqueItems": True},
+        "exclude": {"type": "array", "items": {"enum": list(TASKS)}, "uniqueItems": True},
+        "auto": {"type": "boolean"},
+        "scale": {"enum": [2, 3, 4, None]},
+        "strength": {"enum": list(STRENGTHS)},
+        "unsupported": {"type": "array", "items": {"type": "string"}},
+    },
+}
+"""JSON schema of the answer the parsing prompt asks for (the ``parse --json`` contract)."""
+
+PARSE_PROMPT = """You turn a photo-editing instruction into JSON for an image restoration tool.
+Tasks it can do: denoise (noise, grain), deblur (blur, focus, sharpen, motion blur), dejpeg
+(JPEG/compression artifacts), upscale (bigger, higher resolution; scale 2, 3 or 4), dehaze
+(haze, fog, mist), derain (rain streaks, drops), brighten (dark, underexposed), dereflect
+(reflections in glass).
+Answer with one JSON object matching this JSON schema and nothing else:
+{schema}
+Rules: "tasks" lists the tasks asked for, in the order asked. "exclude" lists tasks the user
+does not want ("don't sharpen", "keep the grain" excludes denoise). "auto" is true when the user
+asks for a general improvement without naming tasks. "scale" is the upscale factor (2 when
+upscaling without a factor) or null. "strength" is light, normal or strong from words like
+"slightly" or "a lot". "unsupported" lists requests outside these tasks ("add a cat").
+An instruction that only asks for an assessment gives no tasks and auto false."""
+
+
+def _check_unique_enum(value: Any, name: str, allowed: Sequence[Any]) -> list[Any]:
+    if not isinstance(value, list):
+        raise BackendError(f"{name!r} must be a list, got {type(value).__name__}")
+    out: list[Any] = []
+    for item in value:
+        if item not in allowed:
+            raise BackendError(f"{name!r} holds {item!r}; valid: {list(allowed)}")
+        if item not in out:
+            out.append(item)
+    return out
+
+
+def validate_intent_payload(payload: dict[str, Any], text: str = "") -> Intent:
+    """Check a model's answer against :data:`INTENT_SCHEMA` and build the Intent.
+
+    Written by hand for this one schema rather than adding the jsonschema dependency."""
+    missing = [k for k in INTENT_SCHEMA["required"] if k not in payload]
+    if missing:
+        raise BackendError(f"the model's intent lacks {missing}")
+    tasks = _check_unique_enum(payload["tasks"], "tasks", TASKS)
+    exclude = [
+        t for t in _check_unique_enum(payload["exclude"], "exclude", TASKS) if t not in tasks
+    ]
+    if not isinstance(payload["auto"], bool):
+        raise BackendError("'auto' must be true or false")
+    scale = payload["scale"]
+    if isinstance(scale, float) and scale.is_integer():
+        scale = int(scale)
+    if scale not in (2, 3, 4, None) or isinstance(scale, bool):
+        raise BackendError(f"'scale' must be 2, 3, 4 or null, got {scale!r}")
+    if "upscale" in tasks and scale is None:
+        scale = 2
+    if "upscale" not in tasks:
+        scale = None
+    if payload["strength"] not in STRENGTHS:
+        raise BackendError(f"'strength' must be one of {list(STRENGTHS)}")
+    unsupported = payload.get("unsupported", [])
+    if not isinstance(unsupported, list) or not all(isinstance(u, str) for u in unsupported):
+        raise BackendError("'unsupported' must be a list of strings")
+    return Intent(
+        tasks=tuple(tasks),
+        exclude=tuple(exclude),
+        auto=payload["auto"],
+        scale=scale,
+        strength=payload["strength"],
+        text=text,
+        unsupported=tuple(unsupported),
+    )
+
+
+def parse_with_llm(text: str, config: LLMConfig, client: ChatClient | None = None) -> Intent:
+    """Parse an instruction with the chat model; raises :class:`BackendError` on any failure."""
+    client = client or ChatClient(config)
+    messages = [
+        {"role": "system", "content": PARSE_PROMPT.format(schema=json.dumps(INTENT_SCHEMA))},
+        {"role": "user", "content": text},
+    ]
+    return validate_intent_payload(extract_json_object(client.complete(messages)), text)
+
+
+def parse_with_fallback(text: str, config: LLMConfig) -> Intent:
+    """The LLM's parse, or the embedded parser's (with a warning) when the LLM fails."""
+    from restora.language.parser import InstructionError, parse_instruction
+
+    if not isinstance(text, str) or not text.strip():
+        raise InstructionError("the instruction is empty")
+    try:
+        return parse_with_llm(text, config)
+    except BackendError as exc:
+        log.warning("LLM instruction parsing failed (%s); using the embedded parser", exc)
+        return parse_instruction(text)
+
+
+# --------------------------------------------------------------------------------------------
+# (b) Image classification by a VLM
+# --------------------------------------------------------------------------------------------
+
+DEGRADATIONS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["degradations"],
+    "properties": {
+        "degradations": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["type", "severity", "confidence"],
+                "properties": {
+                    "type": {"enum": list(DEGRADATION_TYPES)},
+                    "severity": {"type": "number", "minimum": 0, "maximum": 1},
+                    "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+                },
+            },
+        }
+    },
+}
+
+CLASSIFY_PROMPT = """Look at the attached photo and list the image degradations you see.
+Use only these types: {types}. (noise: sensor noise or grain; blur: defocus; motion_blur: camera
+or subject motion; jpeg: compression blocks and ringing; haze: fog or haze; rain: rain streaks or
+drops; low_light: dark or underexposed; reflection: reflections from glass.)
+For each one give severity (0 = none, 1 = extreme) and your confidence (0 to 1).
+A clean photo has an empty list. Answer with one JSON object matching this JSON schema:
+{schema}"""
+
+
+def encode_image_data_url(image: Any, max_side: int = 768) -> str:
+    """A PNG data URL of an RGB float image in [0, 1] (or uint8), downscaled to ``max_side``."""
+    from PIL import Image as PILImage
+
+    array = np.asarray(getattr(image, "pixels", image))
+    if array.dtype != np.uint8:
+        array = (np.clip(array.astype(np.float32), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    if array.ndim == 2:
+        array = np.stack([array] * 3, axis=-1)
+    picture = PILImage.fromarray(np.ascontiguousarray(array[..., :3]))
+    if max(picture.size) > max_side:
+        picture.thumbnail((max_side, max_side), PILImage.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def validate_degradations_payload(payload: dict[str, Any]) -> list[Degradation]:
+    """Check a VLM's answer against :data:`DEGRADATIONS_SCHEMA`; most confident first."""
+    items = payload.get("degradations")
+    if not isinstance(items, list):
+        raise BackendError("the model's answer lacks a 'degradations' list")
+    found: dict[str, Degradation] = {}
+    for item in items:
+        if not isinstance(item, dict) or item.get("type") not in DEGRADATION_TYPES:
+            raise BackendError(f"invalid degradation {item!r}; types: {list(DEGRADATION_TYPES)}")
+        try:
+            severity = float(item["severity"])
+            confidence = float(item.get("confidence", 1.0))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BackendError(f"invalid severity/confidence in {item!r}") from exc
+        if not (np.isfinite(severity) and np.isfinite(confidence)):
+            raise BackendError(f"non-finite numbers in {item!r}")
+        degradation = Degradation(
+            item["type"], float(np.clip(severity, 0, 1)), float(np.clip(confidence, 0, 1))
+        )
+        previous = found.get(degradation.type)
+        if previous is None or degradation.confidence > previous.confidence:
+            found[degradation.type] = degradation
+    return sorted(found.values(), key=lambda d: -d.confidence)
+
+
+def classify_image_with_vlm(
+    image: Any, config: LLMConfig, client: ChatClient | None = None
+) -> list[Degradation]:
+    """Degradations a vision-language model sees in ``image``; raises BackendError on failure."""
+    client = client or ChatClient(config)
+    prompt = CLASSIFY_PROMPT.format(
+        types=", ".join(DEGRADATION_TYPES), schema=json.dumps(DEGRADATIONS_SCHEMA)
+    )
+    messages = [
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": prompt},
+                {
+                    "type": "image_url",
+                    "image_url": {"url": encode_image_data_url(image, config.max_image_side)},
+                },
+            ],
+        }
+    ]
+    return validate_degradations_payload(extract_json_object(client.complete(messages)))
+
+
+def classify_with_fallback(
+    image: Any,
+    fallback: Callable[[Any], Sequence[Degradation]],
+    config: LLMConfig | None = None,
+) -> list[Degradation]:
+    """The VLM's degradations when ``RESTORA_VLM_URL``/``RESTORA_LLM_URL`` (or ``config``) is
+    set, else, or when it fails (with a warning), ``fallback(image)``: the embedded analyzer."""
+    config = config or LLMConfig.from_env("RESTORA_VLM")
+    if config is None:
+        return list(fallback(image))
+    try:
+        return classify_image_with_vlm(image, config)
+    except BackendError as exc:
+        log.warning("VLM degradation classification failed (%s); using the embedded analyzer", exc)
+        return list(fallback(image))
