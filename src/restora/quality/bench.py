@@ -114,6 +114,12 @@ def speed_rows(data: Path, repeats: int = 3) -> list[tuple[str, float]]:
     return rows
 
 
+def _fisher_interval(r: float, n: int) -> tuple[float, float]:
+    """Approximate 95% interval of a correlation from n samples (Fisher z transform)."""
+    z, half = np.arctanh(np.clip(r, -0.999999, 0.999999)), 1.96 / np.sqrt(max(n - 3, 1))
+    return float(np.tanh(z - half)), float(np.tanh(z + half))
+
+
 def _fmt(value: float) -> str:
     return f"{value:.4f}" if abs(value) < 100 else f"{value:.2f}"
 
@@ -150,12 +156,14 @@ def render(data: Path) -> str:
         "SRCC / PLCC with the mean opinion scores (PLCC is plain Pearson, no logistic fit); "
         "lower-is-better metrics are negated, so positive means agreement. For orientation: "
         "published NIQE on the full 1162-image LIVE Challenge has SRCC about 0.45; a 60-image "
-        "subset gives a wide confidence interval (about +-0.2).",
+        "subset gives a wide interval, shown per row.",
         "",
-        "| no-reference metric | SRCC | PLCC |",
-        "|---|---|---|",
+        "| no-reference metric | SRCC | SRCC 95% interval (Fisher z) | PLCC |",
+        "|---|---|---|---|",
     ]
-    lines += [f"| {label} | {s:.3f} | {p:.3f} |" for label, s, p in correlations]
+    for label, srcc, plcc in correlations:
+        low, high = _fisher_interval(srcc, n_images)
+        lines.append(f"| {label} | {srcc:.3f} | [{low:.2f}, {high:.2f}] | {plcc:.3f} |")
     lines += [
         "",
         f"### Speed (one 512x384 image or pair; {machine})",

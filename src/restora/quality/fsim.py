@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from restora.quality.matlab import to_uint8_levels
+from restora.quality.matlab import average_downsample, to_uint8_levels
 
 N_SCALES = 4
 N_ORIENTATIONS = 4
@@ -93,19 +93,6 @@ def phase_congruency(image: np.ndarray) -> np.ndarray:
     return energy_all / amplitude_all
 
 
-def _average_downsample(grey: np.ndarray, factor: int) -> np.ndarray:
-    """``conv2(Y, fspecial('average', F), 'same')`` then ``Y(1:F:end, 1:F:end)``."""
-    if factor == 1:
-        return grey
-    # conv2 'same' keeps full-output rows from floor(F/2): the window over output pixel i is
-    # [i - (F - 1 - F//2), i + F//2], zeros outside the image.
-    after = factor // 2
-    before = factor - 1 - after
-    padded = np.pad(grey, ((before, after), (before, after)))
-    window = np.lib.stride_tricks.sliding_window_view(padded, (factor, factor)).mean(axis=(2, 3))
-    return window[::factor, ::factor]
-
-
 def _scharr_magnitude(grey: np.ndarray) -> np.ndarray:
     """|gradient| with conv2(Y, [3 0 -3; 10 0 -10; 3 0 -3]/16, 'same') (zero padding)."""
     p = np.pad(grey, 1)
@@ -135,7 +122,7 @@ def fsim(img: np.ndarray, ref: np.ndarray) -> float:
     y1, i1, q1 = _yiq(ref)
     y2, i2, q2 = _yiq(img)
     factor = max(1, int(np.floor(min(y1.shape) / 256 + 0.5)))
-    y1, y2 = _average_downsample(y1, factor), _average_downsample(y2, factor)
+    y1, y2 = average_downsample(y1, factor), average_downsample(y2, factor)
     pc1, pc2 = phase_congruency(y1), phase_congruency(y2)
     g1, g2 = _scharr_magnitude(y1), _scharr_magnitude(y2)
     t1, t2 = 0.85, 160.0
@@ -143,8 +130,8 @@ def fsim(img: np.ndarray, ref: np.ndarray) -> float:
         (2 * g1 * g2 + t2) / (g1**2 + g2**2 + t2)
     )
     if i1 is not None and i2 is not None and q1 is not None and q2 is not None:
-        i1, i2 = _average_downsample(i1, factor), _average_downsample(i2, factor)
-        q1, q2 = _average_downsample(q1, factor), _average_downsample(q2, factor)
+        i1, i2 = average_downsample(i1, factor), average_downsample(i2, factor)
+        q1, q2 = average_downsample(q1, factor), average_downsample(q2, factor)
         t3 = t4 = 200.0
         i_sim = (2 * i1 * i2 + t3) / (i1**2 + i2**2 + t3)
         q_sim = (2 * q1 * q2 + t4) / (q1**2 + q2**2 + t4)

@@ -72,6 +72,19 @@ def filter2_valid(image: np.ndarray, window: np.ndarray) -> np.ndarray:
     return full[top : full.shape[0] - (kh - 1 - top), left : full.shape[1] - (kw - 1 - left)]
 
 
+def average_downsample(grey: np.ndarray, factor: int) -> np.ndarray:
+    """``conv2(Y, fspecial('average', F), 'same')`` then ``Y(1:F:end, 1:F:end)``."""
+    if factor == 1:
+        return grey
+    # conv2 'same' keeps full-output rows from floor(F/2): the window over output pixel i is
+    # [i - (F - 1 - F//2), i + F//2], zeros outside the image.
+    after = factor // 2
+    before = factor - 1 - after
+    padded = np.pad(grey, ((before, after), (before, after)))
+    window = np.lib.stride_tricks.sliding_window_view(padded, (factor, factor)).mean(axis=(2, 3))
+    return window[::factor, ::factor]
+
+
 def _cubic(x: np.ndarray) -> np.ndarray:
     """MATLAB's bicubic kernel (a = -0.5)."""
     ax = np.abs(x)
