@@ -4,14 +4,27 @@ from __future__ import annotations
 
 import click
 
-from restora.cli._common import common_options, json_option
-from restora.errors import NotAvailableError
+from restora.cli._common import common_options, emit_json, json_option
+from restora.vocabulary import TASKS
 
 
 @click.command(short_help="List the restoration experts.")
+@click.option("--task", type=click.Choice(TASKS), default=None, help="Only experts for this task.")
 @json_option
 @common_options
-def experts(as_json: bool) -> None:
+def experts(task: str | None, as_json: bool) -> None:
     """List every registered expert with its task, backend and parameters."""
-    del as_json
-    raise NotAvailableError("the expert registry is not available yet")
+    from restora.experts import list_experts
+
+    found = list_experts(task)
+    if as_json:
+        emit_json({"experts": [e.info() for e in found]})
+        return
+    width = max((len(e.name) for e in found), default=4)
+    for expert in found:
+        scale = f" x{expert.scale}" if expert.scale > 1 else ""
+        click.echo(f"{expert.name:<{width}}  {expert.task:<9} {expert.backend:<9}{scale}")
+        click.echo(f"{'':<{width}}  {expert.description}")
+        if expert.params:
+            params = ", ".join(f"{k}={v!r}" for k, v in expert.params.items())
+            click.echo(f"{'':<{width}}  params: {params}")

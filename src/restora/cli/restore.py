@@ -1,21 +1,119 @@
-"""``restora restore``: restore one image (or a folder) and report what was done."""
+"""``restora restore``: restore one image and report what was done.
+
+With ``--expert`` or ``--task`` the named expert (or the first expert for each task, in the
+order given) runs now. Without either, the image would go to the agent, which plans from the
+analysis and the instruction; until the agent exists this is a clear usage error (exit 2).
+"""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+from typing import Any
 
 import click
+import numpy as np
 
 from restora.cli._common import (
     common_options,
+    emit_json,
     image_path_argument,
     json_option,
     load_input,
     max_pixels_option,
     overwrite_option,
 )
-from restora.errors import NotAvailableError
+from restora.errors import NotAvailableError, RestoraError
 from restora.vocabulary import TASKS
+
+
+def _parse_params(pairs: tuple[str, ...]) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs; values are read as JSON when they parse (numbers, true, null)."""
+    import json
+
+    params: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise RestoraError(f"--param takes KEY=VALUE, got {pair!r}")
+        try:
+            params[key] = json.loads(value)
+        except ValueError:
+            params[key] = value
+    return params
+
+
+def _no_reference_score(image: np.ndarray) -> float | None:
+    try:
+        from restora.quality import assess_nr
+    except ImportError:
+        return None
+    try:
+        return round(float(assess_nr(image).score), 3)
+    except (RestoraError, ValueError):
+        return None
+
+
+def plan_explicit(
+    tasks: tuple[str, ...], expert: str | None, scale: int | None
+) -> list[tuple[str | None, str]]:
+    """(task, expert name) steps for an explicit request; the agent replaces this later."""
+    from restora.experts import experts_for_task
+
+    if expert:
+        if len(tasks) > 1:
+            raise RestoraError("--expert runs one expert: give at most one --task with it")
+        return [(tasks[0] if tasks else None, expert)]
+    steps: list[tuple[str | None, str]] = []
+    for task in tasks:
+        candidates = experts_for_task(task)
+        if not candidates:
+            raise NotAvailableError(f"no expert is installed for task {task!r}")
+        steps.append((task, candidates[0].name))
+    return steps
+
+
+def run_steps(
+    image: np.ndarray,
+    steps: list[tuple[str | None, str]],
+    scale: int | None,
+    params: dict[str, Any],
+) -> tuple[np.ndarray, list[dict[str, Any]]]:
+    """Run each (task, expert) in order; every step is kept (the agent adds rollback)."""
+    from restora.experts import get_expert
+
+    records: list[dict[str, Any]] = []
+    current = image
+    for task, name in steps:
+        options: dict[str, Any] = {}
+        if name.startswith("onnx:"):
+            options = {"task": task, "scale": scale}
+        expert = get_expert(name, **options)
+        if task is not None and expert.task != task:
+            raise RestoraError(f"expert {name!r} performs {expert.task!r}, not {task!r}")
+        call_params = dict(params)
+        if scale is not None and "scale" in expert.params:
+            call_params["scale"] = scale
+        elif scale is not None and expert.scale != scale and expert.task == "upscale":
+            raise RestoraError(f"expert {name!r} upscales x{expert.scale}, not x{scale}")
+        before = _no_reference_score(current)
+        start = time.perf_counter()
+        restored = expert(current, **call_params)
+        seconds = time.perf_counter() - start
+        after = _no_reference_score(restored)
+        records.append(
+            {
+                "task": expert.task,
+                "expert": expert.name,
+                "kept": True,
+                "score_before": before,
+                "score_after": after,
+                "seconds": round(seconds, 3),
+                "params": {k: v for k, v in call_params.items()},
+            }
+        )
+        current = restored
+    return current, records
 
 
 @click.command(short_help="Restore an image, guided by an optional instruction.")
@@ -25,7 +123,11 @@ from restora.vocabulary import TASKS
 @click.option(
     "--task", "tasks", multiple=True, type=click.Choice(TASKS), help="Run this task (repeatable)."
 )
-@click.option("--expert", help="Use this expert by name (see `restora experts`).")
+@click.option("--expert", help="Use this expert by name, or onnx:PATH (see `restora experts`).")
+@click.option("--scale", type=click.IntRange(1, 8), default=None, help="Upscaling factor.")
+@click.option(
+    "--param", "params", multiple=True, metavar="KEY=VALUE", help="Expert parameter (repeatable)."
+)
 @click.option("--report", type=click.Path(path_type=Path), help="Write an HTML report here.")
 @overwrite_option
 @max_pixels_option
@@ -37,18 +139,41 @@ def restore(
     instruction: str | None,
     tasks: tuple[str, ...],
     expert: str | None,
+    scale: int | None,
+    params: tuple[str, ...],
     report: Path | None,
     overwrite: bool,
     max_pixels: float | None,
     as_json: bool,
 ) -> None:
     """Restore the image IN and write the result to OUT (default: IN_restored.png)."""
-    from restora.io import check_output
+    from restora.io import check_output, save
 
     image = load_input(input_path, max_pixels)
     out = output or input_path.with_name(f"{input_path.stem}_restored.png")
     check_output(out, overwrite=overwrite, inputs=[input_path])
-    del image, instruction, tasks, expert, report, as_json
-    raise NotAvailableError(
-        "restoration is not available yet: the expert registry and the agent are still being built"
-    )
+    if report is not None:
+        raise NotAvailableError("--report needs the agent, which is not available yet")
+    if not tasks and not expert:
+        # the agent (analysis + instruction -> plan) slots in here
+        raise NotAvailableError(
+            "automatic restoration needs the agent, which is not available yet: "
+            "give --task T or --expert NAME"
+        )
+    steps = plan_explicit(tasks, expert, scale)
+    restored, records = run_steps(image.rgb, steps, scale, _parse_params(params))
+    save(image.with_rgb(restored), out, overwrite=overwrite)
+    if as_json:
+        emit_json(
+            {
+                "output": str(out),
+                "analysis_before": {},
+                "analysis_after": {},
+                "intent": {"text": instruction or "", "tasks": list(tasks)},
+                "steps": records,
+            }
+        )
+    else:
+        for record in records:
+            click.echo(f"{record['task']}: {record['expert']} ({record['seconds']:.2f} s)")
+        click.echo(f"wrote {out}")

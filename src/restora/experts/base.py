@@ -1,0 +1,186 @@
+"""The expert descriptor: every restoration expert looks the same to its caller.
+
+Like spandrel's model descriptors, an :class:`Expert` knows its task, backend, scale, the
+parameters it accepts (with defaults), which estimates it needs from the analyzer, where it can
+run and how it must be cut into tiles; calling it validates the input, fills missing estimates
+(once, on the whole image, so every tile uses the same value), pads to the size multiple, tiles
+when the image is larger than the tile, clamps to [0, 1] and crops the padding away.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from restora.errors import InputError, RestoraError
+from restora.experts.tiling import TileSpec, process_tiled
+from restora.vocabulary import TASKS
+
+BACKENDS: tuple[str, ...] = ("classical", "learned", "onnx")
+
+RunFunction = Callable[..., np.ndarray]
+"""``run(tile (h, w, 3) float32 in [0, 1], **params) -> (h*scale, w*scale, 3)``."""
+
+PrepareFunction = Callable[..., dict[str, Any]]
+"""``prepare(whole image, **params) -> params``: global quantities filled in before tiling
+(noise level, blur kernel, atmospheric light...)."""
+
+
+def _frozen(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return MappingProxyType(dict(mapping or {}))
+
+
+@dataclass(frozen=True)
+class Expert:
+    """A restoration expert (see the module docstring). ``tile_size=None`` means never tile
+    (the method needs the whole image, e.g. CLAHE's tile grid is relative to the image)."""
+
+    name: str
+    task: str
+    backend: str
+    run: RunFunction = field(repr=False, compare=False)
+    description: str = ""
+    scale: int = 1
+    params: Mapping[str, Any] = field(default_factory=dict)
+    needs: tuple[str, ...] = ()
+    devices: tuple[str, ...] = ("cpu",)
+    tile_size: int | None = 1024
+    tile_overlap: int = 64
+    size_multiple: int = 1
+    prepare: PrepareFunction | None = field(default=None, repr=False, compare=False)
+    reference: str = ""
+
+    def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise ValueError(f"expert {self.name!r}: unknown task {self.task!r}")
+        if self.backend not in BACKENDS:
+            raise ValueError(f"expert {self.name!r}: backend must be one of {BACKENDS}")
+        if self.scale < 1 or self.size_multiple < 1:
+            raise ValueError(f"expert {self.name!r}: scale and size_multiple must be >= 1")
+        object.__setattr__(self, "params", _frozen(self.params))
+
+    def output_scale(self, params: Mapping[str, Any]) -> int:
+        """The upscaling factor of a call: the ``scale`` parameter when the expert takes one
+        (interpolators work at any factor), else the descriptor's fixed ``scale``."""
+        if "scale" in self.params:
+            value = int(params.get("scale") or self.scale)
+            if value < 1:
+                raise RestoraError(f"scale must be a positive integer, got {value}")
+            return value
+        return self.scale
+
+    @property
+    def tile_spec(self) -> TileSpec | None:
+        if self.tile_size is None:
+            return None
+        return TileSpec(tile=self.tile_size, overlap=self.tile_overlap)
+
+    def info(self) -> dict[str, Any]:
+        """The JSON shape of ``restora experts --json``."""
+        return {
+            "name": self.name,
+            "task": self.task,
+            "backend": self.backend,
+            "scale": self.scale,
+            "params": {k: _jsonable_default(v) for k, v in self.params.items()},
+            "needs": list(self.needs),
+            "devices": list(self.devices),
+            "description": self.description,
+            "tile_size": self.tile_size,
+            "tile_overlap": self.tile_overlap,
+            "size_multiple": self.size_multiple,
+            "reference": self.reference,
+        }
+
+    def resolve_params(self, given: Mapping[str, Any]) -> dict[str, Any]:
+        """The defaults updated with ``given``; an unknown name is a user error."""
+        unknown = sorted(set(given) - set(self.params))
+        if unknown:
+            valid = ", ".join(self.params) or "none"
+            raise RestoraError(
+                f"expert {self.name!r} has no parameter {unknown[0]!r}; parameters: {valid}"
+            )
+        merged = dict(self.params)
+        merged.update({k: v for k, v in given.items() if v is not None})
+        return merged
+
+    def __call__(
+        self, image: np.ndarray, *, tile: TileSpec | bool | None = True, **params: Any
+    ) -> np.ndarray:
+        """Restore ``image`` (float32 (H, W, 3) or grey (H, W) in [0, 1]).
+
+        ``tile=True`` uses the expert's own tiling, ``False``/``None`` runs on the whole image,
+        a :class:`TileSpec` overrides it. Grey input is run as RGB and returned grey.
+        """
+        array = _check_image(image, self.name)
+        grey = array.ndim == 2
+        rgb = np.repeat(array[..., None], 3, axis=2) if grey else array
+        merged = self.resolve_params(params)
+        if self.prepare is not None:
+            merged = self.prepare(rgb, **merged)
+        spec = self.tile_spec if tile is True else (tile or None)
+        height, width = rgb.shape[:2]
+        scale = self.output_scale(merged)
+
+        def run_padded(piece: np.ndarray) -> np.ndarray:
+            padded, (h, w) = pad_to_multiple(piece, self.size_multiple)
+            out = np.asarray(self.run(padded, **merged), dtype=np.float32)
+            return out[: h * scale, : w * scale]
+
+        if spec is not None and (height > spec.tile or width > spec.tile):
+            result = process_tiled(rgb, run_padded, spec, scale=scale)
+        else:
+            result = run_padded(rgb)
+        expected = (height * scale, width * scale)
+        if result.shape[:2] != expected:
+            raise RuntimeError(f"expert {self.name!r} returned {result.shape}, expected {expected}")
+        result = np.clip(np.nan_to_num(result, nan=0.0), 0.0, 1.0).astype(np.float32, copy=False)
+        return result.mean(axis=2) if grey else result
+
+
+def pad_to_multiple(image: np.ndarray, multiple: int) -> tuple[np.ndarray, tuple[int, int]]:
+    """Reflect-pad the bottom and right edges to a multiple; returns the original (h, w)."""
+    h, w = image.shape[:2]
+    ph, pw = (-h) % multiple, (-w) % multiple
+    if ph == 0 and pw == 0:
+        return image, (h, w)
+    pad = [(0, ph), (0, pw)] + [(0, 0)] * (image.ndim - 2)
+    if ph < h and pw < w:
+        return np.pad(image, pad, mode="reflect"), (h, w)
+    return np.pad(image, pad, mode="symmetric"), (h, w)
+
+
+def _check_image(image: np.ndarray, name: str) -> np.ndarray:
+    array = np.asarray(image)
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[..., 0]
+    if not (array.ndim == 2 or (array.ndim == 3 and array.shape[2] == 3)):
+        raise InputError(f"expert {name!r} needs an (H, W, 3) or (H, W) image, got {array.shape}")
+    if array.size == 0:
+        raise InputError(f"expert {name!r} got an empty image")
+    array = array.astype(np.float32, copy=False)
+    if not np.isfinite(array).all():
+        raise InputError(f"expert {name!r} got an image with NaN or infinite values")
+    return array
+
+
+def _jsonable_default(value: Any) -> Any:
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_jsonable_default(v) for v in value]
+    return repr(value)
+
+
+def accepted_params(function: Callable[..., Any]) -> dict[str, Any]:
+    """Keyword parameters (with defaults) of a run function, for building descriptors."""
+    out: dict[str, Any] = {}
+    for name, p in list(inspect.signature(function).parameters.items())[1:]:
+        if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD):
+            out[name] = None if p.default is inspect.Parameter.empty else p.default
+    return out

@@ -1,0 +1,54 @@
+"""Small helpers shared by the classical experts (written once, imported everywhere)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from restora.experts.estimate import estimate_noise_sigma
+
+
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    return np.clip(np.rint(image * 255.0), 0, 255).astype(np.uint8)
+
+
+def box_mean(plane: np.ndarray, radius: int) -> np.ndarray:
+    """Mean over a (2r+1)^2 window, reflect-padded; O(1) per pixel whatever the radius."""
+    size = 2 * radius + 1
+    return cv2.boxFilter(plane, cv2.CV_32F, (size, size), borderType=cv2.BORDER_REFLECT)
+
+
+def guided_filter(guide: np.ndarray, source: np.ndarray, radius: int, eps: float) -> np.ndarray:
+    """He, Sun & Tang, "Guided Image Filtering" (ECCV 2010 / TPAMI 2013), grey guide.
+
+    Written with box filters because ``cv2.ximgproc.guidedFilter`` lives in
+    opencv-contrib, which the headless OpenCV wheel we depend on does not include. The filter is
+    a local linear model q = a*I + b fitted in every window, so it smooths ``source`` while
+    keeping the edges of ``guide``; cost is O(1) per pixel.
+    """
+    guide = guide.astype(np.float32, copy=False)
+    planes = source[..., None] if source.ndim == 2 else source
+    mean_i = box_mean(guide, radius)
+    var_i = box_mean(guide * guide, radius) - mean_i * mean_i
+    out = np.empty(planes.shape, dtype=np.float32)
+    for c in range(planes.shape[2]):
+        p = planes[..., c].astype(np.float32, copy=False)
+        mean_p = box_mean(p, radius)
+        cov_ip = box_mean(guide * p, radius) - mean_i * mean_p
+        a = cov_ip / (var_i + eps)
+        b = mean_p - a * mean_i
+        out[..., c] = box_mean(a, radius) * guide + box_mean(b, radius)
+    return out[..., 0] if source.ndim == 2 else out
+
+
+def luma(image: np.ndarray) -> np.ndarray:
+    """BT.601 luma of an RGB image in [0, 1]."""
+    return (image @ np.array([0.299, 0.587, 0.114], dtype=np.float32)).astype(np.float32)
+
+
+def prepare_noise_sigma(image: np.ndarray, **params: object) -> dict[str, object]:
+    """Fill ``sigma`` (8-bit units) with a blind estimate on the whole image when not given."""
+    out = dict(params)
+    if out.get("sigma") is None:
+        out["sigma"] = estimate_noise_sigma(image)
+    return out

@@ -1,0 +1,130 @@
+"""The expert registry: one explicit table of name -> "module:factory", imported on first use.
+
+Nothing here scans folders or star-imports (STYLE.md rule 1): a broken optional dependency of one
+expert cannot stop the others from loading. ``register`` adds user, learned or ONNX experts to
+the same table at run time; ``onnx:PATH`` names an ONNX model file directly.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from restora.errors import NotAvailableError, UnknownNameError
+from restora.experts.base import Expert
+from restora.vocabulary import TASKS
+
+log = logging.getLogger(__name__)
+
+ExpertFactory = Callable[[], Expert]
+
+# name -> "module:factory" (module relative to restora.experts). Order: by task, then the
+# expert the agent should try first.
+BUILTIN_EXPERTS: dict[str, str] = {
+    "nlm": "classical.denoise:nlm",
+    "cbm3d": "classical.denoise:cbm3d",
+    "wiener": "classical.deblur:wiener",
+    "richardson_lucy": "classical.deblur:richardson_lucy",
+    "wiener_motion": "classical.deblur:wiener_motion",
+    "bm3d_deblock": "classical.dejpeg:bm3d_deblock",
+    "bicubic": "classical.upscale:bicubic",
+    "lanczos": "classical.upscale:lanczos",
+    "ibp": "classical.upscale:ibp",
+    "dark_channel": "classical.dehaze:dark_channel_expert",
+    "lime": "classical.brighten:lime",
+    "clahe_gamma": "classical.brighten:clahe_gamma",
+    "guided_derain": "classical.derain:guided_derain",
+    "laplacian_dereflect": "classical.dereflect:laplacian_dereflect",
+}
+
+_EXTRA: dict[str, ExpertFactory] = {}
+_CACHE: dict[str, Expert] = {}
+_LOCK = threading.Lock()
+
+
+def register(name: str, factory: ExpertFactory | Expert | str, *, replace: bool = False) -> None:
+    """Add an expert under ``name``: a factory called on first use, a ready :class:`Expert`,
+    or a ``"package.module:function"`` string. Learned torch experts and ONNX models use this.
+    """
+    if not replace and (name in BUILTIN_EXPERTS or name in _EXTRA):
+        raise ValueError(f"an expert named {name!r} is already registered (pass replace=True)")
+    if isinstance(factory, Expert):
+        expert = factory
+        factory = lambda: expert  # noqa: E731 - a constant factory
+    elif isinstance(factory, str):
+        target = factory
+        factory = lambda: _import_factory(target, absolute=True)()  # noqa: E731
+    with _LOCK:
+        _EXTRA[name] = factory
+        _CACHE.pop(name, None)
+
+
+def unregister(name: str) -> None:
+    """Remove an expert added with :func:`register` (built-ins stay)."""
+    with _LOCK:
+        _EXTRA.pop(name, None)
+        _CACHE.pop(name, None)
+
+
+def names() -> list[str]:
+    """Every registered name: built-ins first, then user-registered ones."""
+    return [*BUILTIN_EXPERTS, *(n for n in _EXTRA if n not in BUILTIN_EXPERTS)]
+
+
+def _import_factory(target: str, absolute: bool = False) -> ExpertFactory:
+    module_name, attr = target.split(":")
+    module = importlib.import_module(module_name if absolute else f"restora.experts.{module_name}")
+    factory: ExpertFactory = getattr(module, attr)
+    return factory
+
+
+def get_expert(name: str, **options: Any) -> Expert:
+    """The expert called ``name`` (``onnx:PATH`` loads an ONNX model; ``options`` are passed to
+    the ONNX loader: task, scale...). Unknown names raise :class:`UnknownNameError`."""
+    if name.startswith("onnx:"):
+        from restora.experts.onnx import onnx_expert
+
+        return onnx_expert(name[len("onnx:") :], **options)
+    with _LOCK:
+        cached = _CACHE.get(name)
+    if cached is not None:
+        return cached
+    if name in _EXTRA:
+        factory = _EXTRA[name]
+    elif name in BUILTIN_EXPERTS:
+        try:
+            factory = _import_factory(BUILTIN_EXPERTS[name])
+        except ImportError as exc:  # an optional library of this one expert is missing
+            raise NotAvailableError(f"expert {name!r} cannot be loaded: {exc}") from exc
+    else:
+        raise UnknownNameError("expert", name, [*names(), "onnx:PATH"])
+    expert = factory()
+    if expert.name != name:
+        raise RuntimeError(f"factory for {name!r} built an expert named {expert.name!r}")
+    with _LOCK:
+        _CACHE[name] = expert
+    return expert
+
+
+def list_experts(task: str | None = None) -> list[Expert]:
+    """Every expert that loads (optionally for one task), in registry order."""
+    if task is not None and task not in TASKS:
+        raise UnknownNameError("task", task, TASKS)
+    experts: list[Expert] = []
+    for name in names():
+        try:
+            expert = get_expert(name)
+        except NotAvailableError as exc:
+            log.warning("skipping expert %s: %s", name, exc)
+            continue
+        if task is None or expert.task == task:
+            experts.append(expert)
+    return experts
+
+
+def experts_for_task(task: str) -> list[Expert]:
+    """The experts that perform ``task``, the one to try first first."""
+    return list_experts(task)
