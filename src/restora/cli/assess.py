@@ -113,11 +113,11 @@ def _list_metrics(as_json: bool) -> None:
     if as_json:
         emit_json({"metrics": [m.to_dict() for m in metrics]})
         return
-    click.echo(f"{'metric':<9} {'kind':<15} {'direction':<17} {'range':<14} convention")
+    click.echo(f"{'metric':<9} {'kind':<15} {'direction':<17} {'range':<18} convention")
     for m in metrics:
         low, high = (_format_value(v) for v in m.range)
         click.echo(
-            f"{m.name:<9} {m.kind:<15} {m.direction:<17} {f'[{low}, {high}]':<14} {m.convention}"
+            f"{m.name:<9} {m.kind:<15} {m.direction:<17} {f'[{low}, {high}]':<18} {m.convention}"
         )
         click.echo(f"{'':<9} {m.description}")
 
