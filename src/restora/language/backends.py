@@ -141,7 +141,8 @@ class ChatClient:
         if json_mode:
             body["response_format"] = {"type": "json_object"}
         last_error: Exception | None = None
-        for attempt in range(self.config.retries + 1):
+        failures = 0
+        while failures <= self.config.retries:
             try:
                 payload = self._post(body)
                 content = payload["choices"][0]["message"]["content"]
@@ -151,7 +152,8 @@ class ChatClient:
             except urllib.error.HTTPError as exc:
                 last_error = exc
                 if exc.code == 400 and "response_format" in body:
-                    body.pop("response_format")  # some servers reject JSON mode: ask in words
+                    # some servers reject JSON mode: ask in words (not counted as a retry)
+                    body.pop("response_format")
                     continue
                 if exc.code not in (408, 429) and exc.code < 500:
                     break  # a client error will not go away by retrying
@@ -166,8 +168,9 @@ class ChatClient:
                 BackendError,
             ) as exc:  # unreachable, slow, or not speaking the protocol: retry, then give up
                 last_error = exc
-            if attempt < self.config.retries:
-                time.sleep(min(2.0, 0.25 * 2**attempt))
+            failures += 1
+            if failures <= self.config.retries:
+                time.sleep(min(2.0, 0.25 * 2 ** (failures - 1)))
         raise BackendError(f"chat endpoint {self.config.endpoint} failed: {last_error}")
 
 
