@@ -212,3 +212,25 @@ def test_cli_exit_2_with_one_line(capsys: pytest.CaptureFixture[str], text: str)
 def test_cli_no_change_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run_cli(capsys, "parse", "just tell me the quality", "--json", "--embedded")
     assert code == 0 and json.loads(out)["tasks"] == [] and json.loads(out)["auto"] is False
+
+
+def test_evaluation_sets_are_valid() -> None:
+    from restora.language.bench import load_split
+    from restora.types import Intent
+
+    splits = {name: load_split(name) for name in ("dev", "test", "unlisted")}
+    assert len(splits["dev"]) + len(splits["test"]) >= 150
+    texts = [row["text"] for rows in splits.values() for row in rows]
+    assert len(texts) == len(set(texts))  # no instruction in two splits
+    for rows in splits.values():
+        for row in rows:
+            Intent(tuple(row["tasks"]), tuple(row["exclude"]), row["auto"], row["scale"],
+                   row["strength"])  # fmt: skip
+
+
+def test_lazy_public_api() -> None:
+    import restora.language as language
+
+    assert callable(language.describe) and callable(language.require_actionable)
+    with pytest.raises(AttributeError):
+        _ = language.no_such_name

@@ -92,9 +92,6 @@ class TextEncoder:
                 self._cache.popitem(last=False)
         return out
 
-    def tokenizer_vocabulary(self) -> frozenset[str]:
-        return read_wordpiece_vocabulary()
-
 
 def read_wordpiece_vocabulary() -> frozenset[str]:
     """Whole-word entries of MiniLM's WordPiece vocabulary (about 20k common English words).

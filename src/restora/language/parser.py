@@ -605,7 +605,7 @@ def parse_instruction(
     unsupported: list[str] = []
     previous_polarity = ""
     previous_order = 0.0
-    for index, clause in enumerate(split_clauses(corrected)):
+    for clause in split_clauses(corrected):
         mentions = find_mentions(clause.text)
         polarity = clause_polarity(clause.text, mentions)
         inherited = ""
@@ -670,7 +670,6 @@ def parse_instruction(
             trace.clauses.append(info)
         previous_polarity = polarity.inheritable or inherited
         previous_order = order
-        del index
 
     scale, scale_at = find_scale(corrected)
     state: dict[str, tuple[float, str]] = {}
