@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 
-from restora.language.describe import (
+from restora.language.descriptions import (
     describe,
     describe_intent,
     describe_quality,

@@ -26,7 +26,7 @@ def parse(text: str, as_json: bool, embedded: bool) -> None:
     Exits 2 with a one-line message when TEXT is empty or asks for nothing restora can do.
     """
     from restora.language import parse as parse_text
-    from restora.language.describe import describe_intent
+    from restora.language.descriptions import describe_intent
     from restora.language.parser import parse_instruction, require_actionable
 
     intent = parse_instruction(text) if embedded else parse_text(text)

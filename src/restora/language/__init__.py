@@ -46,9 +46,10 @@ def parse(text: str) -> Intent:
 
 def __getattr__(name: str) -> Any:
     if name in ("describe", "describe_quality"):
-        from restora.language import describe as module
+        # the module is "descriptions" so that the function, not a module, is language.describe
+        from restora.language import descriptions
 
-        return getattr(module, name)
+        return getattr(descriptions, name)
     if name in ("get_text_encoder", "embed_text"):
         from restora.language import encoder
 
