@@ -8,24 +8,45 @@ import click
 
 from restora.cli._common import (
     common_options,
+    device,
+    emit_json,
     image_path_argument,
     json_option,
     load_input,
     max_pixels_option,
 )
-from restora.errors import NotAvailableError
 
 
 @click.command(short_help="Say which degradations an image has, and how strong.")
 @image_path_argument()
+@click.option(
+    "--weights",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Analyzer weights (.safetensors with its .json).",
+)
 @max_pixels_option
 @json_option
 @common_options
-def analyze(input_path: Path, max_pixels: float | None, as_json: bool) -> None:
+def analyze(
+    input_path: Path, weights: Path | None, max_pixels: float | None, as_json: bool
+) -> None:
     """Detect the degradations in IN (noise, blur, motion blur, JPEG, haze, rain, low light,
     reflection) with severity and confidence, a caption and a quality level."""
-    load_input(input_path, max_pixels)
-    del as_json
-    raise NotAvailableError(
-        "the degradation analyzer is not available yet (no trained model ships)"
-    )
+    from restora.perception import analyze as run_analyzer
+
+    image = load_input(input_path, max_pixels)
+    analysis = run_analyzer(image, weights=weights, device=device())
+    payload = {"file": str(input_path), **analysis.to_dict()}
+    if as_json:
+        emit_json(payload)
+        return
+    click.echo(f"{input_path}: {analysis.caption}")
+    if analysis.is_clean:
+        click.echo("  no degradation found")
+    for item in analysis.degradations:
+        click.echo(
+            f"  {item.type:<12} severity {item.severity:.2f}  confidence {item.confidence:.2f}"
+        )
+    q = analysis.quality
+    click.echo(f"  quality {q.score:.0f}/100 ({q.level})")

@@ -15,15 +15,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
-import re
 import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from restora.bench.report import machine_description, write_section
 from restora.types import Intent
 
 EVAL_DIR = Path(__file__).resolve().parent / "eval"
@@ -64,10 +62,6 @@ def evaluate(
         if not all(matches.values()):
             misses.append({"text": row["text"], "got": intent.to_dict(), "expected": row})
     return {k: v / len(rows) for k, v in hits.items()}, seconds, misses
-
-
-def machine() -> str:
-    return f"{os.cpu_count()}-core CPU ({platform.machine()}, {platform.system()}), this sandbox"
 
 
 def run(split: str = "test") -> dict[str, Any]:
@@ -122,7 +116,7 @@ def run(split: str = "test") -> dict[str, Any]:
         "classifier_s": classifier_seconds,
         "first_call_ms": 1000 * first_call_seconds,
         "misses": misses,
-        "machine": machine(),
+        "machine": machine_description(),
     }
 
 
@@ -182,14 +176,6 @@ def markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def write_section(text: str, path: Path) -> None:
-    content = path.read_text(encoding="utf-8")
-    pattern = re.compile(r"(<!-- BEGIN language -->\n).*?(<!-- END language -->)", re.DOTALL)
-    if not pattern.search(content):
-        raise SystemExit(f"{path} has no language markers")
-    path.write_text(pattern.sub(lambda m: m.group(1) + text + "\n" + m.group(2), content))
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", default="test", choices=["dev", "test", "unlisted"])
@@ -204,7 +190,7 @@ def main(argv: list[str] | None = None) -> None:
         for miss in result["misses"] + result["unlisted_misses"]:
             print(json.dumps(miss, ensure_ascii=False))
     if not args.no_write:
-        write_section(text, args.benchmarks)
+        write_section("language", text, args.benchmarks)
         print(f"wrote the language section of {args.benchmarks}")
 
 

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
-import platform
 import sys
 import time
 from collections.abc import Callable
@@ -27,13 +25,13 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import pearsonr, spearmanr
 
-from restora.paths import PACKAGE_DIR, data_dir
+from restora.bench.report import machine_description, write_section
+from restora.paths import data_dir
 from restora.quality.niqe import PristineModel, niqe
 from restora.quality.registry import get_metric, list_metrics
 
 CALIBRATION_TOLERANCE = {"niqe_official_params": 6e-2}
 DEFAULT_TOLERANCE = 1e-2
-BENCHMARKS_MD = PACKAGE_DIR.parents[1] / "BENCHMARKS.md"
 
 
 def _load(path: Path) -> np.ndarray:
@@ -129,7 +127,7 @@ def render(data: Path) -> str:
     correlations, n_images = correlation_rows(data)
     speeds = speed_rows(data)
     anchor = dict(speeds)["ssim"]
-    machine = f"{os.cpu_count()}-core CPU ({platform.machine()}, {platform.system()}), this sandbox"
+    machine = machine_description()
     lines = [
         "## Quality assessment",
         "",
@@ -175,14 +173,6 @@ def render(data: Path) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_section(text: str, path: Path = BENCHMARKS_MD) -> None:
-    content = path.read_text()
-    begin, end = "<!-- BEGIN quality -->", "<!-- END quality -->"
-    head, rest = content.split(begin, 1)
-    _, tail = rest.split(end, 1)
-    path.write_text(f"{head}{begin}\n{text}{end}{tail}")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=None, help="restora data folder")
@@ -195,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
     text = render(data)
     print(text)
     if not args.no_write:
-        write_section(text)
+        write_section("quality", text)
     return 0
 
 

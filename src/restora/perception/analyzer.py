@@ -1,0 +1,182 @@
+"""Loading the shipped analyzer and turning its outputs into an :class:`Analysis`."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from restora.errors import NotAvailableError
+from restora.paths import WEIGHTS_DIR
+from restora.perception.model import AnalyzerConfig, DegradationAnalyzer
+from restora.perception.sampling import crops_and_thumb
+from restora.types import Analysis, Degradation, QualityScore
+
+log = logging.getLogger(__name__)
+
+DEFAULT_WEIGHTS = WEIGHTS_DIR / "analyzer" / "analyzer.safetensors"
+
+
+@dataclass(frozen=True)
+class RawPrediction:
+    """Model outputs for one image, as numpy."""
+
+    probabilities: np.ndarray  # (n_types,) presence probability
+    severity: np.ndarray  # (n_types,)
+    quality: float  # 0-100
+    embedding: np.ndarray  # (embed_dim,)
+    text_embedding: np.ndarray  # (384,) unit norm
+
+
+class Analyzer:
+    """The embedded degradation analyzer: weights + config + per-type decision thresholds."""
+
+    def __init__(self, weights: str | Path | None = None, device: str | None = None) -> None:
+        import torch
+        from safetensors.torch import load_file
+
+        from restora.device import resolve_device
+
+        path = Path(weights) if weights is not None else DEFAULT_WEIGHTS
+        config_path = path.with_suffix(".json")
+        if not path.is_file() or not config_path.is_file():
+            raise NotAvailableError(
+                f"analyzer weights not found at {path} (train them with "
+                "`python -m restora.training.analyzer`)"
+            )
+        meta = json.loads(config_path.read_text())
+        self.config = AnalyzerConfig.from_dict(meta["model"])
+        self.thresholds = np.asarray(
+            meta.get("thresholds", [0.5] * len(self.config.types)), dtype=np.float32
+        )
+        self.device = resolve_device(device)
+        self.model = DegradationAnalyzer(self.config)
+        self.model.load_state_dict(load_file(str(path)))
+        self.model.eval().to(self.device)
+        self._torch = torch
+        self._lock = threading.Lock()
+        self.path = path
+
+    def predict(self, image: np.ndarray) -> RawPrediction:
+        """Run the model on a float32 (H, W, 3) image in [0, 1]."""
+        return self.predict_batch([image])[0]
+
+    def predict_batch(self, images: Sequence[np.ndarray]) -> list[RawPrediction]:
+        torch = self._torch
+        cfg = self.config
+        crops, thumbs = zip(
+            *(
+                crops_and_thumb(img, cfg.crop_size, cfg.crops_infer, cfg.thumb_size)
+                for img in images
+            ),
+            strict=True,
+        )
+        crops_t = torch.from_numpy(np.stack(crops)).to(self.device)
+        thumbs_t = torch.from_numpy(np.stack(thumbs)).to(self.device)
+        with self._lock, torch.inference_mode():
+            out = self.model(crops_t, thumbs_t)
+        probs = torch.sigmoid(out["presence_logits"]).cpu().numpy()
+        return [
+            RawPrediction(
+                probabilities=probs[i],
+                severity=out["severity"][i].cpu().numpy(),
+                quality=float(out["quality"][i]),
+                embedding=out["embedding"][i].cpu().numpy(),
+                text_embedding=out["text_embedding"][i].cpu().numpy(),
+            )
+            for i in range(len(images))
+        ]
+
+    def analysis(self, image: np.ndarray) -> Analysis:
+        """Full :class:`Analysis`: degradations over threshold, caption and quality."""
+        raw = self.predict(image)
+        types = self.config.types
+        present = [i for i in range(len(types)) if raw.probabilities[i] >= self.thresholds[i]]
+        present.sort(key=lambda i: -float(raw.probabilities[i]))
+        degradations = tuple(
+            Degradation(
+                type=types[i],
+                severity=float(np.clip(raw.severity[i], 0.0, 1.0)),
+                confidence=_confidence(float(raw.probabilities[i]), float(self.thresholds[i])),
+            )
+            for i in present
+        )
+        quality = _quality_score(raw.quality)
+        return Analysis(
+            degradations=degradations,
+            caption=caption_for(degradations),
+            quality=quality,
+            scores={t: float(p) for t, p in zip(types, raw.probabilities, strict=True)},
+            embedding=raw.embedding,
+        )
+
+
+def _confidence(probability: float, threshold: float) -> float:
+    """Probability rescaled so that the decision threshold maps to 0.5."""
+    if probability >= threshold:
+        return 0.5 + 0.5 * (probability - threshold) / max(1e-6, 1.0 - threshold)
+    return 0.5 * probability / max(1e-6, threshold)
+
+
+def _quality_score(score: float) -> QualityScore:
+    from restora.quality import level_for
+
+    return QualityScore(score=score, level=level_for(score), source="analyzer")
+
+
+def caption_for(degradations: Sequence[Degradation]) -> str:
+    """A caption in the words of the degradation engine's templates."""
+    if not degradations:
+        return "a clean photo with no visible degradation"
+    from restora.degradations import caption_for as engine_caption
+
+    items = [(d.type, d.severity) for d in degradations]
+    return str(engine_caption(items, np.random.default_rng(0)))
+
+
+_ANALYZERS: dict[str, Analyzer] = {}
+_ANALYZERS_LOCK = threading.Lock()
+
+
+def get_analyzer(weights: str | Path | None = None, device: str | None = None) -> Analyzer:
+    """The process-wide analyzer for these weights and device (loaded once)."""
+    key = f"{weights or DEFAULT_WEIGHTS}|{device or ''}"
+    with _ANALYZERS_LOCK:
+        if key not in _ANALYZERS:
+            _ANALYZERS[key] = Analyzer(weights, device)
+        return _ANALYZERS[key]
+
+
+def analyze(
+    image: Any, *, weights: str | Path | None = None, device: str | None = None
+) -> Analysis:
+    """What is wrong with ``image`` (a :class:`restora.Image` or a float (H, W, 3) array)."""
+    rgb = getattr(image, "rgb", image)
+    return get_analyzer(weights, device).analysis(np.asarray(rgb, dtype=np.float32))
+
+
+def score_text(
+    image: Any,
+    texts: Sequence[str],
+    *,
+    weights: str | Path | None = None,
+    device: str | None = None,
+) -> dict[str, float]:
+    """Cosine similarity of the image's aligned embedding to each text (zero-shot).
+
+    The texts go through the same frozen all-MiniLM-L6-v2 encoder the image tower was aligned
+    to, so any phrasing works, not only the training templates.
+    """
+    from restora.language.encoder import get_text_encoder
+
+    rgb = np.asarray(getattr(image, "rgb", image), dtype=np.float32)
+    raw = get_analyzer(weights, device).predict(rgb)
+    text_vectors = get_text_encoder().encode(list(texts))
+    sims = text_vectors @ raw.text_embedding
+    return {t: float(s) for t, s in zip(texts, sims, strict=True)}

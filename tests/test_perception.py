@@ -1,0 +1,194 @@
+"""restora.perception: the measured statistics, crop sampling, the model, and the analyzer."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from restora.perception.features import (
+    GLOBAL_STAT_NAMES,
+    LOCAL_STAT_NAMES,
+    blockiness,
+    global_statistics,
+    immerkaer_sigma_map,
+    local_statistics,
+)
+from restora.perception.model import AnalyzerConfig, DegradationAnalyzer
+from restora.perception.sampling import crops_and_thumb, grid_positions
+from restora.vocabulary import DEGRADATION_TYPES
+
+TINY = AnalyzerConfig(
+    crop_size=32, crops_train=2, crops_infer=4, thumb_size=64, width=8, embed_dim=32
+)
+
+
+def to_batch(image: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(image.transpose(2, 0, 1)))[None]
+
+
+@pytest.mark.parametrize("sigma", [5.0, 15.0, 30.0])
+def test_immerkaer_recovers_sigma_on_flat_image(sigma: float) -> None:
+    rng = np.random.default_rng(0)
+    flat = 0.5 + rng.normal(0, sigma / 255, (1, 1, 128, 128)).astype(np.float32)
+    estimate = float(immerkaer_sigma_map(torch.from_numpy(flat)).median()) * 255
+    assert abs(estimate - sigma) / sigma < 0.1
+
+
+def test_blockiness_rises_with_jpeg(astronaut: np.ndarray) -> None:
+    from restora.degradations import add_jpeg
+
+    grey = torch.from_numpy(astronaut.mean(axis=2)[None, None].copy())
+    jpeg, _ = add_jpeg(astronaut, 0.9, np.random.default_rng(0))
+    grey_jpeg = torch.from_numpy(jpeg.mean(axis=2)[None, None].astype(np.float32))
+    assert float(blockiness(grey_jpeg)[0]) > float(blockiness(grey)[0]) + 0.1
+
+
+def test_dark_channel_rises_with_haze(astronaut: np.ndarray) -> None:
+    from restora.degradations import add_haze
+
+    hazy, _ = add_haze(astronaut, 0.7, np.random.default_rng(0))
+    dark = GLOBAL_STAT_NAMES.index("dark_channel")
+    clean_stats = global_statistics(to_batch(astronaut[::4, ::4].copy()))
+    hazy_stats = global_statistics(to_batch(np.ascontiguousarray(hazy[::4, ::4], dtype=np.float32)))
+    assert float(hazy_stats[0, dark]) > float(clean_stats[0, dark]) + 0.1
+
+
+def test_local_statistics_shape_and_finite(small_rgb: np.ndarray) -> None:
+    crops = torch.rand(3, 4, 3, 32, 32)
+    stats = local_statistics(crops)
+    assert stats.shape == (3, len(LOCAL_STAT_NAMES))
+    assert torch.isfinite(stats).all()
+
+
+def test_grid_positions_cover_and_stay_inside() -> None:
+    positions = grid_positions(300, 500, 64, 16)
+    assert len(positions) == 16
+    assert all(0 <= y <= 300 - 64 and 0 <= x <= 500 - 64 for y, x in positions)
+    assert min(x for _, x in positions) == 0 and max(x for _, x in positions) == 500 - 64
+
+
+def test_crops_and_thumb_pad_small_images() -> None:
+    crops, thumb = crops_and_thumb(
+        np.random.default_rng(0).random((20, 30, 3), dtype=np.float32), 32, 4, 64
+    )
+    assert crops.shape == (4, 3, 32, 32) and thumb.shape == (3, 64, 64)
+    assert crops.dtype == np.float32
+
+
+def test_model_outputs() -> None:
+    torch.manual_seed(0)
+    model = DegradationAnalyzer(TINY).eval()
+    out = model(torch.rand(2, 4, 3, 32, 32), torch.rand(2, 3, 64, 64))
+    n = len(DEGRADATION_TYPES)
+    assert out["presence_logits"].shape == (2, n)
+    assert out["severity"].shape == (2, n) and bool(
+        ((out["severity"] >= 0) & (out["severity"] <= 1)).all()
+    )
+    assert out["quality"].shape == (2,) and bool(
+        ((out["quality"] >= 0) & (out["quality"] <= 100)).all()
+    )
+    assert out["embedding"].shape == (2, TINY.embed_dim)
+    norms = out["text_embedding"].norm(dim=1)
+    torch.testing.assert_close(norms, torch.ones(2))
+
+
+def test_contrastive_loss_prefers_matching_pairs() -> None:
+    from restora.training.analyzer import contrastive_loss
+
+    text = torch.nn.functional.normalize(torch.randn(4, 16), dim=1)
+    scale = torch.tensor(2.0)
+    matched = contrastive_loss(text.clone(), text, ["a", "b", "c", "d"], scale)
+    shuffled = contrastive_loss(text[[1, 2, 3, 0]], text, ["a", "b", "c", "d"], scale)
+    assert float(matched) < float(shuffled)
+
+
+@pytest.fixture(scope="module")
+def tiny_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Random weights of a tiny analyzer saved the way training saves them."""
+    from safetensors.torch import save_file
+
+    torch.manual_seed(0)
+    model = DegradationAnalyzer(TINY)
+    folder = tmp_path_factory.mktemp("tiny_analyzer")
+    path = folder / "analyzer.safetensors"
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path))
+    meta = {"model": TINY.to_dict(), "thresholds": [0.5] * len(DEGRADATION_TYPES)}
+    path.with_suffix(".json").write_text(json.dumps(meta))
+    return path
+
+
+def test_analyze_contract_shape(tiny_weights: Path, small_rgb: np.ndarray) -> None:
+    from restora.perception import analyze
+
+    analysis = analyze(small_rgb, weights=tiny_weights, device="cpu")
+    data = analysis.to_dict()
+    assert set(data) >= {"degradations", "caption", "quality"}
+    assert isinstance(data["caption"], str) and data["caption"]
+    assert data["quality"]["level"] in ("excellent", "good", "fair", "poor", "bad")
+    confidences = [d["confidence"] for d in data["degradations"]]
+    assert confidences == sorted(confidences, reverse=True)
+    for item in data["degradations"]:
+        assert item["type"] in DEGRADATION_TYPES
+        assert 0 <= item["severity"] <= 1 and 0.5 <= item["confidence"] <= 1
+    assert analysis.embedding is not None and analysis.embedding.shape == (TINY.embed_dim,)
+
+
+def test_analyze_cli_json(
+    tiny_weights: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], small_rgb: np.ndarray
+) -> None:
+    from restora.cli import main
+    from restora.io import Image, save
+
+    path = save(Image(small_rgb), tmp_path / "x.png")
+    code = main(["analyze", str(path), "--weights", str(tiny_weights), "--json", "--device", "cpu"])
+    out = capsys.readouterr().out
+    assert code == 0
+    payload = json.loads(out)
+    assert set(payload) >= {"degradations", "caption", "quality"}
+
+
+def test_missing_weights_is_a_clear_error(tmp_path: Path, small_rgb: np.ndarray) -> None:
+    from restora.errors import NotAvailableError
+    from restora.perception import analyze
+
+    with pytest.raises(NotAvailableError, match="weights not found"):
+        analyze(small_rgb, weights=tmp_path / "none.safetensors")
+
+
+def test_training_smoke(tmp_path: Path) -> None:
+    """Three optimisation steps on images the test makes, then weights + config are written."""
+    from skimage import data
+
+    from restora.io import Image, save
+    from restora.training.analyzer import AnalyzerTrainConfig, train
+
+    files = [
+        save(Image(np.asarray(img, dtype=np.float32) / 255.0), tmp_path / f"{name}.png")
+        for name, img in (
+            ("astronaut", data.astronaut()),
+            ("chelsea", data.chelsea()),
+            ("coffee", data.coffee()),
+        )
+    ]
+    cfg = replace(
+        AnalyzerTrainConfig(),
+        steps=3,
+        batch_size=4,
+        sample_size=96,
+        val_samples=6,
+        workers=0,
+        log_every=1,
+        model=TINY,
+    )
+    meta = train(cfg, files[:2], files[2:], tmp_path / "run", device="cpu")
+    assert (tmp_path / "run" / "analyzer.safetensors").is_file()
+    saved = json.loads((tmp_path / "run" / "analyzer.json").read_text())
+    assert saved["model"]["width"] == TINY.width and len(saved["thresholds"]) == len(
+        DEGRADATION_TYPES
+    )
+    assert 0.0 <= meta["validation"]["single_label_accuracy"] <= 1.0
