@@ -6,9 +6,7 @@ from pathlib import Path
 
 import click
 
-from restora.cli._common import common_options
-from restora.errors import NotAvailableError
-from restora.vocabulary import TASKS
+from restora.cli._common import common_options, emit_json, json_option
 
 
 @click.command(short_help="Benchmark experts on public test sets against published anchors.")
@@ -22,11 +20,57 @@ from restora.vocabulary import TASKS
     "--task",
     "tasks",
     multiple=True,
-    help=f"Task to benchmark (repeatable): {', '.join(TASKS)}, ...",
+    help="Task to benchmark (repeatable): denoise, upscale, dejpeg, derain, dehaze.",
 )
 @click.option("--quick", is_flag=True, help="A small subset that runs in a few minutes.")
+@click.option("--max-images", type=click.IntRange(min=1), default=None, help="Images per set.")
+@click.option("--method", "methods", multiple=True, help="Only these experts/anchors.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    default=Path("out/bench"),
+    show_default=True,
+    help="Folder for bench_experts.md and .json.",
+)
+@click.option(
+    "--update-benchmarks",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Rewrite the experts section of this BENCHMARKS.md.",
+)
+@json_option
 @common_options
-def bench(data: Path | None, tasks: tuple[str, ...], quick: bool) -> None:
+def bench(
+    data: Path | None,
+    tasks: tuple[str, ...],
+    quick: bool,
+    max_images: int | None,
+    methods: tuple[str, ...],
+    out_dir: Path,
+    update_benchmarks: Path | None,
+    as_json: bool,
+) -> None:
     """Run the benchmark harness and write Markdown and JSON tables."""
-    del data, tasks, quick
-    raise NotAvailableError("the benchmark harness is not available yet")
+    import shlex
+    import sys
+
+    from restora.bench.harness import (
+        run_benchmark,
+        to_markdown,
+        update_benchmarks_file,
+        write_report,
+    )
+    from restora.errors import OutputError
+
+    report = run_benchmark(tasks or None, data, quick, max_images, methods or None)
+    json_path, md_path = write_report(report, out_dir)
+    if update_benchmarks is not None:
+        command = "restora " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+        if not update_benchmarks_file(to_markdown(report), update_benchmarks, command):
+            raise OutputError(f"{update_benchmarks} has no experts section markers")
+    if as_json:
+        emit_json({**report, "markdown": str(md_path), "json": str(json_path)})
+    else:
+        click.echo(to_markdown(report))
+        click.echo(f"wrote {md_path} and {json_path}", err=True)

@@ -1,0 +1,84 @@
+"""``restora experts`` and ``restora restore`` contracts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from restora.cli import main
+
+
+def test_experts_json(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["experts", "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    names = [e["name"] for e in payload["experts"]]
+    assert "cbm3d" in names and "ibp" in names
+    for entry in payload["experts"]:
+        for key in ("name", "task", "backend", "scale", "params", "needs", "devices"):
+            assert key in entry
+
+
+@pytest.fixture()
+def noisy_png(tmp_path: Path, small_rgb: np.ndarray, rng: np.random.Generator) -> Path:
+    noisy = np.clip(small_rgb + rng.normal(0, 0.08, small_rgb.shape), 0, 1)
+    path = tmp_path / "noisy.png"
+    Image.fromarray((noisy * 255).round().astype(np.uint8)).save(path)
+    return path
+
+
+def test_restore_json_contract(noisy_png: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = noisy_png.with_name("out.png")
+    assert main(["restore", str(noisy_png), "-o", str(out), "--task", "denoise", "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["output"] == str(out) and out.is_file()
+    for key in ("analysis_before", "analysis_after", "intent", "steps"):
+        assert key in payload
+    (step,) = payload["steps"]
+    assert step["task"] == "denoise" and step["expert"] == "nlm" and step["kept"] is True
+    for key in ("score_before", "score_after", "seconds"):
+        assert key in step
+
+
+def test_restore_expert_with_params(noisy_png: Path) -> None:
+    out = noisy_png.with_name("up.png")
+    code = main(["restore", str(noisy_png), "-o", str(out), "--expert", "lanczos", "--scale", "2"])
+    assert code == 0
+    assert Image.open(out).size == (256, 192)
+    assert (
+        main(
+            [
+                "restore",
+                str(noisy_png),
+                "-o",
+                str(out),
+                "--expert",
+                "nlm",
+                "--param",
+                "sigma=20",
+                "--overwrite",
+            ]
+        )
+        == 0
+    )
+
+
+def test_restore_errors_exit_2(noisy_png: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = noisy_png.with_name("x.png")
+    assert main(["restore", str(noisy_png), "-o", str(out)]) == 2
+    assert "--task" in capsys.readouterr().err
+    assert main(["restore", str(noisy_png), "-o", str(out), "--expert", "nope"]) == 2
+    assert "choose one of" in capsys.readouterr().err
+    assert (
+        main(["restore", str(noisy_png), "-o", str(out), "--expert", "nlm", "--param", "bogus=1"])
+        == 2
+    )
+    assert (
+        main(
+            ["restore", str(noisy_png), "-o", str(out), "--task", "denoise", "--expert", "lanczos"]
+        )
+        == 2
+    )
