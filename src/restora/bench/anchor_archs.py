@@ -110,8 +110,8 @@ def read_matconvnet_layers(path: Path) -> list[dict[str, Any]]:
 def _conv_from_matlab(weights: list[np.ndarray], pad: int) -> nn.Conv2d:
     w = torch.from_numpy(np.ascontiguousarray(weights[0].transpose(0, 1, 3, 2)))
     conv = nn.Conv2d(w.shape[1], w.shape[0], w.shape[2], padding=pad)
-    conv.weight.data.copy_(w)
-    conv.bias.data.copy_(torch.from_numpy(weights[1].ravel()))
+    bias = torch.from_numpy(np.ascontiguousarray(weights[1].ravel()))
+    conv.load_state_dict({"weight": w, "bias": bias})
     return conv
 
 
