@@ -375,11 +375,15 @@ def write_report(report: dict[str, Any], out_dir: Path) -> tuple[Path, Path]:
     return json_path, md_path
 
 
-def measure_tiled_memory(megapixels: float = 24.0, tile: int = 512) -> dict[str, float]:
+def measure_tiled_memory(
+    megapixels: float = 24.0, tile: int = 512, depth: int = 17
+) -> dict[str, float]:
     """Peak memory of a ``megapixels`` image through a DnCNN-sized torch expert, tiled.
 
-    The expert is a 17-layer, 64-channel conv net (random weights: the cost is the size, not the
-    values). Returns the input/output sizes and the peak resident-memory rise in MB.
+    The expert is a ``depth``-layer, 64-channel conv net (random weights: the cost is the size,
+    not the values). In inference mode activations are freed layer by layer, so the peak does
+    not depend on the depth (only the time does): a shallow net measures the same bound faster.
+    Returns the input/output sizes and the peak resident-memory rise in MB.
     """
     import torch
 
@@ -388,7 +392,7 @@ def measure_tiled_memory(megapixels: float = 24.0, tile: int = 512) -> dict[str,
     def build() -> torch.nn.Module:
         from restora.bench.anchor_archs import PlainDnCNN
 
-        return PlainDnCNN(depth=17, in_channels=3)
+        return PlainDnCNN(depth=depth, in_channels=3)
 
     expert = torch_expert("memory_probe", "denoise", build, tile_size=tile, tile_overlap=32)
     side = int(math.sqrt(megapixels * 1e6 / 1.5))
@@ -410,8 +414,11 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(description="restora expert benchmark helpers")
     parser.add_argument("--tiling-memory", type=float, default=24.0, help="megapixels")
+    parser.add_argument("--tile", type=int, default=512)
+    parser.add_argument("--depth", type=int, default=17, help="conv layers (64 channels)")
     args = parser.parse_args(argv)
-    print(json.dumps(measure_tiled_memory(args.tiling_memory), indent=2))
+    result = measure_tiled_memory(args.tiling_memory, args.tile, args.depth)
+    print(json.dumps({**result, "tile": args.tile, "depth": args.depth}, indent=2))
     return 0
 
 
