@@ -14,7 +14,8 @@ Curriculum: ``stage`` in [0, 1] (or ``"easy"`` = 0, ``"medium"`` = 0.5, ``"hard"
 - the severity range: uniform in [0.1, 0.35 + 0.65 s];
 - the chance of a Real-ESRGAN-style second-order pass (Wang et al. 2021): 0.3 s. The second
   pass repeats the capture chain at lower severity (blur p 0.5, noise p 0.7, JPEG p 0.8, each
-  severity <= 0.4), as an image that was captured, processed, and re-shared would be.
+  severity <= 0.4), as an image that was captured, processed, and re-shared would be; with a
+  ``pool``, only types of the pool are used.
 """
 
 from __future__ import annotations
@@ -188,8 +189,9 @@ def synthesize(
         do_second = bool(second_order)
     if do_second:
         draws = rng.random((len(SECOND_ORDER), 2))
+        allowed = SYNTHESIS_TYPES if pool is None or not names_were_sampled else tuple(pool)
         for (name, probability), (gate, amount) in zip(SECOND_ORDER, draws, strict=True):
-            if gate < probability:
+            if gate < probability and name in allowed:
                 level = MIN_SEVERITY + (SECOND_ORDER_MAX_SEVERITY - MIN_SEVERITY) * float(amount)
                 plan.append((name, level, 2))
     options = options or {}
