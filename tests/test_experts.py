@@ -89,6 +89,14 @@ def test_grey_input_comes_back_grey(camera: np.ndarray) -> None:
     assert out.shape == (64, 80)
 
 
+def test_cbm3d_on_grey(camera: np.ndarray, rng: np.random.Generator) -> None:
+    clean = camera[200:264, 200:264]
+    noisy = np.clip(clean + rng.normal(0, 25 / 255, clean.shape), 0, 1).astype(np.float32)
+    out = get_expert("cbm3d")(noisy)
+    assert out.shape == clean.shape
+    assert psnr(out, clean) > psnr(noisy, clean) + 3.0
+
+
 # ------------------------------------------------------------------ each expert, small images
 
 

@@ -57,7 +57,7 @@ QUICK_DATASETS: dict[str, tuple[str, ...]] = {
     "derain": ("rain100l",),
     "dehaze": ("sots_outdoor",),
 }
-QUICK_IMAGES = 3
+QUICK_IMAGES = 2
 SLOW_METHODS = {"cbm3d": 1, "cbm3d_known_sigma": 1, "bm3d_deblock": 2}
 """Images per set for the slow methods (CBM3D ~30 s per 0.15 MP colour image on 2 cores):
 this cap applies in quick mode; the full run caps them at FULL_SLOW_IMAGES."""

@@ -32,7 +32,15 @@ def _cbm3d(image: np.ndarray, sigma: float | None = None, strength: float = 1.0)
     sigma = float(sigma or 0.0)
     if sigma < 0.5:
         return image
-    out = bm3d.bm3d_rgb(image.astype(np.float64), sigma_psd=strength * sigma / 255.0)
+    sigma_psd = strength * sigma / 255.0
+    if np.array_equal(image[..., 0], image[..., 1]) and np.array_equal(
+        image[..., 0], image[..., 2]
+    ):
+        # a grey image: the opponent transform's chroma planes are constant and bm3d_rgb divides
+        # by their zero range, so run grey BM3D on the one plane
+        grey = bm3d.bm3d(image[..., 0].astype(np.float64), sigma_psd)
+        return np.repeat(np.asarray(grey, dtype=np.float32)[..., None], 3, axis=2)
+    out = bm3d.bm3d_rgb(image.astype(np.float64), sigma_psd=sigma_psd)
     return np.asarray(out, dtype=np.float32)
 
 
