@@ -88,12 +88,14 @@ def imresize(
     output_shape: tuple[int, int] | None = None,
     kernel: str = "cubic",
     antialias: bool = True,
+    dtype: type[np.floating] = np.float32,
 ) -> np.ndarray:
     """Resize like MATLAB ``imresize(image, scale, 'bicubic')``.
 
     ``image`` is (H, W) or (H, W, C); uint8 input gives uint8 output rounded like MATLAB, float
     input gives float32 (not clipped: bicubic overshoots slightly, as in MATLAB). Give either
     ``scale`` (output size ``ceil(H * scale)``, as MATLAB) or ``output_shape`` (H, W).
+    ``dtype`` is the float type of a float result (float64 where metrics need every digit).
     """
     arr = np.asarray(image)
     if kernel not in _KERNELS:
@@ -121,4 +123,4 @@ def imresize(
             out = np.clip(np.round(out), 0, 255)
             if done:
                 return out.astype(np.uint8)
-    return out.astype(np.float32)
+    return out.astype(dtype)

@@ -11,8 +11,6 @@ does not antialias), so they are written here once, vectorised with numpy, and e
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import cv2
 import numpy as np
 from scipy import ndimage
@@ -85,50 +83,11 @@ def average_downsample(grey: np.ndarray, factor: int) -> np.ndarray:
     return window[::factor, ::factor]
 
 
-def _cubic(x: np.ndarray) -> np.ndarray:
-    """MATLAB's bicubic kernel (a = -0.5)."""
-    ax = np.abs(x)
-    ax2 = ax * ax
-    ax3 = ax2 * ax
-    return (1.5 * ax3 - 2.5 * ax2 + 1.0) * (ax <= 1) + (-0.5 * ax3 + 2.5 * ax2 - 4.0 * ax + 2.0) * (
-        (ax > 1) & (ax <= 2)
-    )
-
-
-def _contributions(
-    in_length: int, out_length: int, scale: float, antialiasing: bool
-) -> tuple[np.ndarray, np.ndarray]:
-    """Weights and source indices of MATLAB ``imresize`` along one dimension."""
-    kernel_width = 4.0
-    kernel: Callable[[np.ndarray], np.ndarray] = _cubic
-    if scale < 1 and antialiasing:
-        # Shrinking: stretch the kernel so it also low-pass filters (MATLAB's default).
-        def kernel(x: np.ndarray) -> np.ndarray:
-            return scale * _cubic(scale * x)
-
-        kernel_width /= scale
-    x = np.arange(1, out_length + 1, dtype=np.float64)
-    u = x / scale + 0.5 * (1.0 - 1.0 / scale)
-    left = np.floor(u - kernel_width / 2.0)
-    taps = int(np.ceil(kernel_width)) + 2
-    indices = left[:, None] + np.arange(taps, dtype=np.float64)[None, :]  # 1-based
-    weights = kernel(u[:, None] - indices)
-    weights = weights / weights.sum(axis=1, keepdims=True)
-    # Mirror out-of-range indices, repeating the edge sample (MATLAB's aux = [1:n, n:-1:1]).
-    mirror = np.concatenate([np.arange(in_length), np.arange(in_length - 1, -1, -1)])
-    source = mirror[np.mod(indices.astype(np.int64) - 1, mirror.size)]
-    keep = np.any(weights != 0, axis=0)
-    return weights[:, keep], source[:, keep]
-
-
 def imresize(image: np.ndarray, scale: float, antialiasing: bool = True) -> np.ndarray:
-    """MATLAB ``imresize(image, scale)`` with the bicubic kernel, on float64 values (no clipping,
-    no rounding, as MATLAB does for double input). ``image`` is (H, W) or (H, W, C)."""
+    """MATLAB ``imresize(image, scale)`` with the bicubic kernel on float64 values (no clipping,
+    no rounding, as MATLAB does for double input); the one implementation lives in
+    :func:`restora.degradations.resize.imresize`."""
+    from restora.degradations.resize import imresize as matlab_imresize
+
     arr = np.asarray(image, dtype=np.float64)
-    out_h, out_w = int(np.ceil(arr.shape[0] * scale)), int(np.ceil(arr.shape[1] * scale))
-    # MATLAB resizes the dimension with the smaller scale first; equal scales: rows first.
-    weights, source = _contributions(arr.shape[0], out_h, scale, antialiasing)
-    arr = np.einsum("ok,ok...->o...", weights, arr[source])
-    weights, source = _contributions(arr.shape[1], out_w, scale, antialiasing)
-    arr = np.einsum("ok,rok...->ro...", weights, arr[:, source])
-    return arr
+    return matlab_imresize(arr, scale, antialias=antialiasing, dtype=np.float64)
