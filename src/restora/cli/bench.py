@@ -8,6 +8,12 @@ import click
 
 from restora.cli._common import common_options, emit_json, json_option
 
+# Benchmarks that are not expert tables: task name -> "module:function(data_dir, quick) -> dict".
+SPECIAL_BENCHMARKS: dict[str, str] = {
+    "analyze": "restora.perception.bench:run_from_cli",
+    "agent": "restora.agent.bench:run_from_cli",
+}
+
 
 @click.command(short_help="Benchmark experts on public test sets against published anchors.")
 @click.option(
@@ -20,7 +26,8 @@ from restora.cli._common import common_options, emit_json, json_option
     "--task",
     "tasks",
     multiple=True,
-    help="Task to benchmark (repeatable): denoise, upscale, dejpeg, derain, dehaze.",
+    help="Task to benchmark (repeatable): denoise, upscale, dejpeg, derain, dehaze; "
+    "analyze (the degradation analyzer), agent (the restoration agent).",
 )
 @click.option("--quick", is_flag=True, help="A small subset that runs in a few minutes.")
 @click.option("--max-images", type=click.IntRange(min=1), default=None, help="Images per set.")
@@ -63,6 +70,21 @@ def bench(
     )
     from restora.errors import OutputError
 
+    special = [t for t in tasks if t in SPECIAL_BENCHMARKS]
+    if special:
+        import importlib
+
+        if len(special) != len(tasks):
+            raise click.UsageError(
+                "run analyze/agent benchmarks on their own, not with expert tasks"
+            )
+        results = {}
+        for task in special:
+            module, function = SPECIAL_BENCHMARKS[task].split(":")
+            results[task] = getattr(importlib.import_module(module), function)(data, quick)
+        if as_json:
+            emit_json(results)
+        return
     report = run_benchmark(tasks or None, data, quick, max_images, methods or None)
     json_path, md_path = write_report(report, out_dir)
     if update_benchmarks is not None:

@@ -67,11 +67,15 @@ def top_type(analysis: Any) -> str | None:
     return analysis.degradations[0].type if analysis.degradations else None
 
 
-def synthetic_evaluation(analyzer: Any, root: Path, max_side: int, seed: int) -> dict[str, Any]:
+def synthetic_evaluation(
+    analyzer: Any, root: Path, max_side: int, seed: int, per_set: int | None = None
+) -> dict[str, Any]:
     from restora.degradations import synthesize
     from restora.io import load
 
-    files = [(name, path) for name, folder in TEST_SETS for path in _images(root / folder)]
+    files = [
+        (name, path) for name, folder in TEST_SETS for path in _images(root / folder)[:per_set]
+    ]
     rng = np.random.default_rng(seed)
     singles: list[tuple[str | None, str | None]] = []
     sev_err: dict[str, list[float]] = {t: [] for t in DEGRADATION_TYPES}
@@ -283,7 +287,12 @@ engine's captions.
 
 
 def run(
-    data: Path, weights: Path | None = None, max_side: int = 512, seed: int = 7, write: bool = True
+    data: Path,
+    weights: Path | None = None,
+    max_side: int = 512,
+    seed: int = 7,
+    write: bool = True,
+    per_set: int | None = None,
 ) -> dict[str, Any]:
     import tempfile
 
@@ -294,7 +303,7 @@ def run(
     machine = machine_description()
     with tempfile.TemporaryDirectory() as tmp:
         results = {
-            "synthetic": synthetic_evaluation(analyzer, data, max_side, seed),
+            "synthetic": synthetic_evaluation(analyzer, data, max_side, seed, per_set),
             "real": real_photo_predictions(analyzer, data),
             "live": live_challenge_correlation(analyzer, data),
             "speed": speed_12mp(analyzer, Path(tmp)),
@@ -305,6 +314,16 @@ def run(
         write_model_card(Path(weights or DEFAULT_WEIGHTS), results, machine)
     print(text)
     return results
+
+
+def run_from_cli(data: Path | None, quick: bool) -> dict[str, Any]:
+    """``restora bench --task analyze [--quick]`` (quick: crops of at most 256 px)."""
+    from restora.errors import InputError
+
+    root = find_data_dir(data)
+    if not (root / "test").is_dir():
+        raise InputError(f"{root}/test not found (set --data or RESTORA_DATA)")
+    return run(root, max_side=256 if quick else 512, write=not quick, per_set=3 if quick else None)
 
 
 def main(argv: list[str] | None = None) -> int:
