@@ -348,20 +348,17 @@ def to_markdown(report: dict[str, Any]) -> str:
 def update_benchmarks_file(markdown: str, path: Path, command: str) -> bool:
     """Put this run's tables into the ``experts`` section of BENCHMARKS.md, under a heading
     naming the command; blocks written by other commands stay. False without the markers."""
-    if not path.is_file():
+    from restora.bench.report import read_section, write_section
+
+    section = read_section("experts", path)
+    if section is None:
         return False
-    text = path.read_text(encoding="utf-8")
-    begin, end = "<!-- BEGIN experts -->", "<!-- END experts -->"
-    if begin not in text or end not in text:
-        return False
-    head, rest = text.split(begin, 1)
-    section, tail = rest.split(end, 1)
     heading = f"### `{command}`"
     blocks = [b for b in re.split(r"(?m)^(?=### `)", section) if b.startswith("### `")]
     blocks = [b for b in blocks if not b.startswith(heading + "\n")]
     blocks.append(f"{heading}\n\n{markdown.strip()}\n\n")
     title = "## Restoration experts and anchors\n\n"
-    path.write_text(f"{head}{begin}\n{title}{''.join(blocks)}{end}{tail}", encoding="utf-8")
+    write_section("experts", title + "".join(blocks), path)
     return True
 
 

@@ -12,6 +12,18 @@ BENCHMARKS_MD = PACKAGE_DIR.parents[1] / "BENCHMARKS.md"
 """BENCHMARKS.md of the source checkout (the benchmark commands run from a checkout)."""
 
 
+def read_section(section: str, path: Path | None = None) -> str | None:
+    """The text between a section's markers, or None when the file or markers are missing."""
+    target = Path(path) if path is not None else BENCHMARKS_MD
+    if not target.is_file():
+        return None
+    text = target.read_text(encoding="utf-8")
+    begin, end = f"<!-- BEGIN {section} -->", f"<!-- END {section} -->"
+    if begin not in text or end not in text:
+        return None
+    return text.partition(begin)[2].partition(end)[0]
+
+
 def write_section(section: str, body: str, path: Path | None = None) -> Path:
     """Replace the text between ``<!-- BEGIN section -->`` and ``<!-- END section -->``.
 

@@ -406,17 +406,6 @@ def benchmark_markdown(result: dict[str, Any], fidelity: list[tuple[int, float, 
     return "\n".join(lines) + "\n"
 
 
-def write_section(path: Path, section: str, body: str) -> None:
-    """Replace the text between ``<!-- BEGIN section -->`` and ``<!-- END section -->``."""
-    text = path.read_text()
-    begin, end = f"<!-- BEGIN {section} -->", f"<!-- END {section} -->"
-    head, _, rest = text.partition(begin)
-    _, _, tail = rest.partition(end)
-    if not rest:
-        raise ValueError(f"{path} has no {begin} marker")
-    path.write_text(f"{head}{begin}\n{body}{end}{tail}")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="restora training data pipeline")
     parser.add_argument("--benchmark", action="store_true", help="time the pipeline")
@@ -432,7 +421,9 @@ def main(argv: list[str] | None = None) -> int:
     markdown = benchmark_markdown(result, set5_bicubic_fidelity(args.data))
     print(markdown)
     if args.write is not None:
-        write_section(args.write, "degradations", markdown)
+        from restora.bench.report import write_section
+
+        write_section("degradations", markdown, args.write)
     return 0
 
 
