@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -18,13 +17,12 @@ from restora.perception.features import (
     immerkaer_sigma_map,
     local_statistics,
 )
-from restora.perception.model import AnalyzerConfig, DegradationAnalyzer
+from restora.perception.model import DegradationAnalyzer
 from restora.perception.sampling import crops_and_thumb, grid_positions
+from restora.training.analyzer import smoke_config
 from restora.vocabulary import DEGRADATION_TYPES
 
-TINY = AnalyzerConfig(
-    crop_size=32, crops_train=2, crops_infer=4, thumb_size=64, width=8, embed_dim=32
-)
+TINY = smoke_config().model
 
 
 def to_batch(image: np.ndarray) -> torch.Tensor:
@@ -165,7 +163,7 @@ def test_training_smoke(tmp_path: Path) -> None:
     from skimage import data
 
     from restora.io import Image, save
-    from restora.training.analyzer import AnalyzerTrainConfig, train
+    from restora.training.analyzer import train
 
     files = [
         save(Image(np.asarray(img, dtype=np.float32) / 255.0), tmp_path / f"{name}.png")
@@ -175,16 +173,7 @@ def test_training_smoke(tmp_path: Path) -> None:
             ("coffee", data.coffee()),
         )
     ]
-    cfg = replace(
-        AnalyzerTrainConfig(),
-        steps=3,
-        batch_size=4,
-        sample_size=96,
-        val_samples=6,
-        workers=0,
-        log_every=1,
-        model=TINY,
-    )
+    cfg = smoke_config()
     meta = train(cfg, files[:2], files[2:], tmp_path / "run", device="cpu")
     assert (tmp_path / "run" / "analyzer.safetensors").is_file()
     saved = json.loads((tmp_path / "run" / "analyzer.json").read_text())

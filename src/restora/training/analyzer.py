@@ -391,6 +391,24 @@ def train(
     return meta
 
 
+def smoke_config() -> AnalyzerTrainConfig:
+    """A few steps of a tiny model on small inputs: what the tests run, in seconds."""
+    base = AnalyzerTrainConfig()
+    tiny = replace(
+        base.model, crop_size=32, crops_train=2, crops_infer=4, thumb_size=64, width=8, embed_dim=32
+    )
+    return replace(
+        base,
+        steps=3,
+        batch_size=4,
+        sample_size=96,
+        val_samples=6,
+        workers=0,
+        log_every=1,
+        model=tiny,
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -412,26 +430,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     from restora.paths import data_dir
 
-    cfg = AnalyzerTrainConfig()
-    if args.smoke:
-        cfg = replace(
-            cfg,
-            steps=3,
-            batch_size=4,
-            sample_size=96,
-            val_samples=8,
-            workers=0,
-            log_every=1,
-            model=replace(
-                cfg.model,
-                crop_size=32,
-                crops_train=2,
-                crops_infer=4,
-                thumb_size=64,
-                width=8,
-                embed_dim=32,
-            ),
-        )
+    cfg = smoke_config() if args.smoke else AnalyzerTrainConfig()
     overrides = {
         k: v
         for k, v in {
