@@ -1,8 +1,10 @@
 """``restora restore``: restore one image and report what was done.
 
-With ``--expert`` or ``--task`` the named expert (or the first expert for each task, in the
-order given) runs now. Without either, the image would go to the agent, which plans from the
-analysis and the instruction; until the agent exists this is a clear usage error (exit 2).
+Without ``--task`` or ``--expert`` the image goes to the agent (``restora.agent``): it analyses
+the image, merges that with the instruction (``-i``), runs candidate experts with quality checks
+and rollback, and reports every decision (``--json``, ``--report out.html``). With ``--expert``
+or ``--task`` the named expert (or the first expert for each task, in the order given) runs
+directly, without the analyzer.
 """
 
 from __future__ import annotations
@@ -116,6 +118,66 @@ def run_steps(
     return current, records
 
 
+def check_report_path(report: Path, overwrite: bool, input_path: Path) -> None:
+    """Refuse a report path that is not .html, is the input or exists (without --overwrite)."""
+    from restora.errors import OutputError
+
+    if report.suffix.lower() not in (".html", ".htm"):
+        raise OutputError(f"{report}: the report is HTML; name it .html")
+    if report.resolve() == input_path.resolve():
+        raise OutputError(f"{report}: refusing to overwrite the input")
+    if report.exists() and not overwrite:
+        raise OutputError(f"{report}: already exists (use --overwrite)")
+
+
+def run_agent(
+    image: Any,
+    input_path: Path,
+    out: Path,
+    instruction: str | None,
+    scale: int | None,
+    excluded: tuple[str, ...],
+    budget: float | None,
+    weights: Path | None,
+    report: Path | None,
+    overwrite: bool,
+    as_json: bool,
+) -> None:
+    """The agent path of ``restore``: plan, execute, save, report."""
+    from dataclasses import replace
+
+    from restora.agent import AgentConfig, restore, write_report
+    from restora.cli._common import device
+    from restora.io import save
+
+    if scale is not None and scale not in (2, 3, 4):
+        raise RestoraError(f"the agent upscales x2, x3 or x4, not x{scale}")
+    config = AgentConfig() if budget is None else replace(AgentConfig(), time_budget_s=budget)
+    try:
+        result = restore(
+            image,
+            instruction,
+            exclude=excluded,
+            scale=scale,
+            config=config,
+            weights=weights,
+            device=device(),
+        )
+    except NotAvailableError as exc:
+        raise NotAvailableError(
+            f"{exc}; or give --task T or --expert NAME to run an expert without the agent"
+        ) from exc
+    save(result.image, out, overwrite=overwrite)
+    if report is not None:
+        write_report(result, report, overwrite=overwrite)
+    if as_json:
+        emit_json(result.to_dict(str(out)))
+        return
+    for line in result.trace.lines():
+        click.echo(line)
+    click.echo(f"wrote {out}" + (f" and {report}" if report is not None else ""))
+
+
 @click.command(short_help="Restore an image, guided by an optional instruction.")
 @image_path_argument()
 @click.option("-o", "--output", "output", type=click.Path(path_type=Path), help="Output file.")
@@ -129,6 +191,25 @@ def run_steps(
     "--param", "params", multiple=True, metavar="KEY=VALUE", help="Expert parameter (repeatable)."
 )
 @click.option("--report", type=click.Path(path_type=Path), help="Write an HTML report here.")
+@click.option(
+    "--exclude",
+    "excluded",
+    multiple=True,
+    type=click.Choice(TASKS),
+    help="Never run this task (agent; repeatable; adds to the instruction's exclusions).",
+)
+@click.option(
+    "--budget",
+    type=click.FloatRange(min=0.1),
+    default=None,
+    help="Agent time budget in seconds (default 60).",
+)
+@click.option(
+    "--weights",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Analyzer weights for the agent (.safetensors with its .json).",
+)
 @overwrite_option
 @max_pixels_option
 @json_option
@@ -142,6 +223,9 @@ def restore(
     scale: int | None,
     params: tuple[str, ...],
     report: Path | None,
+    excluded: tuple[str, ...],
+    budget: float | None,
+    weights: Path | None,
     overwrite: bool,
     max_pixels: float | None,
     as_json: bool,
@@ -153,13 +237,28 @@ def restore(
     out = output or input_path.with_name(f"{input_path.stem}_restored.png")
     check_output(out, overwrite=overwrite, inputs=[input_path])
     if report is not None:
-        raise NotAvailableError("--report needs the agent, which is not available yet")
+        check_report_path(report, overwrite, input_path)
     if not tasks and not expert:
-        # the agent (analysis + instruction -> plan) slots in here
-        raise NotAvailableError(
-            "automatic restoration needs the agent, which is not available yet: "
-            "give --task T or --expert NAME"
+        run_agent(
+            image,
+            input_path,
+            out,
+            instruction,
+            scale,
+            excluded,
+            budget,
+            weights,
+            report,
+            overwrite,
+            as_json,
         )
+        return
+    if report is not None:
+        raise RestoraError(
+            "--report describes an agent run: leave out --task/--expert to use the agent"
+        )
+    if excluded:
+        raise RestoraError("--exclude is for the agent: leave out --task/--expert")
     steps = plan_explicit(tasks, expert, scale)
     restored, records = run_steps(image.rgb, steps, scale, _parse_params(params))
     save(image.with_rgb(restored), out, overwrite=overwrite)

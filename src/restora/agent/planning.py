@@ -1,0 +1,217 @@
+"""Planning: what the analyzer sees plus what the user asked -> ordered steps with candidates.
+
+Order rule (docs/agent.md has the measurements): the degradation engine, like a camera, applies
+scene effects first (haze, rain, a reflection in the glass), then optics (defocus, motion), then
+the sensor (low light with its shot noise, additive noise), then processing (JPEG). Each step can
+only be undone once what came after it is gone, so the agent undoes them in **reverse**:
+``dejpeg`` (block edges would otherwise be read as structure by everything after), ``denoise``
+(deconvolution and brightening amplify noise), ``brighten``, ``deblur``, then the scene:
+``dereflect``, ``derain``, ``dehaze`` (haze removal divides by the transmission, which blows up any
+noise or rain left). ``upscale`` goes last: restoring at native size costs a fraction of the time
+and interpolators assume a clean input.
+
+Explicit tasks keep the user's order except for pairs in :data:`HARMFUL_BEFORE`, which are swapped
+(and the swap is noted in the plan); ``exclude`` always wins, including over explicit tasks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from restora.agent.candidates import Candidate, candidates_for
+from restora.types import Analysis, Intent
+from restora.vocabulary import TASK_FOR_TYPE, TASKS
+
+TASK_ORDER: tuple[str, ...] = (
+    "dejpeg",
+    "denoise",
+    "brighten",
+    "deblur",
+    "dereflect",
+    "derain",
+    "dehaze",
+    "upscale",
+)
+"""Degradation formation undone in reverse (module docstring), upscale last."""
+
+TYPES_FOR_TASK: dict[str, tuple[str, ...]] = {
+    task: tuple(t for t, k in TASK_FOR_TYPE.items() if k == task and t != "low_resolution")
+    for task in TASKS
+}
+"""The analyzer types each task undoes (``deblur``: blur and motion_blur; upscale: none)."""
+
+HARMFUL_BEFORE: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("deblur", "denoise"),  # deconvolution amplifies the noise it is then asked to remove
+        ("deblur", "dejpeg"),  # and sharpens 8x8 block edges into structure
+        ("brighten", "denoise"),  # brightening multiplies the noise in the shadows
+        ("dehaze", "denoise"),  # dividing by a small transmission amplifies noise
+        ("upscale", "denoise"),  # interpolation spreads noise into correlated blobs
+        ("upscale", "dejpeg"),  # and blocks into smooth steps no deblocker recognises
+        ("upscale", "deblur"),
+    }
+)
+"""(a, b): running ``a`` before ``b`` is known to hurt, so ``b`` is moved before ``a``."""
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    """Budgets, thresholds and score weights of the agent (the defaults are the shipped ones)."""
+
+    time_budget_s: float = 60.0
+    max_candidates: int = 2
+    max_steps: int = 6
+    max_seconds_per_mp: float = 20.0
+    small_side: int = 256
+    small_scale: int = 2
+    weight_residual: float = 0.5
+    weight_others: float = 0.25
+    weight_quality: float = 0.25
+    fidelity_floor: float = 0.7
+    improve_margin: float = 0.5
+    rollback: bool = True
+    reanalyse: bool = True
+
+    def __post_init__(self) -> None:
+        if self.max_candidates < 1 or self.max_steps < 0 or self.time_budget_s <= 0:
+            raise ValueError("max_candidates >= 1, max_steps >= 0 and time_budget_s > 0")
+        if self.small_scale not in (2, 3, 4):
+            raise ValueError("small_scale must be 2, 3 or 4")
+
+
+@dataclass(frozen=True)
+class Step:
+    """One planned step: a task, the analyzer types it targets, why it is there (``asked``,
+    ``analyzer`` or ``small image``) and the candidate experts, best first."""
+
+    task: str
+    targets: tuple[str, ...]
+    source: str
+    candidates: tuple[Candidate, ...]
+    scale: int | None = None
+
+    @property
+    def asked(self) -> bool:
+        return self.source == "asked"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The ordered steps, the intent they came from and the reasons for each decision."""
+
+    steps: tuple[Step, ...]
+    intent: Intent
+    auto: bool
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def tasks(self) -> list[str]:
+        return [s.task for s in self.steps]
+
+
+def order_tasks(tasks: Sequence[str]) -> list[str]:
+    """Tasks in :data:`TASK_ORDER`."""
+    return sorted(dict.fromkeys(tasks), key=TASK_ORDER.index)
+
+
+def fix_harmful_order(tasks: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Keep ``tasks`` in order but move ``b`` before ``a`` for every pair in
+    :data:`HARMFUL_BEFORE`; returns the new order and a note per move."""
+    out = list(dict.fromkeys(tasks))
+    notes: list[str] = []
+    changed = True
+    while changed:  # at most len(tasks)^2 swaps: each move fixes one inverted pair for good
+        changed = False
+        for i, first in enumerate(out):
+            for later in out[i + 1 :]:
+                if (first, later) in HARMFUL_BEFORE:
+                    out.remove(later)
+                    out.insert(i, later)
+                    notes.append(f"moved {later} before {first}: {first} first is known to hurt")
+                    changed = True
+                    break
+            if changed:
+                break
+    return out, notes
+
+
+def detected_tasks(analysis: Analysis) -> list[str]:
+    """Tasks for the degradations the analyzer judged present."""
+    return [TASK_FOR_TYPE[d.type] for d in analysis.degradations]
+
+
+def targets_for(task: str, analysis: Analysis) -> tuple[str, ...]:
+    """The analyzer types a step for ``task`` aims at: the detected ones, else all it undoes."""
+    found = tuple(d.type for d in analysis.degradations if TASK_FOR_TYPE[d.type] == task)
+    return found or TYPES_FOR_TASK[task]
+
+
+def make_step(
+    task: str, analysis: Analysis, source: str, config: AgentConfig, scale: int | None = None
+) -> Step | None:
+    """A step for ``task`` with its targets and budgeted candidates (None: no expert)."""
+    targets = targets_for(task, analysis)
+    found = candidates_for(task, targets, max_seconds_per_mp=config.max_seconds_per_mp)
+    if not found:
+        return None
+    return Step(task, targets, source, tuple(found[: config.max_candidates]), scale)
+
+
+def plan(
+    analysis: Analysis,
+    intent: Intent | None = None,
+    config: AgentConfig | None = None,
+    image_shape: tuple[int, ...] | None = None,
+) -> Plan:
+    """Merge the analysis and the intent into a :class:`Plan` (rules in the module docstring).
+
+    Explicit tasks come first, in the user's order (harmful pairs swapped); with ``auto`` or no
+    task asked, the analyzer's findings follow in :data:`TASK_ORDER`. ``upscale`` is planned when
+    asked (a scale or the task) or, in automatic mode, when the longer side of ``image_shape`` is
+    under ``config.small_side``. Excluded tasks are never planned.
+    """
+    config = config or AgentConfig()
+    intent = intent or Intent(auto=True)
+    excluded = set(intent.exclude)
+    notes: list[str] = []
+    auto = intent.auto or not intent.tasks
+    asked = [t for t in intent.tasks if t not in excluded]
+    for task in intent.tasks:
+        if task in excluded:
+            notes.append(f"{task} was both asked for and excluded: excluded wins")
+    if intent.scale is not None and "upscale" not in asked and "upscale" not in excluded:
+        asked.append("upscale")
+    asked, moved = fix_harmful_order(asked)
+    notes += moved
+    found: list[str] = []
+    if auto:
+        for task in order_tasks(detected_tasks(analysis)):
+            if task in excluded:
+                notes.append(f"the analyzer found work for {task}, but it was excluded")
+            elif task not in asked:
+                found.append(task)
+        side = max(image_shape[:2]) if image_shape is not None else None
+        small = side is not None and side < config.small_side
+        if small and "upscale" not in asked and "upscale" not in excluded:
+            found.append("upscale")
+            notes.append(
+                f"the image is small (longer side {side} px < {config.small_side}): "
+                f"upscale x{config.small_scale}"
+            )
+    tasks, moved = fix_harmful_order([*asked, *found])
+    notes += moved
+    steps: list[Step] = []
+    for task in tasks:
+        source = "asked" if task in asked else ("analyzer" if task != "upscale" else "small image")
+        scale = (intent.scale or config.small_scale) if task == "upscale" else None
+        step = make_step(task, analysis, source, config, scale)
+        if step is None:
+            notes.append(f"no expert is installed for {task}: skipped")
+        else:
+            steps.append(step)
+    if not steps:
+        notes.append(
+            "nothing to do: the image looks clean" if auto and not asked else "nothing to do"
+        )
+    return Plan(tuple(steps), intent, auto, tuple(notes))

@@ -1,0 +1,164 @@
+"""The records of an agent run: every candidate tried, every step kept or rolled back, the result.
+
+They are frozen dataclasses with ``to_dict()`` in the ``restore --json`` contract's shape
+(ARCHITECTURE.md): ``steps: [{"task", "expert", "kept", "score_before", "score_after",
+"seconds"}, ...]`` plus the candidates, reasons and analyses the HTML report shows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from restora.agent.planning import Plan
+from restora.types import Analysis, Intent
+
+
+def _round(value: float | None, digits: int = 3) -> float | None:
+    return None if value is None else round(float(value), digits)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One candidate expert run on a step's input and judged."""
+
+    expert: str
+    params: dict[str, Any]
+    seconds: float
+    score: float | None = None
+    residual: float | None = None
+    quality: float | None = None
+    fidelity: float | None = None
+    accepted: bool = False
+    note: str = ""
+    judge_seconds: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "expert": self.expert,
+            "params": {k: _jsonable(v) for k, v in self.params.items()},
+            "seconds": _round(self.seconds),
+            "judge_seconds": _round(self.judge_seconds),
+            "score": _round(self.score),
+            "residual": _round(self.residual, 4),
+            "quality": _round(self.quality),
+            "fidelity": _round(self.fidelity, 4),
+            "accepted": self.accepted,
+            "note": self.note,
+        }
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """One executed step: the chosen (or best rejected) expert, whether it was kept, the score
+    of the state before and of the best candidate, the time, the reason and the attempts."""
+
+    task: str
+    source: str
+    targets: tuple[str, ...]
+    expert: str | None
+    kept: bool
+    score_before: float | None
+    score_after: float | None
+    seconds: float
+    reason: str
+    attempts: tuple[Attempt, ...] = ()
+    analysis_after: Analysis | None = field(default=None, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "task": self.task,
+            "expert": self.expert,
+            "kept": self.kept,
+            "score_before": _round(self.score_before),
+            "score_after": _round(self.score_after),
+            "seconds": _round(self.seconds),
+            "source": self.source,
+            "targets": list(self.targets),
+            "reason": self.reason,
+            "candidates": [a.to_dict() for a in self.attempts],
+        }
+
+
+@dataclass(frozen=True)
+class Trace:
+    """Every decision of a run in order: plan notes, steps, skipped steps and why it stopped."""
+
+    steps: tuple[StepRecord, ...]
+    notes: tuple[str, ...]
+    stopped: str
+    seconds: float
+
+    @property
+    def kept(self) -> list[StepRecord]:
+        return [s for s in self.steps if s.kept]
+
+    def lines(self) -> list[str]:
+        """The trace in short lines for a terminal."""
+        out = [f"plan: {note}" for note in self.notes]
+        for step in self.steps:
+            verdict = "kept" if step.kept else "rolled back"
+            scores = f"{step.score_before or 0:.1f} -> {step.score_after or 0:.1f}"
+            out.append(
+                f"{step.task:<9} {step.expert or '-':<20} {verdict:<11} score {scores} "
+                f"({step.seconds:.1f} s): {step.reason}"
+            )
+        out.append(f"stop: {self.stopped} ({self.seconds:.1f} s)")
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "steps": [s.to_dict() for s in self.steps],
+            "notes": list(self.notes),
+            "stopped": self.stopped,
+            "seconds": _round(self.seconds),
+        }
+
+
+@dataclass(frozen=True)
+class Result:
+    """What :func:`restora.restore` returns: the restored pixels (an :class:`restora.Image`
+    keeping the input's alpha and metadata), the analyses before and after, the intent, the plan
+    and the trace."""
+
+    image: Any
+    analysis_before: Analysis
+    analysis_after: Analysis
+    intent: Intent
+    plan: Plan
+    trace: Trace
+    input_image: Any = field(default=None, compare=False, repr=False)
+
+    @property
+    def rgb(self) -> np.ndarray:
+        return np.asarray(self.image.rgb)
+
+    @property
+    def steps(self) -> tuple[StepRecord, ...]:
+        return self.trace.steps
+
+    def to_dict(self, output: str | None = None) -> dict[str, Any]:
+        """The ``restore --json`` object."""
+        return {
+            "output": output,
+            "analysis_before": self.analysis_before.to_dict(),
+            "analysis_after": self.analysis_after.to_dict(),
+            "intent": self.intent.to_dict(),
+            "steps": [s.to_dict() for s in self.trace.steps],
+            "plan": {"tasks": self.plan.tasks, "auto": self.plan.auto},
+            "notes": list(self.trace.notes),
+            "stopped": self.trace.stopped,
+            "seconds": _round(self.trace.seconds),
+        }
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return repr(value)
