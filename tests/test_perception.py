@@ -181,3 +181,73 @@ def test_training_smoke(tmp_path: Path) -> None:
         DEGRADATION_TYPES
     )
     assert 0.0 <= meta["validation"]["single_label_accuracy"] <= 1.0
+
+
+# ------------------------------------------------------------------- the shipped, trained model
+
+
+def shipped_weights() -> Path:
+    from restora.perception.analyzer import DEFAULT_WEIGHTS
+
+    if not DEFAULT_WEIGHTS.is_file():
+        pytest.skip("the trained analyzer weights are not in this checkout")
+    return DEFAULT_WEIGHTS
+
+
+def test_clean_photo_is_clean_whatever_its_size_orientation_or_jpeg_resave(
+    astronaut: np.ndarray,
+) -> None:
+    import cv2
+
+    from restora.degradations.jpeg import decode_jpeg, encode_jpeg
+    from restora.perception import analyze
+
+    shipped_weights()
+    variants = {
+        "original": astronaut,
+        "rotated": np.ascontiguousarray(np.rot90(astronaut)),
+        "mirrored": np.ascontiguousarray(astronaut[:, ::-1]),
+        "jpeg95": decode_jpeg(encode_jpeg(astronaut, 95)),
+        "smaller": cv2.resize(astronaut, (384, 384), interpolation=cv2.INTER_AREA),
+        "larger": cv2.resize(astronaut, (1024, 1024), interpolation=cv2.INTER_CUBIC),
+    }
+    found = {name: [d.type for d in analyze(img).degradations] for name, img in variants.items()}
+    assert all(types == [] for types in found.values()), found
+
+
+@pytest.mark.parametrize(
+    ("kind", "severity"),
+    [
+        ("noise", 0.5),
+        ("jpeg", 0.8),
+        ("blur", 0.7),
+        ("low_light", 0.7),
+        ("haze", 0.7),
+        ("rain", 0.7),
+    ],
+)
+def test_shipped_model_sees_clear_degradations(
+    astronaut: np.ndarray, kind: str, severity: float
+) -> None:
+    from restora.degradations import apply
+    from restora.perception import analyze
+
+    shipped_weights()
+    image, _ = apply(kind, astronaut, severity, np.random.default_rng(3))
+    analysis = analyze(np.clip(image, 0, 1))
+    assert analysis.degradations and analysis.degradations[0].type == kind, analysis.to_dict()
+
+
+def test_score_text_ranks_the_matching_phrase_first(astronaut: np.ndarray) -> None:
+    from restora.degradations import apply
+    from restora.perception import score_text
+
+    shipped_weights()
+    noisy, _ = apply("noise", astronaut, 0.6, np.random.default_rng(0))
+    texts = [
+        "a grainy photo full of sensor noise",
+        "a photo taken on a foggy day",
+        "rain streaks across the picture",
+    ]
+    scores = score_text(np.clip(noisy, 0, 1), texts)
+    assert max(scores, key=scores.__getitem__) == texts[0], scores

@@ -258,9 +258,19 @@ def write_model_card(weights: Path, results: dict[str, Any], machine: str) -> Pa
     meta = json.loads(weights.with_suffix(".json").read_text())
     train = meta.get("train", {})
     syn = results["synthetic"]
+    from safetensors.numpy import load_file
+
+    parameters = sum(v.size for k, v in load_file(str(weights)).items() if "running" not in k)
+    history = meta.get("history", [])
+    stages = "".join(
+        f"- **Earlier stage**: {h.get('steps_done')} steps on {h.get('device')} in "
+        f"{h.get('train_seconds', 0) / 60:.0f} minutes (lr {h.get('lr')}, single-type fraction "
+        f"{h.get('single_fraction')}); this run started from its weights.\n"
+        for h in history
+    )
     card = f"""# restora degradation analyzer
 
-A compact vision tower ({meta.get("parameters", "?")} parameters) that sees native-resolution crops,
+A compact vision tower ({parameters / 1e6:.2f} M parameters) that sees native-resolution crops,
 a 128 px whole-image view and classical statistics, trained to say which of the eight
 degradation types an image has, how strong, and an overall quality score, with its embedding
 aligned (CLIP-style InfoNCE) to the frozen all-MiniLM-L6-v2 embeddings of the degradation
@@ -272,7 +282,7 @@ engine's captions.
 - **Training**: {meta.get("steps_done")} steps, batch {train.get("batch_size")}, AdamW + one-cycle lr {train.get("lr")},
   seed {train.get("seed")}, on {meta.get("device")} in {meta.get("train_seconds", 0) / 60:.0f} minutes
   (`python -m restora.training.analyzer --out runs/analyzer --steps {meta.get("steps_done")}`).
-- **Thresholds** per type calibrated for F1 on the held-out training images: {meta.get("thresholds")}.
+{stages}- **Thresholds** per type calibrated for F1 on the held-out training images: {meta.get("thresholds")}.
 - **Measured** ({machine}, `python -m restora.perception.bench`): 4-class anchor protocol
   {100 * syn["four_class_accuracy"]:.1f} %, 9-class single-label {100 * syn["nine_class_accuracy"]:.1f} %,
   mixed exact-set {100 * syn["mixed_exact_set_accuracy"]:.1f} %, quality SRCC with LIVE Challenge MOS

