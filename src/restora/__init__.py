@@ -6,6 +6,7 @@ of one part never breaks another::
     import restora
     image = restora.load("photo.jpg")
     restora.save(image, "copy.png")
+    result = restora.restore(image, "remove the noise")   # the agent; result.trace explains
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ _API: dict[str, str] = {
     "RestoraError": "restora.errors",
     "data_dir": "restora.paths",
     "resolve_device": "restora.device",
+    "restore": "restora.agent.api",
 }
 
 __all__ = [
@@ -34,10 +36,12 @@ __all__ = [
     "data_dir",
     "load",
     "resolve_device",
+    "restore",
     "save",
 ]
 
 if TYPE_CHECKING:
+    from restora.agent.api import restore
     from restora.device import resolve_device
     from restora.errors import RestoraError
     from restora.io import Image, ImageMeta, load, save

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from restora.agent.execution import Judge, execute
+from restora.agent.execution import Judge, StepObserver, execute
 from restora.agent.planning import AgentConfig, plan
 from restora.agent.trace import Result
 from restora.types import Intent
@@ -68,6 +68,7 @@ def restore(
     analyzer: Judge | None = None,
     weights: str | Path | None = None,
     device: str | None = None,
+    observe: StepObserver | None = None,
 ) -> Result:
     """Restore ``image`` (an :class:`restora.Image`, a path or an array) as ``instruction`` asks.
 
@@ -77,7 +78,8 @@ def restore(
 
     No instruction (or "make it better") restores what the analyzer finds. ``tasks`` /
     ``exclude`` / ``scale`` / ``strength`` add to what the instruction says; ``config`` sets the
-    budgets; ``analyzer`` replaces the shipped analyzer (anything with ``.analysis(image)``).
+    budgets; ``analyzer`` replaces the shipped analyzer (anything with ``.analysis(image)``);
+    ``observe`` sees every step (see :func:`restora.agent.execute`).
     """
     source = as_image(image)
     intent = make_intent(instruction, tasks, exclude, scale, strength)
@@ -88,6 +90,8 @@ def restore(
         analyzer = get_analyzer(weights, device)
     before = analyzer.analysis(source.rgb)
     steps = plan(before, intent, config, source.rgb.shape)
-    rgb, after, trace = execute(source.rgb, steps, analyzer, config, analysis=before)
+    rgb, after, trace = execute(
+        source.rgb, steps, analyzer, config, analysis=before, observe=observe
+    )
     output = source.with_rgb(rgb) if trace.kept else source
     return Result(output, before, after, intent, steps, trace, source)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -37,6 +38,10 @@ from restora.agent.trace import Attempt, StepRecord, Trace
 from restora.types import Analysis
 
 log = logging.getLogger(__name__)
+
+
+StepObserver = Callable[[StepRecord, np.ndarray, "np.ndarray | None"], None]
+"""Called after each step with its record, the image before it and the best candidate's image."""
 
 
 class Judge(Protocol):
@@ -122,8 +127,9 @@ def run_step(
     config: AgentConfig,
     strength: str,
     deadline: float,
-) -> tuple[StepRecord, _State]:
-    """Run one step; returns its record and the state after it (the same state if rolled back)."""
+) -> tuple[StepRecord, _State, np.ndarray | None]:
+    """Run one step; returns its record, the state after it (the same state if rolled back) and
+    the best candidate's image (None when no candidate ran or passed the guard)."""
     start = time.perf_counter()
     before = state.score(step.targets, config)
     attempts, results = _try_candidates(state, step, judge, config, strength, deadline)
@@ -161,7 +167,8 @@ def run_step(
         attempts=tuple(attempts),
         analysis_after=best_state.analysis if (kept and best_state is not None) else None,
     )
-    return record, (best_state if kept and best_state is not None else state)
+    after = best_state if kept and best_state is not None else state
+    return record, after, (best_state.image if best_state is not None else None)
 
 
 def execute(
@@ -170,9 +177,12 @@ def execute(
     judge: Judge,
     config: AgentConfig | None = None,
     analysis: Analysis | None = None,
+    observe: StepObserver | None = None,
 ) -> tuple[np.ndarray, Analysis, Trace]:
     """Run ``plan`` on ``image`` (float32 RGB); returns the restored pixels, their analysis and
-    the trace. ``analysis`` is the analysis of ``image`` when the caller already has it."""
+    the trace. ``analysis`` is the analysis of ``image`` when the caller already has it;
+    ``observe(record, image_before, best_candidate_image)`` is called after every step (the
+    benchmark uses it to check each decision against the ground truth)."""
     config = config or AgentConfig()
     started = time.perf_counter()
     deadline = started + config.time_budget_s
@@ -199,8 +209,13 @@ def execute(
             if step.task not in still:
                 notes.append(f"{step.task}: skipped, no longer found after the earlier steps")
                 continue
-        record, state = run_step(state, step, judge, config, plan.intent.strength, deadline)
+        before_image = state.image
+        record, state, candidate = run_step(
+            state, step, judge, config, plan.intent.strength, deadline
+        )
         records.append(record)
+        if observe is not None:
+            observe(record, before_image, candidate)
         if config.reanalyse and plan.auto and record.kept:
             planned = {s.task for s in pending} | attempted | excluded
             for task in detected_tasks(state.analysis):
