@@ -400,3 +400,29 @@ def test_shipped_agent_never_runs_an_excluded_task(astronaut: np.ndarray) -> Non
     result = restore(damaged, "clean it up but don't remove the noise", config=NO_UPSCALE)
     assert "denoise" not in [s.task for s in result.trace.steps]
     assert all(TASK_FOR_TYPE.get(t) != "denoise" for s in result.trace.steps for t in s.targets)
+
+
+def test_decision_value_rewards_rolling_back_harmful_steps() -> None:
+    from restora.agent.bench import decision_value
+
+    rows = [
+        {
+            "task": "deblur",
+            "residual": 0.9,
+            "others": 0.2,
+            "quality": 50.0,
+            "candidates": [
+                {
+                    "expert": "a",
+                    "residual": 0.2,
+                    "others": 0.2,
+                    "quality": 5.0,
+                    "fidelity": 0.99,
+                    "gain": -1.5,
+                },
+            ],
+        }
+    ]
+    keep_all, _ = decision_value(rows, (1.0, 0.0, 0.0), 0.0, 0.7, 101.0)
+    guarded, right = decision_value(rows, (1.0, 0.0, 0.0), 0.0, 0.7, 20.0)
+    assert keep_all == pytest.approx(-1.5) and guarded == 0.0 and right == 1.0

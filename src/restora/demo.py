@@ -2,9 +2,11 @@
 
 ``python -m restora.demo --out out/example`` takes the astronaut photo that ships with
 scikit-image, damages it with the degradation engine (sensor noise, then JPEG), reads a plain
-English instruction, looks at the damaged photo with the analyzer (when its weights ship),
-restores it with the experts the instruction names, in order, and measures every stage with
-quality assessment. It prints where each result went and writes ``summary.json``.
+English instruction, and hands both to the restoration agent (``restora.restore``): it looks at
+the photo with the analyzer, plans, runs candidate experts with quality checks and rollback, and
+prints its trace. Every stage is measured with quality assessment. It prints where each result
+went and writes ``summary.json`` and ``report.html``. Without analyzer weights it falls back to
+running the experts the instruction names, in order.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from restora.io import Image, save
 INSTRUCTION = "remove the grain and the blocky compression artefacts"
 DAMAGE = {"noise": 0.4, "jpeg": 0.55}
 FIRST_CHOICE = {"denoise": "nlm", "dejpeg": "bm3d_deblock"}
+"""Experts for the fallback without analyzer weights."""
 
 
 def example_image() -> Image:
@@ -43,10 +46,46 @@ def quality_of(image: np.ndarray, clean: np.ndarray) -> dict[str, float]:
     }
 
 
+def restore_with_agent(
+    damaged: Image, out_dir: Path, summary: dict[str, Any], log: Any
+) -> np.ndarray:
+    """The agent on the damaged photo: analysis, plan, trace and an HTML report."""
+    from restora.agent import restore, write_report
+
+    result = restore(damaged, INSTRUCTION)
+    summary["analysis"] = result.analysis_before.to_dict()
+    summary["analysis_after"] = result.analysis_after.to_dict()
+    summary["steps"] = [s.to_dict() for s in result.trace.steps]
+    summary["files"]["report"] = write_report(result, out_dir / "report.html", overwrite=True)
+    log(f"analyzer: {result.analysis_before.caption}")
+    for line in result.trace.lines():
+        log(f"agent:    {line}")
+    return result.rgb
+
+
+def restore_named_tasks(
+    current: np.ndarray, tasks: tuple[str, ...], summary: dict[str, Any], log: Any
+) -> np.ndarray:
+    """Without the analyzer: the first-choice expert of each task the instruction names."""
+    from restora.experts import get_expert
+
+    summary["analysis"] = None
+    steps = []
+    for task in tasks:
+        expert = get_expert(FIRST_CHOICE.get(task, task))
+        start = time.perf_counter()
+        current = expert(current)
+        steps.append(
+            {"task": task, "expert": expert.name, "seconds": round(time.perf_counter() - start, 2)}
+        )
+        log(f"restore:  {task} with {expert.name} in {steps[-1]['seconds']} s")
+    summary["steps"] = steps
+    return current
+
+
 def run_demo(out_dir: Path, log: Any = print) -> dict[str, Any]:
     """Run the example; returns the summary (also written to ``summary.json``)."""
     from restora.degradations import synthesize
-    from restora.experts import get_expert
     from restora.language import parse
 
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -67,26 +106,10 @@ def run_demo(out_dir: Path, log: Any = print) -> dict[str, Any]:
     log(f"asked:    {INSTRUCTION!r} -> tasks {list(intent.tasks)}")
 
     try:
-        from restora.perception import analyze
-
-        analysis = analyze(damaged)
-        summary["analysis"] = analysis.to_dict()
-        log(f"analyzer: {analysis.caption}")
+        current = restore_with_agent(damaged, out_dir, summary, log)
     except NotAvailableError as exc:
-        summary["analysis"] = None
-        log(f"analyzer: skipped ({exc})")
-
-    current = damaged.rgb
-    steps = []
-    for task in intent.tasks:
-        expert = get_expert(FIRST_CHOICE.get(task, task))
-        start = time.perf_counter()
-        current = expert(current)
-        steps.append(
-            {"task": task, "expert": expert.name, "seconds": round(time.perf_counter() - start, 2)}
-        )
-        log(f"restore:  {task} with {expert.name} in {steps[-1]['seconds']} s")
-    summary["steps"] = steps
+        log(f"agent:    skipped ({exc})")
+        current = restore_named_tasks(damaged.rgb, intent.tasks, summary, log)
     summary["files"]["restored"] = save(
         clean.with_rgb(current), out_dir / "restored.png", overwrite=True
     )

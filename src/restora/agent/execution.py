@@ -102,7 +102,14 @@ def _try_candidates(
         fidelity = low_frequency_fidelity(state.image, output)
         judge_seconds = time.perf_counter() - start
         score = new_state.score(step.targets, config)
-        accepted = fidelity >= config.fidelity_floor
+        quality_drop = state.quality - new_state.quality
+        accepted = fidelity >= config.fidelity_floor and quality_drop <= config.max_quality_drop
+        if fidelity < config.fidelity_floor:
+            note = f"fidelity {fidelity:.2f} < {config.fidelity_floor}"
+        elif not accepted:
+            note = f"no-reference quality fell by {quality_drop:.0f}"
+        else:
+            note = ""
         attempt = Attempt(
             candidate.label,
             params,
@@ -111,8 +118,9 @@ def _try_candidates(
             residual=score.residual,
             quality=score.quality,
             fidelity=fidelity,
+            others=score.others,
             accepted=accepted,
-            note="" if accepted else f"fidelity {fidelity:.2f} < {config.fidelity_floor}",
+            note=note,
             judge_seconds=judge_seconds,
         )
         attempts.append(attempt)

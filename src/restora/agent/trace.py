@@ -31,6 +31,7 @@ class Attempt:
     residual: float | None = None
     quality: float | None = None
     fidelity: float | None = None
+    others: float | None = None
     accepted: bool = False
     note: str = ""
     judge_seconds: float = 0.0
@@ -45,6 +46,7 @@ class Attempt:
             "residual": _round(self.residual, 4),
             "quality": _round(self.quality),
             "fidelity": _round(self.fidelity, 4),
+            "others": _round(self.others, 4),
             "accepted": self.accepted,
             "note": self.note,
         }
@@ -101,10 +103,11 @@ class Trace:
         for step in self.steps:
             verdict = "kept" if step.kept else "rolled back"
             scores = f"{step.score_before or 0:.1f} -> {step.score_after or 0:.1f}"
-            out.append(
-                f"{step.task:<9} {step.expert or '-':<20} {verdict:<11} score {scores} "
-                f"({step.seconds:.1f} s): {step.reason}"
-            )
+            line = f"{step.task} with {step.expert or '-'}: {verdict}, score {scores}"
+            line += f", {step.seconds:.1f} s"
+            if not step.kept:
+                line += f" ({step.reason.removeprefix('rolled back: ')})"
+            out.append(line)
         out.append(f"stop: {self.stopped} ({self.seconds:.1f} s)")
         return out
 
