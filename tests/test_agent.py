@@ -232,13 +232,21 @@ def test_the_fidelity_guard_rejects_invented_content(
     noisy: np.ndarray, toy_experts: object
 ) -> None:
     # the gradient is noise-free, so it would score best on the residual; fidelity stops it
-    _, _, trace = execute(noisy, _one_step_plan("toy_gradient", "nlm"), NoiseJudge(), NO_UPSCALE)
+    config = AgentConfig(small_side=0, blend_fractions=())
+    _, _, trace = execute(noisy, _one_step_plan("toy_gradient", "nlm"), NoiseJudge(), config)
     (step,) = trace.steps
     gradient, nlm = step.attempts
     assert gradient.expert == "toy_gradient" and not gradient.accepted
     assert "fidelity" in gradient.note and gradient.fidelity is not None
     assert gradient.fidelity < NO_UPSCALE.fidelity_floor
     assert step.kept and step.expert == "nlm" and nlm.accepted
+
+
+def test_a_half_step_is_judged_beside_the_full_one(noisy: np.ndarray) -> None:
+    _, _, trace = execute(noisy, _one_step_plan("nlm"), NoiseJudge(), NO_UPSCALE)
+    labels = [a.expert for a in trace.steps[0].attempts]
+    assert labels == ["nlm", "nlm*0.5"]
+    assert trace.steps[0].attempts[1].params["blend"] == 0.5
 
 
 class LinkedJudge(NoiseJudge):

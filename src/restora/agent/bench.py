@@ -377,7 +377,11 @@ def collect_decisions(
             for attempt in record.attempts:
                 if attempt.score is None:
                     continue
-                output = get_expert(attempt.expert.split("@")[0])(before, **attempt.params)
+                params = dict(attempt.params)
+                blend = float(params.pop("blend", 1.0))
+                name = attempt.expert.split("*")[0].split("@")[0]
+                output = get_expert(name)(before, **params)
+                output = before + np.float32(blend) * (output - before)
                 candidates.append(
                     {
                         "expert": attempt.expert,
@@ -413,6 +417,7 @@ def decision_value(
     margin: float,
     floor: float,
     max_quality_drop: float,
+    use_blends: bool = True,
 ) -> tuple[float, float]:
     """Mean PSNR change per step of the rule (best candidate by score, kept when it gains more
     than ``margin`` and passes the guards), and the share of steps where it chose right."""
@@ -431,7 +436,9 @@ def decision_value(
         allowed = [
             c
             for c in row["candidates"]
-            if c["fidelity"] >= floor and row["quality"] - c["quality"] <= max_quality_drop
+            if (use_blends or "*" not in c["expert"])
+            and c["fidelity"] >= floor
+            and row["quality"] - c["quality"] <= max_quality_drop
         ]
         best = max(allowed, key=lambda c: score(c, c["residual"]), default=None)
         keep = best is not None and score(best, best["residual"]) - before > margin
@@ -457,23 +464,25 @@ def tune(
     judge = CachedJudge(judge)
     rows = collect_decisions(training_mixed_items(data, count), judge, AgentConfig())
     grid: list[dict[str, Any]] = []
-    for w_r, w_o, w_q, margin, floor, drop in itertools.product(
+    for w_r, w_o, w_q, margin, floor, drop, blends in itertools.product(
         (0.25, 0.5, 0.75),
         (0.0, 0.25, 0.5),
         (0.0, 0.25, 0.5, 1.0),
         (0.0, 0.5, 2.0, 5.0),
         (0.6, 0.7, 0.8, 0.9),
         (10.0, 20.0, 40.0, 101.0),
+        (True, False),
     ):
         if w_r + w_o + w_q == 0:
             continue
-        value, right = decision_value(rows, (w_r, w_o, w_q), margin, floor, drop)
+        value, right = decision_value(rows, (w_r, w_o, w_q), margin, floor, drop, blends)
         grid.append(
             {
                 "weights": (w_r, w_o, w_q),
                 "margin": margin,
                 "floor": floor,
                 "max_quality_drop": drop,
+                "blends": blends,
                 "db_per_step": value,
                 "right": right,
             }
@@ -492,6 +501,7 @@ def tune(
         default.improve_margin,
         default.fidelity_floor,
         default.max_quality_drop,
+        bool(default.blend_fractions),
     )
     log(
         f"{len(rows)} steps from {count} training items; dB per step: keep first candidate always {always:+.3f}, oracle {oracle:+.3f}, current defaults {current[0]:+.3f} ({100 * current[1]:.0f}% right)"

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -68,6 +68,39 @@ class _State:
         return state_score(analysis_probabilities(self.analysis), targets, self.quality, weights)
 
 
+def _judge(
+    state: _State, output: np.ndarray, step: Step, judge: Judge, config: AgentConfig
+) -> tuple[_State, StateScore, Attempt]:
+    """Analyse and score one candidate output against the state it came from."""
+    start = time.perf_counter()
+    new_state = _State(output, judge.analysis(output), no_reference_quality(output))
+    fidelity = low_frequency_fidelity(state.image, output)
+    judge_seconds = time.perf_counter() - start
+    score = new_state.score(step.targets, config)
+    quality_drop = state.quality - new_state.quality
+    accepted = fidelity >= config.fidelity_floor and quality_drop <= config.max_quality_drop
+    if fidelity < config.fidelity_floor:
+        note = f"fidelity {fidelity:.2f} < {config.fidelity_floor}"
+    elif not accepted:
+        note = f"no-reference quality fell by {quality_drop:.0f}"
+    else:
+        note = ""
+    attempt = Attempt(
+        "",
+        {},
+        0.0,
+        score=score.score,
+        residual=score.residual,
+        quality=score.quality,
+        fidelity=fidelity,
+        others=score.others,
+        accepted=accepted,
+        note=note,
+        judge_seconds=judge_seconds,
+    )
+    return new_state, score, attempt
+
+
 def _try_candidates(
     state: _State,
     step: Step,
@@ -97,34 +130,18 @@ def _try_candidates(
             log.warning("expert %s failed: %s", candidate.label, exc)
             attempts.append(Attempt(candidate.label, {}, 0.0, note=f"failed: {exc}"))
             continue
-        start = time.perf_counter()
-        new_state = _State(output, judge.analysis(output), no_reference_quality(output))
-        fidelity = low_frequency_fidelity(state.image, output)
-        judge_seconds = time.perf_counter() - start
-        score = new_state.score(step.targets, config)
-        quality_drop = state.quality - new_state.quality
-        accepted = fidelity >= config.fidelity_floor and quality_drop <= config.max_quality_drop
-        if fidelity < config.fidelity_floor:
-            note = f"fidelity {fidelity:.2f} < {config.fidelity_floor}"
-        elif not accepted:
-            note = f"no-reference quality fell by {quality_drop:.0f}"
-        else:
-            note = ""
-        attempt = Attempt(
-            candidate.label,
-            params,
-            seconds,
-            score=score.score,
-            residual=score.residual,
-            quality=score.quality,
-            fidelity=fidelity,
-            others=score.others,
-            accepted=accepted,
-            note=note,
-            judge_seconds=judge_seconds,
-        )
-        attempts.append(attempt)
-        results.append((new_state, score, attempt))
+        variants = [(candidate.label, output, dict(params))]
+        if step.task != "upscale":
+            for fraction in config.blend_fractions:
+                # a partial step: the expert's change scaled down, for when it overshoots
+                blended = state.image + np.float32(fraction) * (output - state.image)
+                label = f"{candidate.label}*{fraction:g}"
+                variants.append((label, blended, {**params, "blend": fraction}))
+        for label, image, used in variants:
+            judged = _judge(state, image, step, judge, config)
+            attempt = replace(judged[2], expert=label, params=used, seconds=seconds)
+            attempts.append(attempt)
+            results.append((judged[0], judged[1], attempt))
     return attempts, results
 
 

@@ -70,6 +70,7 @@ class AgentConfig:
     weight_quality: float = 0.25
     fidelity_floor: float = 0.7
     max_quality_drop: float = 101.0
+    blend_fractions: tuple[float, ...] = (0.5,)
     improve_margin: float = 0.5
     rollback: bool = True
     reanalyse: bool = True

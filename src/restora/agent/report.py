@@ -156,8 +156,10 @@ def render_report(result: Result, title: str = "restora report") -> str:
 <h2>Trace</h2>
 {_trace_table(result)}
 <p class="muted">Stopped: {html.escape(result.trace.stopped)}; {result.trace.seconds:.1f} s in all.
-Score = 100 x (0.5 (1 - residual of the target) + 0.25 (1 - mean of the other types)
-+ 0.25 NR/100); fidelity = low-frequency correlation with the step's input.</p>
+Score (0-100): the analyzer's residual probability of the step's target, the mean of the
+other types and the no-reference quality (NR) combined (docs/agent.md); fidelity: correlation of
+the low-pass luma with the step's input. Half steps (<i>*0.5</i>) apply half of an expert's
+change.</p>
 </body></html>
 """
 
