@@ -244,12 +244,19 @@ def predict_set(
     }
 
 
+THRESHOLD_RANGE = (0.4, 0.8)
+"""Decision thresholds are searched in this range. The validation set is mostly degraded, so
+unconstrained F1 pushes thresholds low; a false alarm makes the agent run an expert on a clean
+image (time, and a risk of damage) while missing a faint degradation costs little, so the
+search leans towards precision."""
+
+
 def calibrate_thresholds(prob: np.ndarray, truth: np.ndarray) -> np.ndarray:
-    """Per-type threshold maximising F1 on the validation set (kept within [0.2, 0.8])."""
+    """Per-type threshold maximising F1 on the validation set within THRESHOLD_RANGE."""
     thresholds = np.full(prob.shape[1], 0.5, np.float32)
     for j in range(prob.shape[1]):
         best = (-1.0, 0.5)
-        for t in np.linspace(0.2, 0.8, 25):
+        for t in np.linspace(*THRESHOLD_RANGE, 17):
             pred = prob[:, j] >= t
             tp = float((pred & (truth[:, j] > 0)).sum())
             f1 = 2 * tp / max(1.0, float(pred.sum()) + float((truth[:, j] > 0).sum()))
@@ -279,6 +286,43 @@ def validation_report(
         "exact_set_accuracy": round(float((decided == (truth > 0)).all(axis=1).mean()), 4),
         "f1": f1,
     }
+
+
+def validation_samples(val_files: list[Path], cfg: AnalyzerTrainConfig) -> list[dict[str, Any]]:
+    """The fixed validation set: half single-type, half mixed samples, seeded."""
+    stream = AnalyzerSamples(
+        val_files, replace(cfg, single_fraction=0.0), cfg.seed + 1, total_steps=1
+    )
+    rng = np.random.default_rng(cfg.seed + 1)
+    return [stream.sample(rng, 0.0 if i % 2 == 0 else 1.0) for i in range(cfg.val_samples)]
+
+
+def recalibrate(weights: Path, data: Path, device: str | None = None) -> dict[str, Any]:
+    """Choose the thresholds of trained weights again (e.g. after THRESHOLD_RANGE changed) on the
+    same validation samples, and update the JSON beside the weights."""
+    from safetensors.torch import load_file
+
+    from restora.device import resolve_device
+
+    config_path = weights.with_suffix(".json")
+    meta = json.loads(config_path.read_text())
+    model_cfg = AnalyzerConfig.from_dict(meta["model"])
+    train_cfg = {
+        k: v for k, v in meta["train"].items() if k in AnalyzerTrainConfig.__dataclass_fields__
+    }
+    cfg = replace(AnalyzerTrainConfig(), **{**train_cfg, "model": model_cfg})
+    dev = resolve_device(device)
+    model = DegradationAnalyzer(model_cfg).to(dev)
+    model.load_state_dict(load_file(str(weights)))
+    _, val_files = split_training_images(data, cfg.val_fraction)
+    samples = validation_samples(val_files, cfg)
+    pred = predict_set(model, samples, dev)
+    truth = np.stack([s["presence"] for s in samples])
+    thresholds = calibrate_thresholds(pred["prob"], truth)
+    meta["thresholds"] = [round(float(t), 4) for t in thresholds]
+    meta["validation"] = validation_report(pred, samples, thresholds)
+    config_path.write_text(json.dumps(meta, indent=2))
+    return meta
 
 
 # ---------------------------------------------------------------------------------- the loop
@@ -333,13 +377,7 @@ def train(
         persistent_workers=cfg.workers > 0,
         prefetch_factor=4 if cfg.workers > 0 else None,
     )
-    val_stream = AnalyzerSamples(
-        val_files, replace(cfg, single_fraction=0.0), cfg.seed + 1, total_steps=1
-    )
-    val_rng = np.random.default_rng(cfg.seed + 1)
-    val_samples = [
-        val_stream.sample(val_rng, 0.0 if i % 2 == 0 else 1.0) for i in range(cfg.val_samples)
-    ]
+    val_samples = validation_samples(val_files, cfg)
     model.train()
     history: list[dict[str, float]] = []
     started = time.perf_counter()
@@ -451,6 +489,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default=None)
     parser.add_argument("--resume", action="store_true")
     parser.add_argument("--init", default=None, help="start from these analyzer weights")
+    parser.add_argument(
+        "--recalibrate",
+        type=Path,
+        default=None,
+        help="only choose the thresholds of these weights again and update their JSON",
+    )
     parser.add_argument("--lr", type=float, default=None)
     parser.add_argument("--single-fraction", type=float, default=None)
     parser.add_argument(
@@ -460,6 +504,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     from restora.paths import data_dir
 
+    if args.recalibrate is not None:
+        meta = recalibrate(args.recalibrate, data_dir(args.data), args.device)
+        print(json.dumps({"thresholds": meta["thresholds"], **meta["validation"]}, indent=2))
+        return 0
     cfg = smoke_config() if args.smoke else AnalyzerTrainConfig()
     overrides = {
         k: v
