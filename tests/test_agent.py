@@ -8,6 +8,7 @@ the last ones use the shipped weights and skip when they are absent.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +25,10 @@ from restora.types import Analysis, Degradation, Intent, QualityScore
 from restora.vocabulary import DEGRADATION_TYPES, TASK_FOR_TYPE, TASKS
 from tests.test_perception import tiny_weights  # noqa: F401 - a fixture shared with that module
 
-NO_UPSCALE = AgentConfig(small_side=0)
+# the stand-in judge below has a crude NR term, so the mechanism tests weight the residual most
+NO_UPSCALE = AgentConfig(
+    small_side=0, weight_residual=0.5, weight_others=0.25, weight_quality=0.25, improve_margin=0.5
+)
 
 
 def make_analysis(probabilities: dict[str, float], threshold: float = 0.5) -> Analysis:
@@ -223,7 +227,7 @@ def test_a_step_that_makes_things_worse_is_rolled_back(
 
 
 def test_without_rollback_the_bad_step_stays(small_rgb: np.ndarray, toy_experts: object) -> None:
-    config = AgentConfig(rollback=False, small_side=0)
+    config = replace(NO_UPSCALE, rollback=False)
     out, _, trace = execute(small_rgb, _one_step_plan("toy_noise_adder"), NoiseJudge(), config)
     assert trace.steps[0].kept and not np.array_equal(out, small_rgb)
 
@@ -232,7 +236,7 @@ def test_the_fidelity_guard_rejects_invented_content(
     noisy: np.ndarray, toy_experts: object
 ) -> None:
     # the gradient is noise-free, so it would score best on the residual; fidelity stops it
-    config = AgentConfig(small_side=0, blend_fractions=())
+    config = replace(NO_UPSCALE, blend_fractions=())
     _, _, trace = execute(noisy, _one_step_plan("toy_gradient", "nlm"), NoiseJudge(), config)
     (step,) = trace.steps
     gradient, nlm = step.attempts
@@ -275,7 +279,7 @@ def test_time_budget_and_step_limit_stop_the_run(noisy: np.ndarray) -> None:
         noisy, p, NoiseJudge({"rain": 0.9, "haze": 0.9}), AgentConfig(max_steps=1)
     )
     assert len(trace.steps) == 1 and "step limit" in trace.stopped
-    tiny_budget = AgentConfig(time_budget_s=1e-6, small_side=0)
+    tiny_budget = replace(NO_UPSCALE, time_budget_s=1e-6)
     _, _, trace = execute(noisy, p, NoiseJudge(), tiny_budget, analysis=analysis)
     assert trace.steps == () and "time budget" in trace.stopped
 
@@ -314,7 +318,7 @@ def test_restore_respects_the_instructions_exclusion(noisy: np.ndarray) -> None:
 
 
 def test_restore_result_json_contract(noisy: np.ndarray) -> None:
-    result = restore(noisy, "remove the noise", analyzer=NoiseJudge())
+    result = restore(noisy, "remove the noise", analyzer=NoiseJudge(), config=NO_UPSCALE)
     data = json.loads(json.dumps(result.to_dict("out.png")))
     assert set(data) >= {"output", "analysis_before", "analysis_after", "intent", "steps"}
     assert data["intent"]["tasks"] == ["denoise"]
@@ -328,7 +332,7 @@ def test_restore_result_json_contract(noisy: np.ndarray) -> None:
 def test_report_is_self_contained(noisy: np.ndarray, tmp_path: Path) -> None:
     from restora.agent import write_report
 
-    result = restore(noisy, "remove the noise", analyzer=NoiseJudge())
+    result = restore(noisy, "remove the noise", analyzer=NoiseJudge(), config=NO_UPSCALE)
     path = write_report(result, tmp_path / "r.html")
     text = path.read_text()
     assert text.count("data:image/") == 2
@@ -384,7 +388,7 @@ def test_shipped_agent_denoises_a_noisy_photo(astronaut: np.ndarray) -> None:
 
     clean = astronaut[100:356, 100:356]
     noisy_photo, _ = synthesize(clean, types=["noise"], severity=0.5, seed=0)
-    result = restore(noisy_photo, config=NO_UPSCALE)
+    result = restore(noisy_photo, config=AgentConfig(small_side=0))
     assert "denoise" in [s.task for s in result.trace.kept]
     assert psnr(result.rgb, clean) > psnr(noisy_photo, clean) + 1.0
 
@@ -405,7 +409,9 @@ def test_shipped_agent_never_runs_an_excluded_task(astronaut: np.ndarray) -> Non
 
     clean = astronaut[100:356, 100:356]
     damaged, _ = synthesize(clean, types=["noise", "jpeg"], severity=0.6, seed=3)
-    result = restore(damaged, "clean it up but don't remove the noise", config=NO_UPSCALE)
+    result = restore(
+        damaged, "clean it up but don't remove the noise", config=AgentConfig(small_side=0)
+    )
     assert "denoise" not in [s.task for s in result.trace.steps]
     assert all(TASK_FOR_TYPE.get(t) != "denoise" for s in result.trace.steps for t in s.targets)
 
