@@ -68,8 +68,9 @@ def test_restore_expert_with_params(noisy_png: Path) -> None:
 
 def test_restore_errors_exit_2(noisy_png: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = noisy_png.with_name("x.png")
-    assert main(["restore", str(noisy_png), "-o", str(out)]) == 2
-    assert "--task" in capsys.readouterr().err
+    # without --task/--expert the agent runs; an instruction it cannot act on is a usage error
+    assert main(["restore", str(noisy_png), "-o", str(out), "-i", "add a cat"]) == 2
+    assert "cannot do" in capsys.readouterr().err
     assert main(["restore", str(noisy_png), "-o", str(out), "--expert", "nope"]) == 2
     assert "choose one of" in capsys.readouterr().err
     assert (

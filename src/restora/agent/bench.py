@@ -305,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.tune:
         from restora.perception import get_analyzer
 
-        results = tune(args.data, args.tune, get_analyzer(args.weights))
+        results = tune(args.data, args.tune, get_analyzer(args.weights), rows_path=args.json)
     else:
         results = run_from_cli(args.data, args.quick)
     if args.json:
@@ -450,25 +450,34 @@ def decision_value(
 
 
 def tune(
-    data: Path | None, count: int, judge: Judge | None = None, log: Any = print
+    data: Path | None,
+    count: int,
+    judge: Judge | None = None,
+    log: Any = print,
+    rows_path: Path | None = None,
 ) -> dict[str, Any]:
     """Grid over score weights, margin, fidelity floor and the quality-drop guard on
     training-image mixed items; prints the best settings (the defaults of AgentConfig came from
-    this: ``python -m restora.agent.bench --tune 24``)."""
+    this: ``python -m restora.agent.bench --tune 48 --json rows.json``; an existing ``--json``
+    file's collected steps are reused instead of running the agent again)."""
     import itertools
 
     if judge is None:
         from restora.perception import get_analyzer
 
         judge = get_analyzer()
-    judge = CachedJudge(judge)
-    rows = collect_decisions(training_mixed_items(data, count), judge, AgentConfig())
+    if rows_path is not None and rows_path.is_file():
+        rows = json.loads(rows_path.read_text())["rows"]
+    else:
+        rows = collect_decisions(
+            training_mixed_items(data, count), CachedJudge(judge), AgentConfig()
+        )
     grid: list[dict[str, Any]] = []
     for w_r, w_o, w_q, margin, floor, drop, blends in itertools.product(
         (0.25, 0.5, 0.75),
         (0.0, 0.25, 0.5),
         (0.0, 0.25, 0.5, 1.0),
-        (0.0, 0.5, 2.0, 5.0),
+        (0.0, 0.5, 1.0, 2.0, 5.0),
         (0.6, 0.7, 0.8, 0.9),
         (10.0, 20.0, 40.0, 101.0),
         (True, False),
@@ -487,7 +496,7 @@ def tune(
                 "right": right,
             }
         )
-    grid.sort(key=lambda g: -float(g["db_per_step"]))
+    grid.sort(key=lambda g: (-float(g["db_per_step"]), -float(g["right"])))
     always = sum(max((c["gain"] for c in r["candidates"][:1]), default=0.0) for r in rows) / max(
         1, len(rows)
     )
@@ -509,6 +518,7 @@ def tune(
     for g in grid[:10]:
         log(f"  {g}")
     return {
+        "rows": rows,
         "steps": len(rows),
         "always_first": always,
         "oracle": oracle,
