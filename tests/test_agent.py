@@ -272,6 +272,25 @@ def test_steps_the_re_analysis_no_longer_needs_are_skipped(noisy: np.ndarray) ->
     assert after.is_clean and trace.stopped == "nothing left above threshold"
 
 
+class SmoothingReadsAsBlurJudge(NoiseJudge):
+    """Reports blur once the noise is gone (as the real analyzer does after NLM), and rain."""
+
+    def analysis(self, image: np.ndarray) -> Analysis:
+        noise = super().analysis(image).scores["noise"]
+        return make_analysis({"noise": noise, "blur": 1.0 - noise, "rain": 1.0 - noise})
+
+
+def test_side_effects_of_a_step_are_not_chased(noisy: np.ndarray) -> None:
+    judge = SmoothingReadsAsBlurJudge()
+    analysis = judge.analysis(noisy)
+    p = plan(analysis, Intent(auto=True), NO_UPSCALE)
+    assert p.tasks == ["denoise"]
+    _, _, trace = execute(noisy, p, judge, NO_UPSCALE, analysis=analysis)
+    assert [s.task for s in trace.steps] == ["denoise", "derain"]
+    assert any("blur after denoise: a side effect" in n for n in trace.notes)
+    assert any("derain: added" in n for n in trace.notes)
+
+
 def test_time_budget_and_step_limit_stop_the_run(noisy: np.ndarray) -> None:
     analysis = make_analysis({"noise": 0.9, "rain": 0.9, "haze": 0.9})
     p = plan(analysis, Intent(auto=True), NO_UPSCALE)
