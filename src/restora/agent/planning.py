@@ -65,14 +65,14 @@ class AgentConfig:
     max_seconds_per_mp: float = 20.0
     small_side: int = 256
     small_scale: int = 2
-    # chosen by `python -m restora.agent.bench --tune 24` (mixed items from train/BSDS500,
-    # shipped analyzer): +1.86 dB per step against +1.54 for always keeping the first expert
+    # chosen by `python -m restora.agent.bench --tune 48` (mixed items from train/BSDS500,
+    # shipped analyzer): +1.90 dB per step against +1.62 for always keeping the first expert
     weight_residual: float = 0.25
     weight_others: float = 0.25
     weight_quality: float = 1.0
     fidelity_floor: float = 0.6
     max_quality_drop: float = 20.0
-    improve_margin: float = 5.0
+    improve_margin: float = 0.5
     blend_fractions: tuple[float, ...] = (0.5,)
     rollback: bool = True
     reanalyse: bool = True
