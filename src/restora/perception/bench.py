@@ -282,7 +282,7 @@ engine's captions.
 - **Training**: {meta.get("steps_done")} steps, batch {train.get("batch_size")}, AdamW + one-cycle lr {train.get("lr")},
   seed {train.get("seed")}, on {meta.get("device")} in {meta.get("train_seconds", 0) / 60:.0f} minutes
   (`python -m restora.training.analyzer --out runs/analyzer --steps {meta.get("steps_done")}`).
-{stages}- **Thresholds** per type calibrated for F1 on the held-out training images: {meta.get("thresholds")}.
+{stages}- **Thresholds** per type calibrated for F1 within [0.4, 0.8] (precision-leaning) on the held-out training images: {meta.get("thresholds")}.
 - **Measured** ({machine}, `python -m restora.perception.bench`): 4-class anchor protocol
   {100 * syn["four_class_accuracy"]:.1f} %, 9-class single-label {100 * syn["nine_class_accuracy"]:.1f} %,
   mixed exact-set {100 * syn["mixed_exact_set_accuracy"]:.1f} %, quality SRCC with LIVE Challenge MOS
