@@ -24,7 +24,6 @@ from restora.agent.planning import (
     AgentConfig,
     Plan,
     Step,
-    detected_tasks,
     fix_harmful_order,
     make_step,
 )
@@ -241,9 +240,13 @@ def execute(
         step = pending.pop(0)
         attempted.add(step.task)
         if config.reanalyse and step.source == "analyzer" and records:
-            still = set(detected_tasks(state.analysis))
-            if step.task not in still:
-                notes.append(f"{step.task}: skipped, no longer found after the earlier steps")
+            probabilities = analysis_probabilities(state.analysis)
+            left = max(probabilities.get(t, 0.0) for t in step.targets)
+            if left < config.resolved_below:
+                notes.append(
+                    f"{step.task}: skipped, {'/'.join(step.targets)} no longer found "
+                    f"(p = {left:.2f}) after the earlier steps"
+                )
                 continue
         before_image = state.image
         record, state, candidate = run_step(

@@ -74,6 +74,7 @@ class AgentConfig:
     max_quality_drop: float = 20.0
     improve_margin: float = 0.5
     blend_fractions: tuple[float, ...] = (0.5,)
+    resolved_below: float = 0.2
     rollback: bool = True
     reanalyse: bool = True
 
