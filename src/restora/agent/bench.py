@@ -38,7 +38,7 @@ from restora.vocabulary import TASK_FOR_TYPE, TASKS
 
 VARIANTS: tuple[str, ...] = ("seed", "fixed", "fixed_reverse", "agent_no_rollback", "agent")
 FULL_SETS: tuple[tuple[str, int], ...] = (
-    ("mixed_cbsd68", 30),
+    ("mixed_cbsd68", 100),
     ("cbsd68_sigma25", 10),
     ("live1_q20", 10),
     ("rain100l", 10),
