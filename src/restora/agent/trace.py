@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from restora.agent.planning import Plan
+from restora.experts.base import plain_param
 from restora.types import Analysis, Intent
 
 
@@ -39,7 +40,7 @@ class Attempt:
     def to_dict(self) -> dict[str, Any]:
         return {
             "expert": self.expert,
-            "params": {k: _jsonable(v) for k, v in self.params.items()},
+            "params": {k: plain_param(v) for k, v in self.params.items()},
             "seconds": _round(self.seconds),
             "judge_seconds": _round(self.judge_seconds),
             "score": _round(self.score),
@@ -155,13 +156,3 @@ class Result:
             "stopped": self.trace.stopped,
             "seconds": _round(self.trace.seconds),
         }
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, (np.floating, np.integer)):
-        return value.item()
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return repr(value)

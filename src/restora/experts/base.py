@@ -87,7 +87,7 @@ class Expert:
             "task": self.task,
             "backend": self.backend,
             "scale": self.scale,
-            "params": {k: _jsonable_default(v) for k, v in self.params.items()},
+            "params": {k: plain_param(v) for k, v in self.params.items()},
             "needs": list(self.needs),
             "devices": list(self.devices),
             "description": self.description,
@@ -169,11 +169,14 @@ def _check_image(image: np.ndarray, name: str) -> np.ndarray:
     return array
 
 
-def _jsonable_default(value: Any) -> Any:
+def plain_param(value: Any) -> Any:
+    """A parameter value as plain JSON data (numpy scalars unwrapped, anything else repr'd)."""
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
     if isinstance(value, (list, tuple)):
-        return [_jsonable_default(v) for v in value]
+        return [plain_param(v) for v in value]
     return repr(value)
 
 
