@@ -1,0 +1,268 @@
+"""``run_batch``: list the files, honour the manifest, run an engine, write the summary."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from restora.batch.job import (
+    MANIFEST_NAME,
+    SUMMARY_CSV,
+    SUMMARY_JSON,
+    BatchConfig,
+    check_roots,
+    empty_row,
+    is_uri,
+    list_images,
+    local_path,
+    output_names,
+)
+from restora.batch.manifest import Manifest
+from restora.errors import InputError, UnknownNameError
+
+log = logging.getLogger("restora.batch")
+
+ENGINES = ("local", "ray")
+
+
+@dataclass(frozen=True)
+class BatchReport:
+    """What a run did: counts, where the manifest and summaries are, the failures."""
+
+    files: int
+    done: int
+    failed: int
+    skipped: int
+    processed: int
+    seconds: float
+    manifest: str
+    summary_csv: str
+    summary_json: str
+    engine: str
+    workers: int
+    interrupted: bool = False
+    failures: tuple[dict[str, str], ...] = field(default_factory=tuple)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "files": self.files,
+            "done": self.done,
+            "failed": self.failed,
+            "skipped": self.skipped,
+            "processed": self.processed,
+            "seconds": round(self.seconds, 2),
+            "manifest": self.manifest,
+            "summary_csv": self.summary_csv,
+            "summary_json": self.summary_json,
+            "engine": self.engine,
+            "workers": self.workers,
+            "interrupted": self.interrupted,
+            "failures": list(self.failures),
+        }
+
+
+def _manifest_path(out_dir: str, manifest: str | os.PathLike[str] | None) -> Path:
+    if manifest is not None:
+        return Path(manifest)
+    if is_uri(out_dir):
+        raise InputError(
+            f"{out_dir}: a remote OUT_DIR needs --manifest PATH (a local file: the manifest "
+            "is appended to, which object stores cannot do)"
+        )
+    return local_path(out_dir) / MANIFEST_NAME
+
+
+def _check_resume(manifest: Manifest, header: dict[str, Any], resume: bool) -> None:
+    if not resume:
+        if manifest.rows or manifest.header is not None:
+            raise InputError(
+                f"{manifest.path} holds a batch manifest ({len(manifest.done)} files done): add "
+                "--resume to continue that run, or choose an empty OUT_DIR"
+            )
+        return
+    if manifest.header is None:
+        return
+    if manifest.header.get("in_dir") != header["in_dir"]:
+        raise InputError(
+            f"{manifest.path} belongs to a run on {manifest.header.get('in_dir')}, not "
+            f"{header['in_dir']}; use another OUT_DIR"
+        )
+    before, now = manifest.header.get("config") or {}, header["config"]
+    changed = sorted(k for k in {*before, *now} if before.get(k) != now.get(k))
+    if changed:
+        raise InputError(
+            f"{manifest.path} was written with other settings ({', '.join(changed)}): resume "
+            "with the same options, or use another OUT_DIR"
+        )
+
+
+def _progress(total: int, done: int, enabled: bool | None) -> Any:
+    from tqdm import tqdm
+
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    return tqdm(
+        total=total,
+        initial=done,
+        desc="restora batch",
+        unit="img",
+        file=sys.stderr,
+        disable=not enabled,
+        dynamic_ncols=True,
+    )
+
+
+def run_batch(
+    in_dir: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
+    config: BatchConfig | None = None,
+    *,
+    engine: str = "local",
+    workers: int = 1,
+    resume: bool = False,
+    overwrite: bool = False,
+    manifest: str | os.PathLike[str] | None = None,
+    progress: bool | None = None,
+    ray_address: str | None = None,
+    gpus_per_worker: float | None = None,
+) -> BatchReport:
+    """Restore every image under ``in_dir`` into ``out_dir`` (same relative paths, PNG).
+
+    ``engine`` is ``"local"`` (this process, or ``workers`` processes) or ``"ray"`` (Ray Data
+    actors). The manifest (``out_dir/batch_manifest.jsonl``) gets one row per finished file;
+    ``resume`` continues a run from it. ``progress`` shows a bar on stderr (default: when stderr
+    is a terminal). Ctrl-C stops the run, writes the summary of what is done, and re-raises.
+    """
+    config = config or BatchConfig()
+    if engine not in ENGINES:
+        raise UnknownNameError("batch engine", engine, ENGINES)
+    if workers < 1:
+        raise InputError(f"--workers must be at least 1, got {workers}")
+    in_root, out_root = str(in_dir), str(out_dir)
+    check_roots(in_root, out_root)
+    if not config.uses_agent:
+        from restora.cli.restore import plan_explicit
+
+        plan_explicit(config.tasks, config.expert, config.scale)  # bad names fail here, once
+    files = list_images(in_root)
+    if not files:
+        raise InputError(f"{in_root}: no images found (looked for png, jpg, tif, bmp, webp)")
+    outputs = output_names(files)
+    book = Manifest(_manifest_path(out_root, manifest))
+    header = {"in_dir": in_root, "out_dir": out_root, "config": config.identity()}
+    _check_resume(book, header, resume)
+    finished = book.done
+    todo = [f for f in files if f not in finished]
+    if resume:
+        from restora.batch.storage import sweep_partial_writes
+
+        removed = sweep_partial_writes(out_root, (outputs[f] for f in todo))
+        if removed:
+            log.info("removed %d partial writes of the interrupted run", removed)
+    skipped = len(files) - len(todo)
+    start = time.perf_counter()
+    processed = 0
+    interrupted = False
+    bar = _progress(len(files), skipped, progress)
+
+    def on_row(row: dict[str, Any]) -> None:
+        nonlocal processed
+        book.append(row)
+        processed += 1
+        bar.update(1)
+        failed = sum(r.get("status") == "failed" for r in book.rows.values())
+        if failed:
+            bar.set_postfix(failed=failed, refresh=False)
+        if row["status"] == "failed":
+            log.warning("%s: %s", row["file"], row["error"])
+
+    book.open(header)
+    from tqdm.contrib.logging import logging_redirect_tqdm
+
+    redirect = logging_redirect_tqdm([logging.getLogger("restora")])
+    redirect.__enter__()
+    # a resumed run replaces outputs of unfinished files: a kill may have left them complete
+    # but unrecorded (they were written atomically, so never half-written)
+    replace_outputs = overwrite or resume
+    try:
+        if engine == "ray":
+            from restora.batch.ray_engine import run_ray
+
+            run_ray(
+                todo,
+                outputs,
+                in_root,
+                out_root,
+                config,
+                workers=workers,
+                overwrite=replace_outputs,
+                on_row=on_row,
+                address=ray_address,
+                gpus_per_worker=gpus_per_worker,
+            )
+        else:
+            from restora.batch.local import run_local
+
+            run_local(
+                todo,
+                outputs,
+                in_root,
+                out_root,
+                config,
+                workers=workers,
+                overwrite=replace_outputs,
+                on_row=on_row,
+            )
+    except KeyboardInterrupt:
+        interrupted = True
+        raise
+    finally:
+        redirect.__exit__(None, None, None)
+        bar.close()
+        book.close()
+        rows = [
+            book.rows.get(f) or {**empty_row(f, outputs[f]), "status": "pending"} for f in files
+        ]
+        csv_path, json_path = write_summary(out_root, rows, book.header or header)
+        if interrupted:
+            print(
+                f"restora batch: interrupted after {processed} files; {len(book.done)} of "
+                f"{len(files)} done; rerun with --resume to continue",
+                file=sys.stderr,
+            )
+    failures = tuple(
+        {"file": r["file"], "error": r["error"]} for r in rows if r["status"] == "failed"
+    )
+    return BatchReport(
+        files=len(files),
+        done=sum(r["status"] == "done" for r in rows),
+        failed=len(failures),
+        skipped=skipped,
+        processed=processed,
+        seconds=time.perf_counter() - start,
+        manifest=str(book.path),
+        summary_csv=csv_path,
+        summary_json=json_path,
+        engine=engine,
+        workers=workers,
+        interrupted=interrupted,
+        failures=failures,
+    )
+
+
+def write_summary(
+    out_root: str, rows: list[dict[str, Any]], header: dict[str, Any]
+) -> tuple[str, str]:
+    """Write ``batch_summary.csv`` and ``batch_summary.json`` under ``out_root``."""
+    from restora.batch.storage import write_text
+    from restora.batch.summary import to_csv, to_json
+
+    return (
+        write_text(out_root, SUMMARY_CSV, to_csv(rows)),
+        write_text(out_root, SUMMARY_JSON, to_json(rows, header)),
+    )

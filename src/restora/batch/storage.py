@@ -1,0 +1,106 @@
+"""Reading inputs and writing outputs under a root that is a local folder or a pyarrow URI.
+
+Local roots go through :func:`restora.io.load`/:func:`restora.io.save` (atomic write through a
+temporary file and a rename, never the input). Remote roots (``s3://``, ``gs://``, ``hdfs://``,
+anything :func:`pyarrow.fs.FileSystem.from_uri` opens) are read into a temporary local file, so
+decoding is the same code (EXIF orientation, 16-bit, ICC), and written as the same PNG bytes in
+one ``open_output_stream`` (an object store publishes an object only when it is closed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from restora.batch.job import is_uri, local_path
+from restora.errors import OutputError
+
+
+def _remote(root: str) -> tuple[Any, str]:
+    from pyarrow import fs as pafs
+
+    filesystem, base = pafs.FileSystem.from_uri(root)
+    return filesystem, base.rstrip("/")
+
+
+def read_image(root: str, rel: str, max_pixels: int | None = None) -> Any:
+    """The :class:`restora.Image` at ``root/rel``."""
+    from restora.io import load
+
+    if not is_uri(root):
+        return load(local_path(root) / rel, max_pixels=max_pixels)
+    filesystem, base = _remote(root)
+    with filesystem.open_input_stream(f"{base}/{rel}") as stream:
+        data = stream.read()
+    suffix = PurePosixPath(rel).suffix
+    with tempfile.TemporaryDirectory(prefix="restora-batch-") as tmp:
+        path = Path(tmp) / f"input{suffix}"
+        path.write_bytes(data)
+        return load(path, max_pixels=max_pixels)
+
+
+def write_image(image: Any, root: str, rel: str, *, overwrite: bool, source: Any = None) -> str:
+    """Write ``image`` as PNG to ``root/rel``; the location written."""
+    from restora.io import encode, save
+
+    if not is_uri(root):
+        target = local_path(root) / rel
+        inputs = [source.meta.path] if source is not None and source.meta.path else []
+        save(image, target, overwrite=overwrite, inputs=inputs)
+        return str(target)
+    filesystem, base = _remote(root)
+    location = f"{base}/{rel}"
+    if not overwrite:
+        from pyarrow import fs as pafs
+
+        if filesystem.get_file_info(location).type != pafs.FileType.NotFound:
+            raise OutputError(f"{root}/{rel}: already exists (use --overwrite to replace it)")
+    data = encode(image, "PNG")
+    filesystem.create_dir(location.rpartition("/")[0], recursive=True)
+    with filesystem.open_output_stream(location) as stream:
+        stream.write(data)
+    return f"{root.rstrip('/')}/{rel}"
+
+
+def write_text(root: str, name: str, text: str) -> str:
+    """Write a small text file (summaries) atomically under ``root``."""
+    from restora.io import write_bytes_atomic
+
+    if not is_uri(root):
+        return str(write_bytes_atomic(local_path(root) / name, text.encode(), overwrite=True))
+    filesystem, base = _remote(root)
+    with filesystem.open_output_stream(f"{base}/{name}") as stream:
+        stream.write(text.encode())
+    return f"{root.rstrip('/')}/{name}"
+
+
+def sweep_partial_writes(root: str, outputs: Iterable[str]) -> int:
+    """Remove temporary files a killed run left next to its outputs; how many were removed.
+
+    :func:`restora.io.write_bytes_atomic` writes ``.{name}.XXXX.tmp`` and renames it; a SIGKILL
+    between the two leaves the temporary file. Only names of this batch's outputs are matched,
+    so nothing else in the folder is touched.
+    """
+    if is_uri(root):
+        return 0
+    base = local_path(root)
+    by_folder: dict[Path, set[str]] = {}
+    for rel in outputs:
+        path = base / rel
+        by_folder.setdefault(path.parent, set()).add(path.name)
+    removed = 0
+    for folder, names in by_folder.items():
+        if not folder.is_dir():
+            continue
+        for entry in os.scandir(folder):
+            match = re.fullmatch(r"\.(.+)\.[^.]+\.tmp", entry.name)
+            if match and match.group(1) in names and entry.is_file():
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+                    removed += 1
+    return removed
