@@ -1,0 +1,260 @@
+"""restora batch: file listing, manifest, error isolation, resume after SIGINT and SIGKILL,
+worker processes, and the Ray engine against the local one."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image as PILImage
+
+from restora.batch import BatchConfig, Manifest, list_images, output_names, run_batch
+from restora.batch.job import check_roots
+from restora.batch.storage import sweep_partial_writes
+from restora.errors import InputError
+
+from .test_cli import run_cli
+
+DENOISE = BatchConfig(tasks=("denoise",))
+
+
+def _noisy_tiles(source: np.ndarray, count: int, side: int, seed: int = 0) -> list[np.ndarray]:
+    """``count`` different noisy ``side`` px crops of a photo, uint8."""
+    rng = np.random.default_rng(seed)
+    tiles = []
+    for k in range(count):
+        y, x = (k * 37) % (source.shape[0] - side), (k * 53) % (source.shape[1] - side)
+        crop = source[y : y + side, x : x + side]
+        noisy = np.clip(crop + rng.normal(0.0, 0.06, crop.shape), 0.0, 1.0)
+        tiles.append((noisy * 255.0 + 0.5).astype(np.uint8))
+    return tiles
+
+
+def _make_folder(root: Path, source: np.ndarray, count: int, side: int = 48) -> list[str]:
+    names = []
+    for k, tile in enumerate(_noisy_tiles(source, count, side)):
+        name = f"set{k % 3}/img{k:03d}.png" if k % 2 else f"img{k:03d}.png"
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        PILImage.fromarray(tile).save(root / name)
+        names.append(name)
+    return names
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _manifest_rows(path: Path) -> list[dict]:
+    lines = path.read_text().splitlines()
+    return [json.loads(line) for line in lines if '"kind": "header"' not in line]
+
+
+def test_listing_skips_hidden_and_non_images_and_keeps_relative_paths(tmp_path: Path) -> None:
+    for name in ("a.png", "b.JPG", "sub/c.tif", ".hidden.png", ".cache/d.png", "notes.txt"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"x")
+    assert list_images(tmp_path) == ["a.png", "b.JPG", "sub/c.tif"]
+
+
+def test_output_names_never_collide() -> None:
+    names = output_names(["a.jpg", "a.png", "b.tif", "sub/a.jpg"])
+    assert names == {
+        "a.jpg": "a.jpg.png",
+        "a.png": "a.png.png",
+        "b.tif": "b.png",
+        "sub/a.jpg": "sub/a.png",
+    }
+    assert len(set(names.values())) == len(names)
+
+
+def test_output_root_must_be_apart_from_the_input_root(tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    for out in ("in", "in/out"):
+        with pytest.raises(InputError, match="IN_DIR"):
+            check_roots(tmp_path / "in", tmp_path / out)
+    with pytest.raises(InputError, match="inside OUT_DIR"):
+        check_roots(tmp_path / "in", tmp_path)
+    check_roots(tmp_path / "in", tmp_path / "out")  # separate folders are fine
+
+
+def test_manifest_drops_a_line_cut_by_a_kill(tmp_path: Path) -> None:
+    path = tmp_path / "m.jsonl"
+    book = Manifest(path)
+    book.open({"in_dir": "x"})
+    book.append({"file": "a.png", "status": "done"})
+    book.append({"file": "b.png", "status": "failed"})
+    book.close()
+    with open(path, "a") as handle:
+        handle.write('{"file": "c.png", "sta')  # the kill came mid-append
+    again = Manifest(path)
+    assert again.done == {"a.png"}
+    assert set(again.rows) == {"a.png", "b.png"}
+    again.open({"in_dir": "x"})
+    again.append({"file": "c.png", "status": "done"})
+    again.close()
+    assert Manifest(path).done == {"a.png", "c.png"}
+    assert path.read_text().count("\n") == 4  # header + 3 complete rows, no glued line
+
+
+def test_sweep_removes_only_this_batchs_temporary_files(tmp_path: Path) -> None:
+    (tmp_path / ".a.png.k2j4_x.tmp").write_bytes(b"half")
+    (tmp_path / ".other.png.abc.tmp").write_bytes(b"not ours")
+    (tmp_path / "a.png").write_bytes(b"done")
+    assert sweep_partial_writes(str(tmp_path), ["a.png"]) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".other.png.abc.tmp", "a.png"]
+
+
+def test_cli_isolates_bad_files_and_never_touches_the_input(
+    tmp_path: Path, astronaut: np.ndarray, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src, out = tmp_path / "in", tmp_path / "out"
+    names = _make_folder(src, astronaut, 4, side=40)
+    (src / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    (src / "empty.png").write_bytes(b"")
+    before = _digest(src)
+    code, stdout, err = run_cli(capsys, "batch", src, out, "--task", "denoise", "--json")
+    assert code == 0, err
+    report = json.loads(stdout)
+    assert (report["files"], report["done"], report["failed"]) == (6, 4, 2)
+    assert {f["file"] for f in report["failures"]} == {"broken.jpg", "empty.png"}
+    assert _digest(src) == before
+    for name in names:
+        restored = np.asarray(PILImage.open(out / name))
+        assert restored.shape == (40, 40, 3)
+    summary = json.loads((out / "batch_summary.json").read_text())
+    rows = {r["file"]: r for r in summary["files"]}
+    assert rows["broken.jpg"]["status"] == "failed" and "broken.jpg" in rows["broken.jpg"]["error"]
+    good = rows[names[0]]
+    assert good["tasks"] == ["denoise"] and good["experts"] == ["nlm"]
+    assert 0 <= good["quality_before"] <= 100 and 0 <= good["quality_after"] <= 100
+    csv_lines = (out / "batch_summary.csv").read_text().splitlines()
+    assert csv_lines[0].startswith("file,output,status,tasks")
+    assert len(csv_lines) == 7
+    # a second run without --resume must not silently mix with the first
+    code, _, err = run_cli(capsys, "batch", src, out, "--task", "denoise")
+    assert code == 2 and "--resume" in err and len(err.strip().splitlines()) == 1
+    # --resume with other settings is refused too
+    code, _, err = run_cli(capsys, "batch", src, out, "--task", "deblur", "--resume")
+    assert code == 2 and "tasks" in err
+    code, stdout, _ = run_cli(capsys, "batch", src, out, "--task", "denoise", "--resume")
+    assert code == 0
+    assert "4 of 6 done" in stdout and "4 already done" in stdout
+    code, _, err = run_cli(capsys, "batch", src, src / "x", "--task", "denoise")
+    assert code == 2 and "inside IN_DIR" in err
+    assert _digest(src) == before
+
+
+def _batch_process(src: Path, out: Path, *extra: str) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "restora", "batch", str(src), str(out)]
+    return subprocess.Popen(
+        [*command, "--task", "denoise", "--no-progress", *extra],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def _wait_for_rows(manifest: Path, at_least: int, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if manifest.exists() and manifest.read_text().count("\n") > at_least:
+            return
+        if process.poll() is not None:
+            pytest.fail(f"the batch ended early: {process.stderr.read().decode()[-500:]}")
+        time.sleep(0.05)
+    pytest.fail("the batch made no progress")
+
+
+def test_200_images_survive_ctrl_c_and_sigkill_then_resume(
+    tmp_path: Path, astronaut: np.ndarray
+) -> None:
+    src, out = tmp_path / "in", tmp_path / "out"
+    names = _make_folder(src, astronaut, 200)
+    manifest = out / "batch_manifest.jsonl"
+
+    first = _batch_process(src, out)
+    _wait_for_rows(manifest, 40, first)
+    first.send_signal(signal.SIGINT)  # Ctrl-C: stops cleanly and writes the summary
+    _, err = first.communicate(timeout=30)
+    assert first.returncode == 130, err.decode()[-500:]
+    assert b"--resume" in err
+    summary = json.loads((out / "batch_summary.json").read_text())
+    assert summary["totals"]["pending"] > 0 and summary["totals"]["done"] >= 40
+
+    second = _batch_process(src, out, "--resume")
+    done_before = len(Manifest(manifest).done)
+    _wait_for_rows(manifest, done_before + 40, second)
+    second.kill()  # SIGKILL: no cleanup at all
+    second.wait(timeout=30)
+    done_killed = Manifest(manifest).done
+    assert done_before + 40 <= len(done_killed) < 200
+    for name in done_killed:  # everything recorded is complete on disk
+        assert np.asarray(PILImage.open(out / name)).shape == (48, 48, 3)
+
+    third = _batch_process(src, out, "--resume", "--json")
+    stdout, err = third.communicate(timeout=60)
+    assert third.returncode == 0, err.decode()[-500:]
+    report = json.loads(stdout)
+    assert report["skipped"] == len(done_killed)
+    assert report["processed"] == 200 - len(done_killed)
+    assert (report["done"], report["failed"]) == (200, 0)
+
+    rows = _manifest_rows(manifest)
+    done_rows = [r["file"] for r in rows if r["status"] == "done"]
+    assert sorted(done_rows) == sorted(names)  # every file done exactly once
+    outputs = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.png"))
+    assert outputs == sorted(names)
+    assert not [p for p in out.rglob("*") if p.name.endswith(".tmp")]
+    for name in names[::10]:
+        assert np.asarray(PILImage.open(out / name)).shape == (48, 48, 3)
+
+
+def test_worker_processes_give_the_same_outputs(tmp_path: Path, astronaut: np.ndarray) -> None:
+    src = tmp_path / "in"
+    names = _make_folder(src, astronaut, 6, side=40)
+    one = run_batch(src, tmp_path / "one", DENOISE, progress=False)
+    two = run_batch(src, tmp_path / "two", DENOISE, workers=2, progress=False)
+    assert one.done == two.done == 6
+    for name in names:
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
+
+
+def _comparable(summary: Path) -> list[dict]:
+    rows = json.loads(summary.read_text())["files"]
+    return [{k: v for k, v in r.items() if k != "seconds"} for r in rows]
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+def test_ray_engine_matches_the_local_engine(tmp_path: Path, astronaut: np.ndarray) -> None:
+    ray = pytest.importorskip("ray")
+    pytest.importorskip("ray.data")
+    src = tmp_path / "in"
+    names = _make_folder(src, astronaut, 2, side=40)
+    (src / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    config = BatchConfig(instruction="remove the noise", threads=1)
+    local = run_batch(src, tmp_path / "local", config, progress=False)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        remote = run_batch(src, tmp_path / "ray", config, engine="ray", workers=2, progress=False)
+    finally:
+        ray.shutdown()
+    assert (local.done, local.failed) == (remote.done, remote.failed) == (2, 1)
+    for name in names:
+        assert (tmp_path / "local" / name).read_bytes() == (tmp_path / "ray" / name).read_bytes()
+    local_rows = _comparable(tmp_path / "local" / "batch_summary.json")
+    ray_rows = _comparable(tmp_path / "ray" / "batch_summary.json")
+    assert local_rows == ray_rows
+    assert any(r["degradations"] for r in local_rows)  # the agent ran and analysed
