@@ -147,3 +147,17 @@ def test_serve_command_defaults_to_localhost() -> None:
     outcome = CliRunner().invoke(cli, ["serve", "--help"])
     assert outcome.exit_code == 0
     assert "127.0.0.1" in outcome.output and "--share" in outcome.output
+
+
+def test_launch_on_a_busy_port_is_one_clear_error() -> None:
+    import socket
+
+    from restora.errors import RestoraError
+    from restora.web.app import launch
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        with pytest.raises(RestoraError, match=f"cannot serve on 127.0.0.1:{port}.*--port"):
+            launch(port=port, block=False, examples=False)

@@ -28,7 +28,6 @@ def serve(host: str, port: int, share: bool, no_examples: bool, max_pixels: floa
         raise NotAvailableError(
             f"the web app needs gradio ({exc.name} is missing): pip install 'restora[web]'"
         ) from exc
-    click.echo(f"restora: serving on http://{host}:{port} (Ctrl-C stops)", err=True)
     launch(
         host=host,
         port=port,

@@ -316,6 +316,9 @@ def launch(
             ssr_mode=False,
             quiet=not block,
         )
-    except OSError as exc:
-        raise RestoraError(f"cannot serve on {host}:{port}: {exc}") from exc
+    except OSError as exc:  # Gradio's "Cannot find empty port", or the address is not ours
+        raise RestoraError(
+            f"cannot serve on {host}:{port} (is another server using the port? choose another "
+            "with --port)"
+        ) from exc
     return app
