@@ -7,6 +7,7 @@ shared data folder is never read, so the page works from a bare install.
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +32,14 @@ class Example:
 
     @property
     def file_name(self) -> str:
-        return self.name.replace(" ", "_").replace(",", "") + ".png"
+        return "".join(c if c.isalnum() else "_" for c in self.name) + ".png"
+
+    @property
+    def recipe(self) -> str:
+        """A digest of everything that makes the pixels: a changed example gets a new folder
+        in the cache instead of the older picture."""
+        made_of = repr((self.picture, self.damage, self.seed, EXAMPLE_SIDE)).encode()
+        return hashlib.sha1(made_of).hexdigest()[:10]
 
 
 EXAMPLES: tuple[Example, ...] = (
@@ -40,7 +48,7 @@ EXAMPLES: tuple[Example, ...] = (
     Example(
         "dark noisy cat",
         "chelsea",
-        (("low_light", 0.6), ("noise", 0.3)),
+        (("low_light", 0.4), ("noise", 0.2)),
         "brighten it and remove the noise",
         3,
     ),
@@ -77,8 +85,9 @@ def default_examples_dir() -> Path:
 def make_examples(
     folder: str | Path | None = None, examples: tuple[Example, ...] = EXAMPLES
 ) -> list[tuple[Path, Example]]:
-    """Write every example as PNG into ``folder`` (default: a folder under the system temporary
-    directory) unless it is already there; returns (path, example) pairs in order."""
+    """Write every example as PNG into ``folder/<recipe>/`` (default folder: one under the
+    system temporary directory) unless it is already there; returns (path, example) pairs in
+    order."""
     from restora.degradations import synthesize
     from restora.io import Image, save
 
@@ -86,8 +95,9 @@ def make_examples(
     target.mkdir(parents=True, exist_ok=True)
     made: list[tuple[Path, Example]] = []
     for example in examples:
-        path = target / example.file_name
+        path = target / example.recipe / example.file_name
         if not path.is_file():
+            path.parent.mkdir(exist_ok=True)
             clean = example_picture(example.picture)
             damaged, _ = synthesize(
                 clean,
