@@ -354,7 +354,7 @@ def test_report_is_self_contained(noisy: np.ndarray, tmp_path: Path) -> None:
     result = restore(noisy, "remove the noise", analyzer=NoiseJudge(), config=NO_UPSCALE)
     path = write_report(result, tmp_path / "r.html")
     text = path.read_text()
-    assert text.count("data:image/") == 2
+    assert text.count("data:image/") == 4  # before, after, and the same detail crop of both
     assert "<script" not in text and "http://" not in text and "https://" not in text
     assert "class='bar'" in text and "nlm" in text and "kept" in text
 

@@ -4,87 +4,31 @@ bars are plain CSS widths, so the file opens anywhere without network or JavaScr
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from restora.agent.trace import Result
+from restora.reports.html import (
+    REPORT_SIDE,
+    STYLE,
+    degradation_bars,
+    describe_analysis,
+    encode_preview,
+    side_by_side_crops,
+    write_html,
+)
 from restora.types import Analysis
-from restora.vocabulary import DEGRADATION_TYPES
 
-REPORT_SIDE = 1024
-"""Longer side of the inlined previews (the report shows, the output file keeps full size)."""
-
-STYLE = """
-body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}
-h1{font-size:1.5em}h2{font-size:1.15em;margin-top:1.6em}
-.pair{display:flex;gap:1em;flex-wrap:wrap}.pair figure{flex:1;min-width:300px;margin:0}
-.pair img{width:100%;height:auto;border:1px solid #ccc}
-figcaption{font-size:.9em;color:#555;margin:.3em 0}
-.bars{display:grid;grid-template-columns:8em 1fr 4em;gap:.25em .6em;font-size:.9em;
-align-items:center}
-.bar{background:#eee;height:.9em;position:relative}
-.bar span{display:block;height:100%;background:#4a7bd0}
-.bar span.on{background:#d0544a}
-table{border-collapse:collapse;font-size:.88em;width:100%}
-td,th{border:1px solid #ddd;padding:.3em .45em;text-align:left;vertical-align:top}
-th{background:#f4f4f4}.kept{color:#17752c;font-weight:600}.rolled{color:#a33;font-weight:600}
-.muted{color:#777}
-"""
-
-
-def encode_preview(rgb: np.ndarray, side: int = REPORT_SIDE) -> str:
-    """A data: URI of ``rgb`` (float32 RGB in [0, 1]) reduced to ``side`` px at most."""
-    from PIL import Image as PILImage
-
-    pixels = (np.clip(np.asarray(rgb, dtype=np.float32), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
-    picture = PILImage.fromarray(pixels)
-    if max(picture.size) > side:
-        picture.thumbnail((side, side), PILImage.Resampling.LANCZOS)
-    buffer = io.BytesIO()
-    # PNG keeps small images exact; photos as PNG would make the report tens of megabytes
-    if picture.size[0] * picture.size[1] <= 256 * 256:
-        picture.save(buffer, format="PNG")
-        mime = "image/png"
-    else:
-        picture.save(buffer, format="JPEG", quality=90)
-        mime = "image/jpeg"
-    return f"data:{mime};base64,{base64.b64encode(buffer.getvalue()).decode('ascii')}"
-
-
-def _describe(analysis: Analysis) -> str:
-    try:
-        from restora.language import describe
-
-        return str(describe(analysis))
-    except (ImportError, ValueError):
-        return analysis.caption
-
-
-def _bars(analysis: Analysis) -> str:
-    present = {d.type for d in analysis.degradations}
-    rows = []
-    for kind in DEGRADATION_TYPES:
-        value = float(analysis.scores.get(kind, 1.0 if kind in present else 0.0))
-        css = ' class="on"' if kind in present else ""
-        rows.append(
-            f"<div>{html.escape(kind)}</div><div class='bar'><span{css} "
-            f"style='width:{100 * min(max(value, 0.0), 1.0):.1f}%'></span></div>"
-            f"<div>{value:.2f}</div>"
-        )
-    return "<div class='bars'>" + "".join(rows) + "</div>"
+__all__ = ["REPORT_SIDE", "STYLE", "encode_preview", "render_report", "write_report"]
 
 
 def _analysis_block(title: str, analysis: Analysis) -> str:
     q = analysis.quality
     return (
-        f"<div><h3>{html.escape(title)}</h3><p>{html.escape(_describe(analysis))}</p>"
+        f"<div><h3>{html.escape(title)}</h3><p>{html.escape(describe_analysis(analysis))}</p>"
         f"<p class='muted'>quality {q.score:.0f}/100 ({html.escape(q.level)}); red bars: "
-        "judged present</p>" + _bars(analysis) + "</div>"
+        "judged present</p>" + degradation_bars(analysis) + "</div>"
     )
 
 
@@ -147,6 +91,7 @@ def render_report(result: Result, title: str = "restora report") -> str:
 <figure><figcaption>after ({result.rgb.shape[1]}x{result.rgb.shape[0]})</figcaption>
 <img alt="after" src="{encode_preview(result.rgb)}"></figure>
 </div>
+{side_by_side_crops([("before", before), ("after", result.rgb)])}
 <h2>Analysis</h2>
 <div class="pair">{_analysis_block("before", result.analysis_before)}
 {_analysis_block("after", result.analysis_after)}</div>
@@ -166,8 +111,4 @@ change.</p>
 
 def write_report(result: Result, path: str | Path, overwrite: bool = False) -> Path:
     """Write :func:`render_report` atomically to ``path``."""
-    from restora.io import write_bytes_atomic
-
-    target = Path(path)
-    write_bytes_atomic(target, render_report(result).encode("utf-8"), overwrite=overwrite)
-    return target
+    return write_html(render_report(result), path, overwrite=overwrite)

@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -189,35 +190,29 @@ def run_batch(
     # a resumed run replaces outputs of unfinished files: a kill may have left them complete
     # but unrecorded (they were written atomically, so never half-written)
     replace_outputs = overwrite or resume
+    engine_options: dict[str, Any] = {}
+    run_engine: Callable[..., None]
+    if engine == "ray":
+        from restora.batch.ray_engine import run_ray
+
+        run_engine = run_ray
+        engine_options = {"address": ray_address, "gpus_per_worker": gpus_per_worker}
+    else:
+        from restora.batch.local import run_local
+
+        run_engine = run_local
     try:
-        if engine == "ray":
-            from restora.batch.ray_engine import run_ray
-
-            run_ray(
-                todo,
-                outputs,
-                in_root,
-                out_root,
-                config,
-                workers=workers,
-                overwrite=replace_outputs,
-                on_row=on_row,
-                address=ray_address,
-                gpus_per_worker=gpus_per_worker,
-            )
-        else:
-            from restora.batch.local import run_local
-
-            run_local(
-                todo,
-                outputs,
-                in_root,
-                out_root,
-                config,
-                workers=workers,
-                overwrite=replace_outputs,
-                on_row=on_row,
-            )
+        run_engine(
+            todo,
+            outputs,
+            in_root,
+            out_root,
+            config,
+            workers=workers,
+            overwrite=replace_outputs,
+            on_row=on_row,
+            **engine_options,
+        )
     except KeyboardInterrupt:
         interrupted = True
         raise

@@ -14,6 +14,7 @@ from restora.cli._common import (
     json_option,
     load_input,
     max_pixels_option,
+    overwrite_option,
 )
 
 
@@ -25,18 +26,35 @@ from restora.cli._common import (
     default=None,
     help="Analyzer weights (.safetensors with its .json).",
 )
+@click.option("--report", type=click.Path(path_type=Path), help="Write an HTML report here.")
+@overwrite_option
 @max_pixels_option
 @json_option
 @common_options
 def analyze(
-    input_path: Path, weights: Path | None, max_pixels: float | None, as_json: bool
+    input_path: Path,
+    weights: Path | None,
+    report: Path | None,
+    overwrite: bool,
+    max_pixels: float | None,
+    as_json: bool,
 ) -> None:
     """Detect the degradations in IN (noise, blur, motion blur, JPEG, haze, rain, low light,
     reflection) with severity and confidence, a caption and a quality level."""
     from restora.perception import analyze as run_analyzer
 
     image = load_input(input_path, max_pixels)
+    if report is not None:
+        from restora.cli.restore import check_report_path
+
+        check_report_path(report, overwrite, input_path)
     analysis = run_analyzer(image, weights=weights, device=device())
+    if report is not None:
+        from restora.reports import analysis_report
+        from restora.reports.html import write_html
+
+        page = analysis_report(image.rgb, analysis, input_path.name)
+        write_html(page, report, overwrite=overwrite)
     payload = {"file": str(input_path), **analysis.to_dict()}
     if as_json:
         emit_json(payload)

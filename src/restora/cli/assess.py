@@ -23,6 +23,7 @@ from restora.cli._common import (
     json_option,
     load_input,
     max_pixels_option,
+    overwrite_option,
 )
 from restora.errors import InputError
 
@@ -141,6 +142,15 @@ def _write_csv(path: Path, rows: list[dict[str, Any]], names: list[str]) -> None
     write_bytes_atomic(path, buffer.getvalue().encode(), overwrite=True)
 
 
+def _write_report(report: Path | None, entries: list[Any] | None, overwrite: bool) -> None:
+    if report is None or entries is None:
+        return
+    from restora.reports import assess_report
+    from restora.reports.html import write_html
+
+    write_html(assess_report(entries), report, overwrite=overwrite)
+
+
 @click.command(short_help="Measure image quality (no-reference, or full-reference with --ref).")
 @click.argument("input_path", metavar="IN", type=click.Path(path_type=Path), required=False)
 @click.option("--ref", type=click.Path(path_type=Path), help="Reference (clean) image or folder.")
@@ -152,6 +162,8 @@ def _write_csv(path: Path, rows: list[dict[str, Any]], names: list[str]) -> None
     help="Also write the table as CSV to this file.",
 )
 @click.option("--list", "list_only", is_flag=True, help="List every metric and exit.")
+@click.option("--report", type=click.Path(path_type=Path), help="Write an HTML report here.")
+@overwrite_option
 @max_pixels_option
 @json_option
 @common_options
@@ -161,6 +173,8 @@ def assess(
     metrics: str | None,
     csv_path: Path | None,
     list_only: bool,
+    report: Path | None,
+    overwrite: bool,
     max_pixels: float | None,
     as_json: bool,
 ) -> None:
@@ -176,6 +190,12 @@ def assess(
     if input_path is None:
         raise click.UsageError("missing argument IN (or use --list)")
     names, explicit = _choose_metrics(metrics, ref is not None)
+    entries: list[Any] | None = None
+    if report is not None:
+        from restora.cli.restore import check_report_path
+
+        check_report_path(report, overwrite, input_path)
+        entries = []
 
     if input_path.is_dir():
         files = _images_in(input_path)
@@ -192,8 +212,13 @@ def assess(
             except InputError as exc:
                 raise InputError(f"{path.name}: {exc}") from None
             rows.append({"file": path.name, **row})
+            if entries is not None:
+                from restora.reports import assess_entry
+
+                entries.append(assess_entry(path.name, image, reference, row))
         if csv_path is not None:
             _write_csv(csv_path, rows, names)
+        _write_report(report, entries, overwrite)
         if as_json:
             emit_json({"files": rows})
             return
@@ -215,6 +240,11 @@ def assess(
     result = _assess_one(image, reference, names, explicit)
     if csv_path is not None:
         _write_csv(csv_path, [{"file": input_path.name, **result}], names)
+    if entries is not None:
+        from restora.reports import assess_entry
+
+        entries.append(assess_entry(input_path.name, image, reference, result))
+        _write_report(report, entries, overwrite)
     if as_json:
         emit_json(result)
         return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -13,6 +14,16 @@ SPECIAL_BENCHMARKS: dict[str, str] = {
     "analyze": "restora.perception.bench:run_from_cli",
     "agent": "restora.agent.bench:run_from_cli",
 }
+
+
+def _write_report(path: Path | None, results: dict[str, Any]) -> None:
+    """The HTML report of a finished run (a re-run replaces it: it is a product of the run)."""
+    if path is None:
+        return
+    from restora.reports import bench_report
+    from restora.reports.html import write_html
+
+    write_html(bench_report(results), path, overwrite=True)
 
 
 @click.command(short_help="Benchmark experts on public test sets against published anchors.")
@@ -46,6 +57,7 @@ SPECIAL_BENCHMARKS: dict[str, str] = {
     default=None,
     help="Rewrite the experts section of this BENCHMARKS.md.",
 )
+@click.option("--report", type=click.Path(path_type=Path), help="Write an HTML report here.")
 @json_option
 @common_options
 def bench(
@@ -56,6 +68,7 @@ def bench(
     methods: tuple[str, ...],
     out_dir: Path,
     update_benchmarks: Path | None,
+    report: Path | None,
     as_json: bool,
 ) -> None:
     """Run the benchmark harness and write Markdown and JSON tables."""
@@ -70,6 +83,8 @@ def bench(
     )
     from restora.errors import OutputError
 
+    if report is not None and report.suffix.lower() not in (".html", ".htm"):
+        raise OutputError(f"{report}: the report is HTML; name it .html")
     special = [t for t in tasks if t in SPECIAL_BENCHMARKS]
     if special:
         import importlib
@@ -82,17 +97,19 @@ def bench(
         for task in special:
             module, function = SPECIAL_BENCHMARKS[task].split(":")
             results[task] = getattr(importlib.import_module(module), function)(data, quick)
+        _write_report(report, results)
         if as_json:
             emit_json(results)
         return
-    report = run_benchmark(tasks or None, data, quick, max_images, methods or None)
-    json_path, md_path = write_report(report, out_dir)
+    results = run_benchmark(tasks or None, data, quick, max_images, methods or None)
+    json_path, md_path = write_report(results, out_dir)
+    _write_report(report, results)
     if update_benchmarks is not None:
         command = "restora " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-        if not update_benchmarks_file(to_markdown(report), update_benchmarks, command):
+        if not update_benchmarks_file(to_markdown(results), update_benchmarks, command):
             raise OutputError(f"{update_benchmarks} has no experts section markers")
     if as_json:
-        emit_json({**report, "markdown": str(md_path), "json": str(json_path)})
+        emit_json({**results, "markdown": str(md_path), "json": str(json_path)})
     else:
-        click.echo(to_markdown(report))
+        click.echo(to_markdown(results))
         click.echo(f"wrote {md_path} and {json_path}", err=True)
