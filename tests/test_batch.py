@@ -17,6 +17,7 @@ import pytest
 from PIL import Image as PILImage
 
 from restora.batch import BatchConfig, Manifest, list_images, output_names, run_batch
+from restora.batch.bench import make_folder
 from restora.batch.job import check_roots
 from restora.batch.storage import sweep_partial_writes
 from restora.errors import InputError
@@ -24,28 +25,6 @@ from restora.errors import InputError
 from .test_cli import run_cli
 
 DENOISE = BatchConfig(tasks=("denoise",))
-
-
-def _noisy_tiles(source: np.ndarray, count: int, side: int, seed: int = 0) -> list[np.ndarray]:
-    """``count`` different noisy ``side`` px crops of a photo, uint8."""
-    rng = np.random.default_rng(seed)
-    tiles = []
-    for k in range(count):
-        y, x = (k * 37) % (source.shape[0] - side), (k * 53) % (source.shape[1] - side)
-        crop = source[y : y + side, x : x + side]
-        noisy = np.clip(crop + rng.normal(0.0, 0.06, crop.shape), 0.0, 1.0)
-        tiles.append((noisy * 255.0 + 0.5).astype(np.uint8))
-    return tiles
-
-
-def _make_folder(root: Path, source: np.ndarray, count: int, side: int = 48) -> list[str]:
-    names = []
-    for k, tile in enumerate(_noisy_tiles(source, count, side)):
-        name = f"set{k % 3}/img{k:03d}.png" if k % 2 else f"img{k:03d}.png"
-        (root / name).parent.mkdir(parents=True, exist_ok=True)
-        PILImage.fromarray(tile).save(root / name)
-        names.append(name)
-    return names
 
 
 def _digest(folder: Path) -> dict[str, str]:
@@ -120,7 +99,7 @@ def test_cli_isolates_bad_files_and_never_touches_the_input(
     tmp_path: Path, astronaut: np.ndarray, capsys: pytest.CaptureFixture[str]
 ) -> None:
     src, out = tmp_path / "in", tmp_path / "out"
-    names = _make_folder(src, astronaut, 4, side=40)
+    names = make_folder(src, astronaut, 4, side=40)
     (src / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
     (src / "empty.png").write_bytes(b"")
     before = _digest(src)
@@ -182,7 +161,7 @@ def test_200_images_survive_ctrl_c_and_sigkill_then_resume(
     tmp_path: Path, astronaut: np.ndarray
 ) -> None:
     src, out = tmp_path / "in", tmp_path / "out"
-    names = _make_folder(src, astronaut, 200)
+    names = make_folder(src, astronaut, 200)
     manifest = out / "batch_manifest.jsonl"
 
     first = _batch_process(src, out)
@@ -224,7 +203,7 @@ def test_200_images_survive_ctrl_c_and_sigkill_then_resume(
 
 def test_worker_processes_give_the_same_outputs(tmp_path: Path, astronaut: np.ndarray) -> None:
     src = tmp_path / "in"
-    names = _make_folder(src, astronaut, 6, side=40)
+    names = make_folder(src, astronaut, 6, side=40)
     one = run_batch(src, tmp_path / "one", DENOISE, progress=False)
     two = run_batch(src, tmp_path / "two", DENOISE, workers=2, progress=False)
     assert one.done == two.done == 6
@@ -242,7 +221,7 @@ def test_ray_engine_matches_the_local_engine(tmp_path: Path, astronaut: np.ndarr
     ray = pytest.importorskip("ray")
     pytest.importorskip("ray.data")
     src = tmp_path / "in"
-    names = _make_folder(src, astronaut, 2, side=40)
+    names = make_folder(src, astronaut, 2, side=40)
     (src / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
     config = BatchConfig(instruction="remove the noise", threads=1)
     local = run_batch(src, tmp_path / "local", config, progress=False)
