@@ -132,6 +132,8 @@ def test_cli_isolates_bad_files_and_never_touches_the_input(
     assert "4 of 6 done" in stdout and "4 already done" in stdout
     code, _, err = run_cli(capsys, "batch", src, src / "x", "--task", "denoise")
     assert code == 2 and "inside IN_DIR" in err
+    code, _, err = run_cli(capsys, "batch", src, tmp_path / "o2", "--expert", "nope")
+    assert code == 2 and "unknown expert" in err and not (tmp_path / "o2").exists()
     assert _digest(src) == before
 
 

@@ -198,7 +198,6 @@ class FileRestorer:
         if not config.uses_agent:
             from restora.cli.restore import plan_explicit
 
-            # resolves the experts once, so a bad --expert fails before any file is read
             self._steps = plan_explicit(config.tasks, config.expert, config.scale)
 
     def restore(self, image: Any) -> tuple[Any, dict[str, Any]]:

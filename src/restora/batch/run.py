@@ -146,10 +146,18 @@ def run_batch(
         raise InputError(f"--workers must be at least 1, got {workers}")
     in_root, out_root = str(in_dir), str(out_dir)
     check_roots(in_root, out_root)
-    if not config.uses_agent:
-        from restora.cli.restore import plan_explicit
+    # a request that would fail on every file fails here, once, before any file is read
+    if config.uses_agent:
+        from restora.agent.api import make_intent
 
-        plan_explicit(config.tasks, config.expert, config.scale)  # bad names fail here, once
+        make_intent(config.instruction, exclude=config.exclude, scale=config.scale)
+    else:
+        from restora.cli.restore import plan_explicit
+        from restora.experts import get_expert
+
+        for _, name in plan_explicit(config.tasks, config.expert, config.scale):
+            if not name.startswith("onnx:"):  # ONNX models are opened by the workers
+                get_expert(name)
     files = list_images(in_root)
     if not files:
         raise InputError(f"{in_root}: no images found (looked for png, jpg, tif, bmp, webp)")
