@@ -10,7 +10,7 @@ the published numbers of the anchors:
   0 for every image and **not clipped**, exactly as KAIR's ``main_test_dncnn.py`` /
   ``main_test_ffdnet.py`` do (``np.random.seed(seed=0)`` then ``np.random.normal``); the input
   can therefore lie slightly outside [0, 1]. ``meta["clipped"]`` is False.
-- **Super-resolution** (``set5_x*``, ``set14_x*``, ``b100_x4``, ``urban100_x4``): the target
+- **Super-resolution** (``set5_x*``, ``set14_x*``, ``b100_x2``/``b100_x4``, ``urban100_x4``): the target
   is the HR image cropped to a multiple of the scale ("modcrop"); the input is the LR image
   (smaller, ``meta["scale"]``). Set5, B100 and Urban100 use the LR files shipped with the data
   (MATLAB bicubic); Set14 LR is made here with the MATLAB-compatible
@@ -216,13 +216,22 @@ def _b100(root: Path, name: str, scale: int) -> PairedDataset:
     def load(key: str) -> Pair:
         hr_name, width, height = mapping[key]
         hr = read_uint8(hr_dir / hr_name, "RGB")[:height, :width]
+        if scale != 4:
+            # Other factors: the same HR crop, downscaled here with the MATLAB-exact bicubic.
+            from restora.degradations.resize import imresize
+
+            lr = imresize(hr, 1.0 / scale)
+            meta = {"scale": scale, "lr": "restora imresize (MATLAB bicubic, uint8)",
+                    "hr_source": f"BSDS500/val/{hr_name}"}  # fmt: skip
+            return Pair(Path(key).stem, to_unit(lr), to_unit(hr), meta)
         lr = read_uint8(base / key, "RGB")
         if hr.shape[:2] != (lr.shape[0] * scale, lr.shape[1] * scale):
             raise ValueError(f"{name}/{key}: LR {lr.shape} does not match HR {hr.shape}")
         meta = {"scale": scale, "lr": "shipped (SelfExSR)", "hr_source": f"BSDS500/val/{hr_name}"}
         return Pair(Path(key).stem, to_unit(lr), to_unit(hr), meta)
 
-    return PairedDataset(name, "upscale", sorted(mapping), load, "B100 x4 (SelfExSR LR)")
+    what = "B100 x4 (SelfExSR LR)" if scale == 4 else f"B100 x{scale}, MATLAB bicubic"
+    return PairedDataset(name, "upscale", sorted(mapping), load, what)
 
 
 def _jpeg(root: Path, name: str, folder: str, quality: int, luma: bool) -> PairedDataset:
@@ -371,6 +380,7 @@ def _registry() -> dict[str, Callable[[Path], PairedDataset]]:
         table[f"set5_x{scale}"] = partial(_set5, name=f"set5_x{scale}", scale=scale)
     for scale in (2, 4):
         table[f"set14_x{scale}"] = partial(_set14, name=f"set14_x{scale}", scale=scale)
+    table["b100_x2"] = partial(_b100, name="b100_x2", scale=2)
     table["b100_x4"] = partial(_b100, name="b100_x4", scale=4)
     table["urban100_x4"] = partial(_urban100, name="urban100_x4", scale=4)
     for quality in (10, 20, 30, 40):

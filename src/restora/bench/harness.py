@@ -42,7 +42,7 @@ TASK_DATASETS: dict[str, tuple[str, ...]] = {
         "bsd68_sigma25",
         "bsd68_sigma50",
     ),
-    "upscale": ("set5_x2", "set5_x4", "set14_x4", "b100_x4", "urban100_x4"),
+    "upscale": ("set5_x2", "set5_x4", "set14_x2", "set14_x4", "b100_x2", "b100_x4", "urban100_x4"),
     "dejpeg": ("live1_q10", "live1_q20", "live1_q30", "live1_q40"),
     "derain": ("rain100l", "rain100h"),
     "dehaze": ("sots_outdoor",),

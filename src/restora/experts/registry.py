@@ -40,6 +40,15 @@ BUILTIN_EXPERTS: dict[str, str] = {
     "laplacian_dereflect": "classical.dereflect:laplacian_dereflect",
 }
 
+LEARNED_EXPERTS: dict[str, tuple[str, str]] = {
+    **{f"nafnet_{t}": (f"learned_models:nafnet_{t}", f"nafnet_{t}") for t in (
+        "denoise", "dejpeg", "deblur", "upscale", "derain", "dehaze", "brighten", "dereflect")},
+    **{f"allinone_{t}": (f"learned_models:allinone_{t}", "nafnet_allinone") for t in (
+        "denoise", "dejpeg", "deblur", "upscale", "derain", "dehaze", "brighten", "dereflect")},
+}  # fmt: skip
+"""name -> (factory, weights file stem): listed only when the shipped weights are present
+(``restora/weights/experts``; see :mod:`restora.experts.learned_models`)."""
+
 _EXTRA: dict[str, ExpertFactory] = {}
 _CACHE: dict[str, Expert] = {}
 _LOCK = threading.Lock()
@@ -71,7 +80,22 @@ def unregister(name: str) -> None:
 
 def names() -> list[str]:
     """Every registered name: built-ins first, then user-registered ones."""
-    return [*BUILTIN_EXPERTS, *(n for n in _EXTRA if n not in BUILTIN_EXPERTS)]
+    return [
+        *BUILTIN_EXPERTS,
+        *_installed_learned(),
+        *(n for n in _EXTRA if n not in BUILTIN_EXPERTS),
+    ]
+
+
+def _installed_learned() -> list[str]:
+    from restora.paths import WEIGHTS_DIR
+
+    folder = WEIGHTS_DIR / "experts"
+    return [
+        name
+        for name, (_, stem) in LEARNED_EXPERTS.items()
+        if (folder / f"{stem}.safetensors").is_file()
+    ]
 
 
 def _import_factory(target: str, absolute: bool = False) -> ExpertFactory:
@@ -94,9 +118,10 @@ def get_expert(name: str, **options: Any) -> Expert:
         return cached
     if name in _EXTRA:
         factory = _EXTRA[name]
-    elif name in BUILTIN_EXPERTS:
+    elif name in BUILTIN_EXPERTS or name in LEARNED_EXPERTS:
+        target = BUILTIN_EXPERTS[name] if name in BUILTIN_EXPERTS else LEARNED_EXPERTS[name][0]
         try:
-            factory = _import_factory(BUILTIN_EXPERTS[name])
+            factory = _import_factory(target)
         except ImportError as exc:  # an optional library of this one expert is missing
             raise NotAvailableError(f"expert {name!r} cannot be loaded: {exc}") from exc
     else:

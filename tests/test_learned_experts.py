@@ -1,0 +1,201 @@
+"""Learned experts: the NAFNet architecture, its training command, the shipped weights."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from restora.experts.archs.nafnet import SIZES, NAFNet, NAFNetConfig, build, pad_to_multiple
+from restora.paths import WEIGHTS_DIR
+
+TINY = NAFNetConfig(width=8, enc_blocks=(1, 1), middle_blocks=1, dec_blocks=(1, 1))
+
+
+def _psnr(a: np.ndarray, b: np.ndarray) -> float:
+    return float(10 * np.log10(1.0 / np.mean((np.clip(a, 0, 1) - b) ** 2)))
+
+
+def test_nafnet_shapes_and_padding() -> None:
+    torch.manual_seed(0)
+    net = NAFNet(TINY).eval()
+    x = torch.rand(2, 3, 37, 50)
+    padded, (h, w) = pad_to_multiple(x, TINY.size_multiple)
+    assert padded.shape[-2:] == (40, 52) and (h, w) == (37, 50)
+    with torch.inference_mode():
+        y = net(padded)
+    assert y.shape == padded.shape
+    assert torch.isfinite(y).all()
+
+
+def test_conditioned_nafnet_depends_on_the_embedding() -> None:
+    torch.manual_seed(0)
+    net = NAFNet(dataclasses.replace(TINY, cond_dim=12)).eval()
+    for gate in net.gates:  # trained gates are not zero; make them so for the test
+        torch.nn.init.normal_(gate.weight, std=0.5)
+    x = torch.rand(1, 3, 16, 16)
+    with torch.inference_mode():
+        a, b = net(x, torch.randn(1, 12)), net(x, torch.randn(1, 12))
+    assert (a - b).abs().max() > 1e-4
+    with pytest.raises(ValueError, match="conditioned"):
+        net(x)
+
+
+def test_sizes_are_small_enough_to_ship() -> None:
+    for name, config in SIZES.items():
+        parameters = sum(p.numel() for p in build(config).parameters())
+        assert parameters * 4 < 20e6, name  # float32 safetensors under ~20 MB
+
+
+def test_nafnet_exports_to_onnx(tmp_path: Path) -> None:
+    import onnxruntime as ort
+
+    torch.manual_seed(0)
+    net = NAFNet(dataclasses.replace(TINY, cond_dim=6)).eval()
+    for gate in net.gates:
+        torch.nn.init.normal_(gate.weight, std=0.5)
+    cond = torch.randn(1, 6)
+    path = tmp_path / "nafnet.onnx"
+    torch.onnx.export(
+        net,
+        (torch.rand(1, 3, 32, 32), cond),
+        str(path),
+        input_names=["input", "cond"],
+        output_names=["output"],
+        dynamic_axes={"input": {2: "h", 3: "w"}, "output": {2: "h", 3: "w"}},
+        dynamo=False,
+    )
+    x = torch.rand(1, 3, 48, 64)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    (got,) = session.run(None, {"input": x.numpy(), "cond": cond.numpy()})
+    with torch.inference_mode():
+        want = net(x, cond).numpy()
+    assert np.abs(got - want).max() < 1e-4
+
+
+def test_samplers_make_the_promised_damage(rng: np.random.Generator) -> None:
+    from restora.training.restorer import TASK_SAMPLERS, TASKS, _grey
+
+    clean = np.asarray(
+        np.clip(rng.normal(0.5, 0.2, (64, 64, 3)), 0, 1), np.float32
+    )  # textured enough for every degradation to show
+    pool = [clean[::-1].copy()]
+    for task in TASKS:
+        degraded = TASK_SAMPLERS[task](clean, np.random.default_rng(5), pool)
+        assert degraded.shape == clean.shape and degraded.dtype == np.float32, task
+        assert np.abs(degraded - clean).mean() > 1e-3, task
+    grey = _grey(clean)
+    noisy = TASK_SAMPLERS["denoise"](grey, np.random.default_rng(1), pool)
+    assert np.allclose(noisy[..., 0], noisy[..., 2])  # grey noise is the same in every channel
+
+
+def test_training_smoke_run_resumes_and_exports(tmp_path: Path, data_dir: Path) -> None:
+    from restora.training.restorer import smoke_config, split_files, train
+
+    files, val = split_files(str(data_dir))
+    cfg = smoke_config()
+    record = train(cfg, tmp_path, files[:6], val[:2])
+    assert (tmp_path / "nafnet_allinone.safetensors").is_file()
+    assert [h["step"] for h in record["validation"]] == [2, 4]
+    log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert any("loss" in entry for entry in log)
+    # resuming a finished run trains nothing more; a longer config continues from step 4
+    longer = dataclasses.replace(cfg, steps=6)
+    record = train(longer, tmp_path, files[:6], val[:2])
+    assert [h["step"] for h in record["validation"]] == [2, 4, 6]
+    from safetensors.torch import load_file
+
+    tensors = load_file(str(tmp_path / "nafnet_allinone.safetensors"))
+    assert {"task_embedding.denoise", "task_embedding.upscale"} <= set(tensors)
+
+
+def test_training_learns_to_denoise(tmp_path: Path, data_dir: Path) -> None:
+    """A few dozen steps of the real loop already beat the noisy input on held-out crops."""
+    from restora.training.restorer import TrainConfig, split_files, train
+
+    files, val = split_files(str(data_dir))
+    cfg = TrainConfig(
+        task="denoise", size="small", steps=100, batch=4, crop=32, warmup=5, lr=2e-3,
+        val_every=100, log_every=50, val_crops=4, val_crop=48, seed=3, threads=1,
+    )  # fmt: skip
+    record = train(cfg, tmp_path, files[:20], val[:4])
+    score = record["validation"][-1]["denoise"]
+    assert score["output"] > score["input"] + 1.0
+
+
+# ----------------------------------------------------------------------- shipped weights
+
+SHIPPED = WEIGHTS_DIR / "experts"
+needs_weights = pytest.mark.skipif(
+    not (SHIPPED / "nafnet_denoise.safetensors").is_file(), reason="learned weights not shipped"
+)
+
+
+@needs_weights
+def test_shipped_files_are_complete() -> None:
+    for weights in SHIPPED.glob("*.safetensors"):
+        assert weights.stat().st_size < 21e6, weights.name
+        record = json.loads(weights.with_suffix(".json").read_text())
+        assert record["trained"]["steps"] > 0 and record["validation"], weights.name
+        assert (SHIPPED / f"MODEL_CARD_{weights.stem}.md").is_file() or (
+            SHIPPED / "MODEL_CARD.md"
+        ).is_file()
+
+
+@needs_weights
+def test_learned_denoiser_beats_the_noisy_input(astronaut: np.ndarray) -> None:
+    from restora.experts import get_expert
+
+    clean = astronaut[100:228, 150:310]
+    noisy = (clean + np.random.default_rng(0).normal(0, 25 / 255, clean.shape)).astype(np.float32)
+    for name in ("nafnet_denoise", "allinone_denoise"):
+        out = get_expert(name)(noisy)
+        assert out.shape == clean.shape and out.min() >= 0 and out.max() <= 1
+        assert _psnr(out, clean) > _psnr(noisy, clean) + 6.0, name
+    grey = clean.mean(axis=2)
+    noisy_grey = grey + np.random.default_rng(1).normal(0, 25 / 255, grey.shape).astype(np.float32)
+    out = get_expert("nafnet_denoise")(noisy_grey)
+    assert out.ndim == 2 and _psnr(out, grey) > _psnr(noisy_grey, grey) + 6.0
+
+
+@needs_weights
+def test_learned_upscaler_scales_and_beats_bicubic(astronaut: np.ndarray) -> None:
+    from restora.degradations.resize import imresize
+    from restora.experts import get_expert
+
+    hr = astronaut[64:256, 128:320]
+    for scale in (2, 4):
+        lr = np.clip(imresize(hr, 1 / scale), 0, 1)
+        out = get_expert("nafnet_upscale")(lr, scale=scale)
+        assert out.shape == hr.shape
+        bicubic = get_expert("bicubic")(lr, scale=scale)
+        assert _psnr(out, hr) > _psnr(bicubic, hr), scale
+
+
+@needs_weights
+def test_allinone_follows_a_free_text_instruction(astronaut: np.ndarray) -> None:
+    from restora.experts import get_expert
+
+    clean = astronaut[100:196, 150:278]
+    noisy = (clean + np.random.default_rng(2).normal(0, 30 / 255, clean.shape)).astype(np.float32)
+    expert = get_expert("allinone_denoise")
+    by_task = expert(noisy)
+    by_words = expert(noisy, instruction="please clean up the grain in this photo")
+    assert _psnr(by_words, clean) > _psnr(noisy, clean) + 4.0
+    assert np.abs(by_task - by_words).max() > 0  # the sentence, not the task, drove the gates
+
+
+@needs_weights
+def test_learned_expert_exports_to_onnx_and_runs_as_an_onnx_expert(tmp_path: Path) -> None:
+    from restora.experts import get_expert
+    from restora.experts.learned_models import export_onnx
+
+    path = export_onnx("nafnet_denoise", tmp_path / "denoise.onnx")
+    image = np.random.default_rng(0).random((40, 56, 3), dtype=np.float32)
+    got = get_expert(f"onnx:{path}")(image)
+    want = get_expert("nafnet_denoise")(image)
+    assert np.abs(got - want).max() < 2e-3
