@@ -111,6 +111,11 @@ def test_training_smoke_run_resumes_and_exports(tmp_path: Path, data_dir: Path) 
 
     tensors = load_file(str(tmp_path / "nafnet_allinone.safetensors"))
     assert {"task_embedding.denoise", "task_embedding.upscale"} <= set(tensors)
+    from restora.training.model_card import write_card
+
+    card = write_card(tmp_path).read_text()
+    assert "| nafnet_allinone | denoise, upscale, dejpeg |" in card
+    assert "| upscale |" in card  # the validation table
 
 
 def test_training_learns_to_denoise(tmp_path: Path, data_dir: Path) -> None:

@@ -36,7 +36,13 @@ SECONDS_PER_MP: dict[str, float] = {
     "clahe_gamma": 0.03,
     "guided_derain": 0.11,
     "laplacian_dereflect": 0.3,
-}
+    # learned NAFNet (small, 1.7 M parameters): ~1.7 CPU-seconds for 0.17 MP on 2 threads;
+    # the upscaler runs at the output size (x4 default: 16 output pixels per input pixel)
+    **{f"{kind}_{task}": 6.0 for kind in ("nafnet", "allinone") for task in (
+        "denoise", "dejpeg", "deblur", "derain", "dehaze", "brighten", "dereflect")},
+    "nafnet_upscale": 96.0,
+    "allinone_upscale": 96.0,
+}  # fmt: skip
 """Seconds per input megapixel of each built-in expert on the 2-core benchmark machine
 (0.15 MP CBSD68-sized image; BENCHMARKS.md experts section and a timing run of every expert)."""
 

@@ -499,6 +499,21 @@ def _config_record(cfg: TrainConfig) -> dict[str, Any]:
     }
 
 
+def total_seconds(log_path: Path) -> float:
+    """Training time over every (resumed) run recorded in ``log.jsonl``: the clock restarts at
+    each resume, so the last time of each run is added up."""
+    total, last = 0.0, 0.0
+    if log_path.is_file():
+        for line in log_path.read_text().splitlines():
+            seconds = json.loads(line).get("seconds")
+            if seconds is None:
+                continue
+            if seconds < last:
+                total += last
+            last = float(seconds)
+    return round(total + last, 1)
+
+
 def export(
     model: NAFNet,
     cfg: TrainConfig,
@@ -523,6 +538,7 @@ def export(
         "trained": {
             "steps": cfg.steps,
             "seconds_this_run": round(seconds, 1),
+            "seconds_total": max(round(seconds, 1), total_seconds(out_dir / "log.jsonl")),
             "device": str(next(model.parameters()).device),
             "machine": f"{platform.machine()} {platform.system()}",
             "data": "train/ CBSD432 (minus the last 16 files, held out for validation) + Train400",
