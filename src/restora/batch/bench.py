@@ -119,8 +119,9 @@ def to_markdown(results: dict[str, Any], command: str, machine: str) -> str:
         "## Batch throughput (`restora batch`)",
         "",
         f"Measured by `{command}` on {machine}, while other jobs shared the machine. Images: "
-        "48x48 noisy crops of scikit-image's astronaut; wall-clock time of `run_batch`, "
-        "including worker/actor start and model loading; speed as a multiple of the local "
+        "48x48 noisy crops of scikit-image's astronaut; one torch thread per worker (`--threads "
+        "1`); wall-clock time of `run_batch`, including worker/actor start and model "
+        "loading; speed as a multiple of the local "
         "one-process run in the same invocation (>1 is faster). `identical`: every output PNG "
         "byte-identical and every summary row equal to the local one-process run. Starting "
         f"the local Ray instance took {results['ray_init_seconds']} s (not in the times: a "
@@ -144,7 +145,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--agent-images", type=int, default=24, help="images for the agent")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--write", action="store_true", help="update BENCHMARKS.md")
+    parser.add_argument(
+        "--make-folder", type=Path, default=None, help="only write --images images here"
+    )
     args = parser.parse_args(argv)
+    if args.make_folder is not None:
+        from skimage import data
+
+        photo = np.asarray(data.astronaut(), dtype=np.float32) / 255.0
+        make_folder(args.make_folder, photo, args.images)
+        return 0
     from restora.bench.report import machine_description, write_section
 
     with tempfile.TemporaryDirectory(prefix="restora-batch-bench-") as tmp:

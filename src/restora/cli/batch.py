@@ -50,6 +50,13 @@ from restora.vocabulary import TASKS
     show_default=True,
     help="Worker processes (local) or actors (ray); each loads the models once.",
 )
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=None,
+    help="torch threads per worker (default: cores / workers); 1 is fastest for small images "
+    "or on a busy machine.",
+)
 @click.option("--resume", is_flag=True, help="Continue the run recorded in OUT_DIR's manifest.")
 @click.option("--overwrite", is_flag=True, help="Replace output files that already exist.")
 @click.option(
@@ -92,6 +99,7 @@ def batch(
     with_analysis: bool,
     engine: str,
     workers: int,
+    threads: int | None,
     resume: bool,
     overwrite: bool,
     manifest: Path | None,
@@ -128,6 +136,7 @@ def batch(
         device=device(),
         max_pixels=None if max_pixels is None else int(max_pixels),
         analyze=with_analysis,
+        threads=threads,
     )
     report = run_batch(
         in_dir,
