@@ -137,6 +137,39 @@ def test_cli_isolates_bad_files_and_never_touches_the_input(
     assert _digest(src) == before
 
 
+def test_remote_roots_go_through_pyarrow(
+    tmp_path: Path, astronaut: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``s3://``-style roots: listing, reading, writing and summaries through a pyarrow
+    FileSystem (a LocalFileSystem standing in for the object store)."""
+    from pyarrow import fs as pafs
+
+    from restora.batch import job, storage
+
+    bucket = tmp_path / "bucket"
+
+    def fake_store(uri: str) -> tuple[pafs.FileSystem, str]:
+        assert uri.startswith("mem://")
+        return pafs.LocalFileSystem(), str(bucket / uri.removeprefix("mem://")).rstrip("/")
+
+    monkeypatch.setattr(job, "filesystem_for", fake_store)
+    monkeypatch.setattr(storage, "filesystem_for", fake_store)
+    names = make_folder(bucket / "raw", astronaut, 3, side=40)
+    with pytest.raises(InputError, match="--manifest"):
+        run_batch("mem://raw", "mem://restored", DENOISE, progress=False)
+    report = run_batch(
+        "mem://raw", "mem://restored", DENOISE, manifest=tmp_path / "m.jsonl", progress=False
+    )
+    assert report.done == 3 and report.summary_csv == "mem://restored/batch_summary.csv"
+    local = run_batch(bucket / "raw", tmp_path / "local", DENOISE, progress=False)
+    assert local.done == 3
+    for name in names:
+        assert (bucket / "restored" / name).read_bytes() == (tmp_path / "local" / name).read_bytes()
+    assert _comparable(bucket / "restored" / "batch_summary.json") == _comparable(
+        tmp_path / "local" / "batch_summary.json"
+    )
+
+
 def _batch_process(src: Path, out: Path, *extra: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
     command = [sys.executable, "-m", "restora", "batch", str(src), str(out)]

@@ -81,6 +81,14 @@ def local_path(location: str | os.PathLike[str]) -> Path:
     return Path(text.removeprefix("file://"))
 
 
+def filesystem_for(uri: str) -> tuple[Any, str]:
+    """(pyarrow FileSystem, path inside it without a trailing slash) for a ``scheme://`` URI."""
+    from pyarrow import fs as pafs
+
+    filesystem, base = pafs.FileSystem.from_uri(uri)
+    return filesystem, base.rstrip("/")
+
+
 def check_roots(in_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str]) -> None:
     """Refuse an output root that is, or is inside, or contains the input root: a batch never
     writes into its input folder, and its outputs must never become inputs of a rerun."""
@@ -109,9 +117,8 @@ def list_images(in_dir: str | os.PathLike[str]) -> list[str]:
     if is_uri(in_dir):
         from pyarrow import fs as pafs
 
-        filesystem, base = pafs.FileSystem.from_uri(str(in_dir))
+        filesystem, base = filesystem_for(str(in_dir))
         infos = filesystem.get_file_info(pafs.FileSelector(base, recursive=True))
-        base = base.rstrip("/")
         names = [info.path[len(base) + 1 :] for info in infos if info.type == pafs.FileType.File]
     else:
         root = local_path(in_dir)

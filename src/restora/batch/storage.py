@@ -17,15 +17,8 @@ from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from restora.batch.job import is_uri, local_path
+from restora.batch.job import filesystem_for, is_uri, local_path
 from restora.errors import OutputError
-
-
-def _remote(root: str) -> tuple[Any, str]:
-    from pyarrow import fs as pafs
-
-    filesystem, base = pafs.FileSystem.from_uri(root)
-    return filesystem, base.rstrip("/")
 
 
 def read_image(root: str, rel: str, max_pixels: int | None = None) -> Any:
@@ -34,7 +27,7 @@ def read_image(root: str, rel: str, max_pixels: int | None = None) -> Any:
 
     if not is_uri(root):
         return load(local_path(root) / rel, max_pixels=max_pixels)
-    filesystem, base = _remote(root)
+    filesystem, base = filesystem_for(root)
     with filesystem.open_input_stream(f"{base}/{rel}") as stream:
         data = stream.read()
     suffix = PurePosixPath(rel).suffix
@@ -53,7 +46,7 @@ def write_image(image: Any, root: str, rel: str, *, overwrite: bool, source: Any
         inputs = [source.meta.path] if source is not None and source.meta.path else []
         save(image, target, overwrite=overwrite, inputs=inputs)
         return str(target)
-    filesystem, base = _remote(root)
+    filesystem, base = filesystem_for(root)
     location = f"{base}/{rel}"
     if not overwrite:
         from pyarrow import fs as pafs
@@ -73,7 +66,7 @@ def write_text(root: str, name: str, text: str) -> str:
 
     if not is_uri(root):
         return str(write_bytes_atomic(local_path(root) / name, text.encode(), overwrite=True))
-    filesystem, base = _remote(root)
+    filesystem, base = filesystem_for(root)
     with filesystem.open_output_stream(f"{base}/{name}") as stream:
         stream.write(text.encode())
     return f"{root.rstrip('/')}/{name}"
