@@ -73,7 +73,7 @@ def test_analyze_report(
     assert code == 0, err
     analysis = json.loads(out)
     text = report.read_text()
-    assert len(_self_contained(text)) == 3  # preview, detail crop, score plot
+    assert len(_self_contained(text)) == 3  # preview, detail crop, tone histogram
     assert f"{analysis['quality']['score']:.0f}/100" in text
     for item in analysis["degradations"]:
         assert f"<td>{item['type']}</td><td>{item['severity']:.2f}</td>" in text

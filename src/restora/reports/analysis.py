@@ -19,22 +19,24 @@ from restora.reports.html import (
     table,
 )
 from restora.types import Analysis
-from restora.vocabulary import DEGRADATION_TYPES
 
 
-def _score_plot(analysis: Analysis) -> str:
-    """Probabilities per type against the decision threshold view: a horizontal bar chart."""
-    present = {d.type for d in analysis.degradations}
-    values = [
-        float(analysis.scores.get(k, 1.0 if k in present else 0.0)) for k in DEGRADATION_TYPES
-    ]
-    figure = new_figure(6.0, 3.0)
+def tone_histogram(rgb: np.ndarray) -> str:
+    """Histograms of R, G, B and luma: what the bars cannot show (clipped shadows or highlights,
+    a squeezed range from haze or low light)."""
+    figure = new_figure(6.0, 2.6)
     axes = figure.add_subplot()
-    colours = ["#d0544a" if k in present else "#4a7bd0" for k in DEGRADATION_TYPES]
-    axes.barh(list(DEGRADATION_TYPES), values, color=colours)
+    bins = np.linspace(0.0, 1.0, 65)
+    for channel, colour in zip(range(3), ("#d0544a", "#3a9a4a", "#4a7bd0"), strict=True):
+        counts, _ = np.histogram(rgb[..., channel], bins=bins)
+        axes.plot(bins[:-1], counts / counts.sum(), color=colour, linewidth=1)
+    luma = rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
+    counts, _ = np.histogram(luma, bins=bins)
+    axes.fill_between(bins[:-1], counts / counts.sum(), color="#888", alpha=0.35, label="luma")
     axes.set_xlim(0, 1)
-    axes.invert_yaxis()
-    axes.set_xlabel("analyzer probability (red: judged present)")
+    axes.set_xlabel("pixel value (R, G, B lines; luma filled)")
+    axes.set_ylabel("share of pixels")
+    axes.legend(fontsize=8)
     return plot_uri(figure)
 
 
@@ -59,7 +61,8 @@ def analysis_report(rgb: np.ndarray, analysis: Analysis, name: str = "image") ->
         + found
         + "<h2>Every type</h2>"
         + degradation_bars(analysis)
-        + f"<div class='plot'><img alt='scores' src='{_score_plot(analysis)}'></div>"
+        + "<h2>Tones</h2>"
+        + f"<div class='plot'><img alt='histogram' src='{tone_histogram(rgb)}'></div>"
         + "<p class='muted'>Severity maps to physical parameters per type "
         "(docs/degradations.md); confidence is the analyzer's calibrated probability.</p>"
     )

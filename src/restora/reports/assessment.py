@@ -99,11 +99,7 @@ def assess_report(entries: list[AssessEntry], title: str = "restora quality asse
     for entry in entries:
         level = entry.result.get("level")
         words = entry.result.get("description")
-        judged = (
-            f"<p><b>Quality:</b> {html.escape(str(level))}. {html.escape(str(words or ''))}</p>"
-            if level
-            else ""
-        )
+        judged = f"<p><b>Quality:</b> {html.escape(str(words or level))}</p>" if level else ""
         body.append(
             f"<h2>{html.escape(entry.file)}</h2>"
             + entry.pictures
