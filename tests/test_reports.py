@@ -154,8 +154,14 @@ def test_bench_report_plots_quality_against_time_per_data_set() -> None:
     for number in ("28.420", "32.460", "27.310", "3.500"):
         assert number in text
     assert text.count("<h2>") == 2 and "test box" in text
-    special = bench_report({"agent": {"rows": [{"set": "mixed", "psnr": 17.0}]}})
-    assert "17.000" in special
+    variants = {
+        "seed": {"images": 2, "psnr": 15.86, "seconds": 0.0},
+        "agent": {"images": 2, "psnr": 17.004, "seconds": 6.4},
+    }
+    agent = {"agent": {"sets": {"mixed_cbsd68": {"variants": variants}}, "analyzer_seconds": 0.3}}
+    special = bench_report(agent)
+    assert len(_self_contained(special)) == 1  # the variants' quality-vs-time plot
+    assert "<td>agent</td><td>2</td><td>17.004</td>" in special and "0.300" in special
 
 
 def test_bench_cli_report(

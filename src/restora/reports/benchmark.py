@@ -32,47 +32,51 @@ def _finite(value: Any) -> bool:
     return isinstance(value, (int, float)) and math.isfinite(value)
 
 
-def quality_speed_plot(dataset: str, rows: list[dict[str, Any]]) -> str | None:
-    """PSNR against seconds per megapixel (log axis) for one data set; None without points."""
-    points = [r for r in rows if _finite(r.get("psnr")) and _finite(r.get("seconds_per_mp"))]
+def quality_speed_plot(
+    title: str,
+    rows: list[dict[str, Any]],
+    x_key: str = "seconds_per_mp",
+    x_label: str = "seconds per output megapixel (log)",
+) -> str | None:
+    """PSNR against time (log axis), one labelled point per row's ``method``; None without
+    points. Experts are circles, anchors squares, anything else triangles."""
+    points = [r for r in rows if _finite(r.get("psnr")) and _finite(r.get(x_key))]
     if not points:
         return None
     figure = new_figure(6.4, 4.0)
     axes = figure.add_subplot()
-    for kind, marker, colour in (("expert", "o", "#4a7bd0"), ("anchor", "s", "#d0544a")):
-        chosen = [r for r in points if r.get("kind") == kind]
-        if chosen:
-            axes.scatter(
-                [max(r["seconds_per_mp"], 1e-4) for r in chosen],
-                [r["psnr"] for r in chosen],
-                marker=marker,
-                color=colour,
-                label=kind,
-            )
-    others = [r for r in points if r.get("kind") not in ("expert", "anchor")]
-    if others:
+    styles = {"expert": ("o", "#4a7bd0"), "anchor": ("s", "#d0544a")}
+    for kind in dict.fromkeys(str(r.get("kind", "")) for r in points):
+        marker, colour = styles.get(kind, ("^", "#777"))
+        chosen = [r for r in points if str(r.get("kind", "")) == kind]
         axes.scatter(
-            [max(r["seconds_per_mp"], 1e-4) for r in others],
-            [r["psnr"] for r in others],
-            marker="^",
-            color="#777",
-            label="other",
+            [max(r[x_key], 1e-4) for r in chosen],
+            [r["psnr"] for r in chosen],
+            marker=marker,
+            color=colour,
+            label=kind or "method",
         )
     for r in points:
         axes.annotate(
-            r["method"],
-            (max(r["seconds_per_mp"], 1e-4), r["psnr"]),
+            str(r["method"]),
+            (max(r[x_key], 1e-4), r["psnr"]),
             fontsize=7,
             xytext=(3, 3),
             textcoords="offset points",
         )
     axes.set_xscale("log")
-    axes.set_xlabel("seconds per output megapixel (log)")
+    axes.set_xlabel(x_label)
     axes.set_ylabel("PSNR (dB)")
-    axes.set_title(f"{dataset}: quality vs time")
+    axes.set_title(f"{title}: quality vs time")
     axes.grid(True, alpha=0.3)
     axes.legend(fontsize=8)
     return plot_uri(figure)
+
+
+def _plot_block(alt: str, uri: str | None) -> str:
+    if uri is None:
+        return "<p class='muted'>no timed rows to plot</p>"
+    return f"<div class='plot'><img alt='{html.escape(alt)}' src='{uri}'></div>"
 
 
 def _expert_body(report: dict[str, Any]) -> str:
@@ -81,11 +85,9 @@ def _expert_body(report: dict[str, Any]) -> str:
         by_set.setdefault(row["dataset"], []).append(row)
     parts = []
     for dataset, rows in by_set.items():
-        plot = quality_speed_plot(dataset, rows)
-        image = f"<div class='plot'><img alt='{html.escape(dataset)}' src='{plot}'></div>"
         parts.append(
             f"<h2>{html.escape(dataset)}</h2>"
-            + (image if plot else "<p class='muted'>no timed rows to plot</p>")
+            + _plot_block(dataset, quality_speed_plot(dataset, rows))
             + table(
                 [label for _, label in ROW_COLUMNS],
                 [[r.get(key) for key, _ in ROW_COLUMNS] for r in rows],
@@ -95,24 +97,38 @@ def _expert_body(report: dict[str, Any]) -> str:
     return "".join(parts)
 
 
+def _is_flat(value: Any) -> bool:
+    return isinstance(value, dict) and not any(isinstance(v, (dict, list)) for v in value.values())
+
+
 def _records_tables(name: str, value: Any, depth: int = 0) -> str:
-    """Lists of flat records become tables; nested dictionaries are walked (two levels)."""
-    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-        keys = list(
-            dict.fromkeys(k for v in value for k, x in v.items() if not isinstance(x, (dict, list)))
+    """The special benchmarks' results as tables: a list of flat records, or a dictionary of
+    flat records (one row per key; with ``psnr`` and ``seconds`` also a quality-vs-time plot);
+    other dictionaries are walked, their plain values listed."""
+    title = f"<h3>{html.escape(name)}</h3>"
+    if isinstance(value, list) and value and all(_is_flat(v) for v in value):
+        keys = list(dict.fromkeys(k for v in value for k in v))
+        return title + table(keys, [[v.get(k) for k in keys] for v in value], 3)
+    if not isinstance(value, dict) or depth > 4:
+        return ""
+    if value and all(_is_flat(v) for v in value.values()):
+        keys = list(dict.fromkeys(k for v in value.values() for k in v))
+        rows = [{"method": key, "kind": "variant", **v} for key, v in value.items()]
+        plot = quality_speed_plot(name, rows, "seconds", "seconds per image (log)")
+        return (
+            title
+            + (_plot_block(name, plot) if plot else "")
+            + table(
+                ["name", *keys], [[key, *(v.get(k) for k in keys)] for key, v in value.items()], 3
+            )
         )
-        return f"<h3>{html.escape(name)}</h3>" + table(
-            keys, [[v.get(k) for k in keys] for v in value], 3
-        )
-    if isinstance(value, dict) and depth < 2:
-        flat = [(k, v) for k, v in value.items() if not isinstance(v, (dict, list))]
-        out = f"<h3>{html.escape(name)}</h3>" + table(["key", "value"], flat, 3) if flat else ""
-        return out + "".join(
-            _records_tables(f"{name} / {k}", v, depth + 1)
-            for k, v in value.items()
-            if isinstance(v, (dict, list))
-        )
-    return ""
+    flat = [(k, v) for k, v in value.items() if not isinstance(v, (dict, list))]
+    out = title + table(["key", "value"], flat, 3) if flat else ""
+    return out + "".join(
+        _records_tables(f"{name} / {k}", v, depth + 1)
+        for k, v in value.items()
+        if isinstance(v, (dict, list))
+    )
 
 
 def bench_report(report: dict[str, Any], title: str = "restora benchmark") -> str:
