@@ -64,7 +64,11 @@ def quality_speed_plot(
             xytext=(3, 3),
             textcoords="offset points",
         )
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
     axes.set_xscale("log")
+    axes.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    axes.xaxis.set_minor_formatter(NullFormatter())  # 4x10^-1 labels on every minor tick
     axes.set_xlabel(x_label)
     axes.set_ylabel("PSNR (dB)")
     axes.set_title(f"{title}: quality vs time")
