@@ -127,8 +127,10 @@ def test_cli_isolates_bad_files_and_never_touches_the_input(
     # --resume with other settings is refused too
     code, _, err = run_cli(capsys, "batch", src, out, "--task", "deblur", "--resume")
     assert code == 2 and "tasks" in err
-    code, stdout, _ = run_cli(capsys, "batch", src, out, "--task", "denoise", "--resume")
+    args = ["batch", src, out, "--task", "denoise", "--resume", "--progress"]
+    code, stdout, err = run_cli(capsys, *args)
     assert code == 0
+    assert "restora batch" in err and "6/6" in err  # the bar, counting the files done before
     assert "4 of 6 done" in stdout and "4 already done" in stdout
     code, _, err = run_cli(capsys, "batch", src, src / "x", "--task", "denoise")
     assert code == 2 and "inside IN_DIR" in err
