@@ -11,7 +11,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: all setup run test lint format typecheck pytest bench clean
+.PHONY: all setup run test lint format typecheck pytest bench train-experts clean
 
 all: test
 
@@ -47,6 +47,19 @@ test: lint typecheck pytest
 
 bench: $(STAMP)
 	$(VENV)/bin/restora bench --quick
+
+# The learned experts, as shipped (docs/learned.md): a blind denoiser, the all-in-one network
+# conditioned on MiniLM instruction embeddings, and per-task experts fine-tuned from them.
+# Resumable: rerun after an interruption. Then copy runs/*/nafnet_*.{safetensors,json} into
+# src/restora/weights/experts and run `python -m restora.training.model_card`.
+RESTORER := $(PY) -m restora.training.restorer --size small
+train-experts: $(STAMP)
+	$(RESTORER) --task denoise --steps 3000 --val-every 500 --out runs/denoise
+	$(RESTORER) --task all --steps 3500 --val-every 500 --out runs/allinone
+	for t in dejpeg deblur upscale; do $(RESTORER) --task $$t --steps 500 --lr 5e-4 \
+	    --val-every 250 --init runs/denoise/last.pt --out runs/$$t || exit 1; done
+	for t in derain dehaze brighten dereflect; do $(RESTORER) --task $$t --steps 500 --lr 5e-4 \
+	    --val-every 250 --init runs/allinone/last.pt --out runs/$$t || exit 1; done
 
 clean:
 	rm -rf $(VENV) build dist out .pytest_cache .mypy_cache .ruff_cache src/*.egg-info
