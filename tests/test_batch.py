@@ -77,10 +77,14 @@ def test_manifest_drops_a_line_cut_by_a_kill(tmp_path: Path) -> None:
     book.close()
     with open(path, "a") as handle:
         handle.write('{"file": "c.png", "sta')  # the kill came mid-append
+    size = path.stat().st_size
     again = Manifest(path)
+    assert path.stat().st_size == size  # reading never changes the file
     assert again.done == {"a.png"}
     assert set(again.rows) == {"a.png", "b.png"}
     again.open({"in_dir": "x"})
+    with pytest.raises(InputError, match="another restora batch"):
+        Manifest(path).open({"in_dir": "x"})  # a second run on the same folder
     again.append({"file": "c.png", "status": "done"})
     again.close()
     assert Manifest(path).done == {"a.png", "c.png"}
@@ -210,8 +214,8 @@ def test_200_images_survive_ctrl_c_and_sigkill_then_resume(
     summary = json.loads((out / "batch_summary.json").read_text())
     assert summary["totals"]["pending"] > 0 and summary["totals"]["done"] >= 40
 
-    second = _batch_process(src, out, "--resume")
     done_before = len(Manifest(manifest).done)
+    second = _batch_process(src, out, "--resume")
     _wait_for_rows(manifest, done_before + 40, second)
     second.kill()  # SIGKILL: no cleanup at all
     second.wait(timeout=30)

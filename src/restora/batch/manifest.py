@@ -28,6 +28,7 @@ class Manifest:
         self.header: dict[str, Any] | None = None
         self.rows: dict[str, dict[str, Any]] = {}
         self._handle: Any = None
+        self._complete = 0
         if self.path.exists():
             self._read()
 
@@ -45,21 +46,37 @@ class Manifest:
                 self.header = record
             elif "file" in record:
                 self.rows[record["file"]] = record
-        if complete < len(raw):
-            # a kill in the middle of an append: drop the partial line so the next append
-            # starts on a fresh line
-            with open(self.path, "r+b") as handle:
-                handle.truncate(complete)
-                os.fsync(handle.fileno())
+        self._complete = complete
 
     @property
     def done(self) -> set[str]:
         return {f for f, row in self.rows.items() if row.get("status") == "done"}
 
     def open(self, header: dict[str, Any]) -> None:
-        """Start appending; writes the header when the manifest is new."""
+        """Start appending (holding an exclusive lock, so two runs never share a manifest);
+        writes the header when the manifest is new."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._handle = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 (kept open)
+        handle = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 (kept open)
+        try:
+            import fcntl
+
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except ImportError:  # pragma: no cover - not POSIX: no lock
+            pass
+        except OSError:
+            handle.close()
+            raise InputError(
+                f"{self.path}: another restora batch is writing this manifest; wait for it or "
+                "use another OUT_DIR"
+            ) from None
+        self.header, self.rows = None, {}
+        self._read()  # what is on disk now that nobody else writes
+        if self.path.stat().st_size > self._complete:
+            # a kill in the middle of an append: drop the partial line so the next append
+            # starts on a fresh line (only here: reading must never change the file)
+            os.truncate(self.path, self._complete)
+            os.fsync(handle.fileno())
+        self._handle = handle
         if self.header is None:
             self.header = {"kind": "header", "format": FORMAT, **header}
             self._write(self.header)

@@ -228,13 +228,16 @@ def run_batch(
         redirect.__exit__(None, None, None)
         bar.close()
         book.close()
+        # the file on disk is the record: an interrupt may land between writing a row and
+        # noting it in memory
+        recorded = Manifest(book.path)
         rows = [
-            book.rows.get(f) or {**empty_row(f, outputs[f]), "status": "pending"} for f in files
+            recorded.rows.get(f) or {**empty_row(f, outputs[f]), "status": "pending"} for f in files
         ]
-        csv_path, json_path = write_summary(out_root, rows, book.header or header)
+        csv_path, json_path = write_summary(out_root, rows, recorded.header or header)
         if interrupted:
             print(
-                f"restora batch: interrupted after {processed} files; {len(book.done)} of "
+                f"restora batch: interrupted after {processed} files; {len(recorded.done)} of "
                 f"{len(files)} done; rerun with --resume to continue",
                 file=sys.stderr,
             )
