@@ -146,7 +146,14 @@ def candidates_for(
     preference = PREFERENCE.get(task, ())
     if task == "deblur" and "motion_blur" in targets and "blur" not in targets:
         preference = MOTION_PREFERENCE
-    order: list[str] = [n for n, e in registered.items() if e.backend != "classical"]
+    # learned/ONNX experts first, but the all-in-one network after the classical favourites:
+    # with ``max_candidates`` 2 the agent then weighs the task's own network against the best
+    # classical method rather than against another network.
+    from restora.experts.registry import LEARNED_EXPERTS
+
+    networks = [n for n, e in registered.items() if e.backend != "classical"]
+    order: list[str] = [n for n in networks if n not in LEARNED_EXPERTS]  # the user's own first
+    order += [n for n in networks if n in LEARNED_EXPERTS and not n.startswith("allinone_")]
     order += [n for n in preference if n in registered or "@" in n]
     order += [n for n in registered if n not in order]
     out: list[Candidate] = []
