@@ -21,6 +21,12 @@ the published numbers of the anchors:
   classic5 as is, LIVE1 as the luma Y of MATLAB's ``rgb2ycbcr`` (BT.601, studio range 16-235,
   rounded to uint8); encoded at the quality with libjpeg through Pillow (IJG tables, as OpenCV).
 - **Deraining / dehazing** (``rain100h``, ``rain100l``, ``sots_outdoor``): the shipped pairs.
+- **Synthetic single degradations** (``cbsd68_blur``, ``cbsd68_motion``, ``cbsd68_lowlight``,
+  ``cbsd68_reflection``): deblurring, brightening and reflection removal have no paired public
+  set in the data folder, so these are made from CBSD68 with the degradation engine at severity
+  0.6, seed ``SYNTHETIC_SEED + i`` per image (a reflection comes from the next CBSD68 image).
+  They are in the distribution the learned experts were trained on (other images, same
+  renderer), which favours them over the classical experts: read them as such.
 - **Mixed degradations** (``mixed_cbsd68``): 100 items built from CBSD68 (image ``i % 68`` in
   sorted order) with 2-3 of the analyzer's degradation types each at curriculum stage "hard",
   seed ``MIXED_SEED + i``, no second-order pass; a reflection comes from another CBSD68 image.
@@ -357,6 +363,39 @@ def _mixed(root: Path, name: str) -> PairedDataset:
 # ------------------------------------------------------------------------------ the registry
 
 
+SYNTHETIC_SEED = 6800
+SYNTHETIC_SETS: dict[str, tuple[str, str, dict[str, Any]]] = {
+    "cbsd68_blur": ("deblur", "blur", {}),
+    "cbsd68_motion": ("deblur", "motion_blur", {}),
+    "cbsd68_lowlight": ("brighten", "low_light", {}),
+    "cbsd68_reflection": ("dereflect", "reflection", {}),
+}
+"""name -> (task, degradation type, options) of the synthetic CBSD68 sets."""
+
+
+def _synthetic(root: Path, name: str, severity: float = 0.6) -> PairedDataset:
+    from restora.degradations import apply
+
+    task, type_name, options = SYNTHETIC_SETS[name]
+    base = root / "test" / "CBSD68"
+    files = _files(base)
+
+    def load(key: str) -> Pair:
+        index = files.index(key)
+        clean = to_unit(read_uint8(base / key, "RGB"))
+        extra = dict(options)
+        if type_name == "reflection":
+            extra["reflection_source"] = to_unit(
+                read_uint8(base / files[(index + 1) % len(files)], "RGB")
+            )
+        rng = np.random.default_rng(SYNTHETIC_SEED + index)
+        degraded, params = apply(type_name, clean, severity, rng, **extra)
+        meta = {"type": type_name, "severity": severity, "params": params}
+        return Pair(Path(key).stem, np.asarray(degraded, np.float32), clean, meta)
+
+    return PairedDataset(name, task, files, load, f"CBSD68 + {type_name} (severity {severity})")
+
+
 def _same_name(key: str) -> str:
     return key
 
@@ -395,6 +434,8 @@ def _registry() -> dict[str, Callable[[Path], PairedDataset]]:
         table[name] = partial(
             _paired_folder, name=name, folder=folder, task=task, target_for=target_for
         )
+    for name in SYNTHETIC_SETS:
+        table[name] = partial(_synthetic, name=name)
     table["mixed_cbsd68"] = partial(_mixed, name="mixed_cbsd68")
     return table
 
