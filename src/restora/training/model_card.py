@@ -1,6 +1,6 @@
 """Model card of the learned experts, written from their JSON records and a benchmark report.
 
-    python -m restora.training.model_card [--bench out/bench/bench_experts.json]
+    python -m restora.training.model_card [--lineage] [--bench out/bench/bench_experts.json]
 
 reads every ``<name>.json`` in ``restora/weights/experts`` (written by
 :mod:`restora.training.restorer`: architecture, training config, time, device, validation
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +88,39 @@ def _bench_lines(report: dict[str, Any]) -> list[str]:
     return lines
 
 
-def write_card(folder: Path = EXPERT_WEIGHTS, bench: Path | None = None) -> Path:
+def add_lineage(folder: Path = EXPERT_WEIGHTS) -> None:
+    """Record in each shipped JSON the chain of runs it was fine-tuned from (``--init`` of each
+    run's ``config.json``, followed back), with the steps and minutes of each, so the card can
+    state the whole training time. Needs the run folders (``runs/...``) the weights came from."""
+    from restora.training.restorer import total_seconds
+
+    for path in sorted(folder.glob("*.json")):
+        record = json.loads(path.read_text())
+        if "trained" not in record:
+            continue
+        lineage, init = [], record["train"].get("init", "")
+        while init:
+            run = Path(init).parent
+            config = run / "config.json"
+            if not config.is_file():
+                break
+            train = json.loads(config.read_text())["train"]
+            lineage.append(
+                {"run": run.name, "task": train["task"], "steps": train["steps"],
+                 "seconds": total_seconds(run / "log.jsonl")}
+            )  # fmt: skip
+            init = train.get("init", "")
+        if not lineage:
+            continue
+        record["trained"]["lineage"] = lineage
+        own = record["trained"].get("seconds_total", record["trained"]["seconds_this_run"])
+        record["trained"]["seconds_with_lineage"] = round(
+            own + sum(s["seconds"] for s in lineage), 1
+        )
+        path.write_text(json.dumps(record, indent=2) + "\n")
+
+
+def write_card(folder: Path = EXPERT_WEIGHTS, bench: Sequence[Path] = ()) -> Path:
     loaded = (json.loads(p.read_text()) for p in sorted(folder.glob("*.json")))
     records = [r for r in loaded if "parameters" in r and "trained" in r]  # exported models only
     lines = [INTRO]
@@ -101,18 +134,22 @@ def write_card(folder: Path = EXPERT_WEIGHTS, bench: Path | None = None) -> Path
         train = record["train"]
         weights = folder / f"{record['name']}.safetensors"
         tasks = ", ".join(train["tasks"]) if train["task"] == "all" else train["task"]
-        seconds = record["trained"].get("seconds_total", record["trained"]["seconds_this_run"])
+        trained = record["trained"]
+        seconds = trained.get("seconds_total", trained["seconds_this_run"])
+        chain = " <- ".join(f"{s['run']} ({s['steps']} steps)" for s in trained.get("lineage", []))
+        with_init = trained.get("seconds_with_lineage", seconds) / 60
         lines.append(
             f"| {record['name']} | {tasks} | {record['parameters'] / 1e6:.2f} M | "
             f"{weights.stat().st_size / 1e6:.1f} | {train['steps']}"
-            f"{' (from ' + Path(train['init']).parent.name + ')' if train.get('init') else ''} | "
-            f"{train['batch']} x {train['crop']} px | {seconds / 60:.0f} min | "
+            f"{' after ' + chain if chain else ''} | "
+            f"{train['batch']} x {train['crop']} px | {seconds / 60:.0f} min"
+            f"{f' ({with_init:.0f} with its init)' if chain else ''} | "
             f"{record['trained']['device']} ({record['trained']['machine']}) |"
         )
     for record in records:
         lines += ["", f"### {record['name']}", "", *_validation_table(record)]
-    if bench is not None and bench.is_file():
-        lines += ["", *_bench_lines(json.loads(bench.read_text()))]
+    for report in bench:
+        lines += ["", *_bench_lines(json.loads(Path(report).read_text()))]
     card = folder / "MODEL_CARD.md"
     card.write_text("\n".join(lines) + "\n")
     return card
@@ -121,8 +158,15 @@ def write_card(folder: Path = EXPERT_WEIGHTS, bench: Path | None = None) -> Path
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--folder", type=Path, default=EXPERT_WEIGHTS)
-    parser.add_argument("--bench", type=Path, default=None, help="bench_experts.json")
+    parser.add_argument(
+        "--bench", type=Path, nargs="*", default=[], help="bench_experts.json files"
+    )
+    parser.add_argument(
+        "--lineage", action="store_true", help="first record each model's --init chain (runs/)"
+    )
     args = parser.parse_args(argv)
+    if args.lineage:
+        add_lineage(args.folder)
     print(write_card(args.folder, args.bench))
     return 0
 
