@@ -280,8 +280,10 @@ def run_benchmark(
     quick: bool = False,
     max_images: int | None = None,
     methods: Iterable[str] | None = None,
+    datasets: Iterable[str] | None = None,
 ) -> dict[str, Any]:
-    """Run the harness; returns the JSON-able report (machine, settings, rows)."""
+    """Run the harness; returns the JSON-able report (machine, settings, rows). ``datasets``
+    keeps only those sets of the chosen tasks."""
     from restora.errors import UnknownNameError
     from restora.paths import data_dir as find_data
 
@@ -295,8 +297,17 @@ def run_benchmark(
     slow_cap = 1 if quick else FULL_SLOW_IMAGES
     started = time.perf_counter()
     rows: list[Row] = []
+    only = set(datasets) if datasets else None
+    if only is not None:
+        known = {n for t in chosen for n in table[t]}
+        if not only <= known:
+            raise UnknownNameError(
+                "data set of these tasks", sorted(only - known)[0], sorted(known)
+            )
     for task in chosen:
         for name in table[task]:
+            if only is not None and name not in only:
+                continue
             rows.extend(benchmark_dataset(task, name, root, limit, slow_cap, methods))
     return {
         "machine": machine_description(),

@@ -44,6 +44,9 @@ def _write_report(path: Path | None, results: dict[str, Any]) -> None:
 @click.option("--max-images", type=click.IntRange(min=1), default=None, help="Images per set.")
 @click.option("--method", "methods", multiple=True, help="Only these experts/anchors.")
 @click.option(
+    "--dataset", "datasets", multiple=True, help="Only these data sets of the tasks (repeatable)."
+)
+@click.option(
     "--out",
     "out_dir",
     type=click.Path(path_type=Path),
@@ -66,6 +69,7 @@ def bench(
     quick: bool,
     max_images: int | None,
     methods: tuple[str, ...],
+    datasets: tuple[str, ...],
     out_dir: Path,
     update_benchmarks: Path | None,
     report: Path | None,
@@ -101,7 +105,9 @@ def bench(
         if as_json:
             emit_json(results)
         return
-    results = run_benchmark(tasks or None, data, quick, max_images, methods or None)
+    results = run_benchmark(
+        tasks or None, data, quick, max_images, methods or None, datasets or None
+    )
     json_path, md_path = write_report(results, out_dir)
     _write_report(report, results)
     if update_benchmarks is not None:

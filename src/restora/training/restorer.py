@@ -245,6 +245,9 @@ class TrainConfig:
     """torch CPU threads (0 = torch's default)."""
     init: str = ""
     """A checkpoint or safetensors file to start from (fine-tuning); empty = from scratch."""
+    clip_fraction: float = 0.0
+    """Share of degraded samples clipped to [0, 1] (real photos clip; the benchmarks' Gaussian
+    noise does not): 0.5 makes a denoiser right for both."""
     tasks: tuple[str, ...] = field(default=TASKS)
     """Task pool of the all-in-one model."""
     name: str = ""
@@ -272,9 +275,17 @@ def smoke_config() -> TrainConfig:
 class PairSource:
     """Random training pairs for one task or a pool of tasks, deterministic per (seed, step)."""
 
-    def __init__(self, files: Sequence[Path], tasks: Sequence[str], crop: int, seed: int) -> None:
+    def __init__(
+        self,
+        files: Sequence[Path],
+        tasks: Sequence[str],
+        crop: int,
+        seed: int,
+        clip_fraction: float = 0.0,
+    ) -> None:
         from restora.training.data import cached_image
 
+        self.clip_fraction = clip_fraction
         self.images = [cached_image(Path(f)) for f in files]
         self.tasks = tuple(tasks)
         self.crop = crop
@@ -291,7 +302,10 @@ class PairSource:
             crop = random_crop(image, self.crop, rng)
             if rng.random() < GREY_FRACTION.get(task, 0.0):
                 crop = _grey(crop)
-            degraded.append(TASK_SAMPLERS[task](crop, rng, self.images))
+            sample = TASK_SAMPLERS[task](crop, rng, self.images)
+            if self.clip_fraction and rng.random() < self.clip_fraction:
+                sample = np.clip(sample, 0.0, 1.0)
+            degraded.append(sample)
             clean.append(crop)
             tasks.append(task)
         return _stack(degraded), _stack(clean), tasks
@@ -423,7 +437,7 @@ def _train(
     elif cfg.init:
         _load_init(model, Path(cfg.init))
     (out_dir / "config.json").write_text(json.dumps(_config_record(cfg), indent=2) + "\n")
-    source = PairSource(train_files, tasks, cfg.crop, cfg.seed)
+    source = PairSource(train_files, tasks, cfg.crop, cfg.seed, cfg.clip_fraction)
     validation = validation_set(val_files, tasks, cfg.val_crops, cfg.val_crop)
     cond_rng = np.random.default_rng([cfg.seed, 7])
     started = time.perf_counter()
@@ -562,6 +576,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--val-every", type=int, default=500)
     parser.add_argument("--threads", type=int, default=0)
     parser.add_argument("--init", default="", help="checkpoint/safetensors to fine-tune from")
+    parser.add_argument("--clip-fraction", type=float, default=0.0, help="share clipped to [0,1]")
     parser.add_argument("--name", default="")
     parser.add_argument("--data", default=None, help="data folder (default ../shared/data)")
     parser.add_argument("--device", default="auto")
@@ -575,7 +590,7 @@ def main(argv: list[str] | None = None) -> int:
         cfg = TrainConfig(
             task=args.task, size=args.size, steps=args.steps, batch=args.batch, crop=args.crop,
             lr=args.lr, seed=args.seed, val_every=args.val_every, threads=args.threads,
-            init=args.init, name=args.name,
+            init=args.init, name=args.name, clip_fraction=args.clip_fraction,
         )  # fmt: skip
     train_files, val_files = split_files(args.data)
     if args.smoke:
