@@ -57,6 +57,8 @@ train-experts: $(STAMP)
 	$(RESTORER) --task denoise --steps 3000 --val-every 500 --out runs/denoise
 	$(RESTORER) --task denoise --steps 1500 --lr 2e-4 --crop 80 --val-every 500 \
 	    --init runs/denoise/last.pt --out runs/denoise2
+	$(RESTORER) --task denoise --steps 400 --lr 1e-4 --crop 80 --val-every 200 \
+	    --clip-fraction 0.5 --init runs/denoise2/last.pt --out runs/denoise3
 	$(RESTORER) --task all --steps 3500 --val-every 500 --out runs/allinone
 	for t in dejpeg deblur upscale; do $(RESTORER) --task $$t --steps 500 --lr 5e-4 \
 	    --val-every 250 --init runs/denoise/last.pt --out runs/$$t || exit 1; done
