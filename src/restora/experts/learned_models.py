@@ -187,34 +187,22 @@ allinone_brighten = partial(_allinone, "brighten")
 allinone_dereflect = partial(_allinone, "dereflect")
 
 
-class _Exportable:
-    """A learned expert as one plain module (task embedding and pre-upsampling folded in)."""
+def _exportable(name: str, task: str, scale: int = 4) -> Any:
+    """A learned expert as one plain module: the same :func:`_forward` as the expert, with the
+    task embedding and pre-upsampling folded in."""
+    from torch import nn
 
-    @staticmethod
-    def build(name: str, task: str, scale: int = 4) -> Any:
-        import torch
-        from torch import nn
+    runner = _Runner("nafnet_allinone" if name.startswith("allinone_") else name)
 
-        from restora.training.restorer import upsample
+    class Wrapped(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.network = runner.network  # registered, so export sees its parameters
 
-        weights_name = "nafnet_allinone" if name.startswith("allinone_") else name
-        network, embeddings = load_network(weights_name)
+        def forward(self, x: Any) -> Any:
+            return _forward(runner, x, task=task, scale=scale).clamp(0, 1)
 
-        class Wrapped(nn.Module):
-            def __init__(self) -> None:
-                super().__init__()
-                self.network = network
-                cond = embeddings[task][None] if network.conditioned else torch.zeros(1, 0)
-                self.register_buffer("cond", cond)
-
-            def forward(self, x: torch.Tensor) -> torch.Tensor:
-                if task == "upscale":
-                    x = upsample(x, scale)
-                code = torch.as_tensor(self.cond)
-                cond = code.expand(x.shape[0], -1) if self.network.conditioned else None
-                return self.network(x, cond).clamp(0, 1)
-
-        return Wrapped().eval()
+    return Wrapped().eval()
 
 
 def export_onnx(name: str, path: str | Path, *, scale: int = 4, opset: int = 17) -> Path:
@@ -229,7 +217,7 @@ def export_onnx(name: str, path: str | Path, *, scale: int = 4, opset: int = 17)
 
         raise UnknownNameError("learned expert", name, list(LEARNED_EXPERTS))
     task = name.split("_", 1)[1]
-    module = _Exportable.build(name, task, scale)
+    module = _exportable(name, task, scale)
     target = Path(path)
     torch.onnx.export(
         module,
