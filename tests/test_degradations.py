@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from restora import degradations
+from restora.degradations import motion, noise, reflection, resolution
 from restora.errors import UnknownNameError
 from restora.vocabulary import SYNTHESIS_TYPES
 
@@ -74,7 +75,7 @@ def test_noise_sigma_is_recovered_by_an_estimator(sigma: int) -> None:
     from skimage.restoration import estimate_sigma
 
     clean = smooth_image()
-    severity = degradations.noise.severity_for_sigma(sigma)
+    severity = noise.severity_for_sigma(sigma)
     noisy, params = degradations.add_noise(
         clean, severity, np.random.default_rng(0), kind="gaussian"
     )
@@ -150,7 +151,7 @@ def test_motion_blur_sharpness_and_kernel(astronaut: np.ndarray) -> None:
 
 
 def test_motion_length_reaches_35_px() -> None:
-    assert degradations.motion.length_for_severity(1.0) == pytest.approx(35.0)
+    assert motion.length_for_severity(1.0) == pytest.approx(35.0)
 
 
 @pytest.mark.parametrize("scale", [2, 3, 4])
@@ -168,7 +169,7 @@ def test_low_resolution_sizes(small_rgb: np.ndarray, scale: int, kernel: str) ->
 
 
 def test_low_resolution_scale_by_severity() -> None:
-    scale = degradations.resolution.scale_for_severity
+    scale = resolution.scale_for_severity
     assert [scale(s) for s in (0.0, 0.3, 0.4, 0.6, 0.7, 1.0)] == [2, 2, 3, 3, 4, 4]
 
 
@@ -229,7 +230,7 @@ def test_reflection_uses_the_given_source_and_weight(small_rgb: np.ndarray) -> N
     out, params = degradations.add_reflection(
         small_rgb, 0.5, np.random.default_rng(0), reflection_source=source, ghost=False
     )
-    w = degradations.reflection.weight_for_severity(0.5)
+    w = reflection.weight_for_severity(0.5)
     assert params["source"] == "given" and params["weight"] == pytest.approx(w, abs=1e-3)
     np.testing.assert_allclose(out, (1 - w) * small_rgb + w, atol=1e-5)
     pool_out, pool_params = degradations.add_reflection(
