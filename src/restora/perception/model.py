@@ -22,8 +22,10 @@ from torch import nn
 from restora.perception.features import (
     GLOBAL_STAT_NAMES,
     LOCAL_STAT_NAMES,
+    SPECTRAL_STAT_NAMES,
     global_statistics,
     local_statistics,
+    spectral_statistics,
 )
 from restora.vocabulary import DEGRADATION_TYPES
 
@@ -40,6 +42,7 @@ class AnalyzerConfig:
     embed_dim: int = 256
     text_dim: int = 384
     types: tuple[str, ...] = DEGRADATION_TYPES
+    spectral: bool = False  # also the crops' spectral statistics (False in configs before them)
 
     def to_dict(self) -> dict[str, object]:
         out = asdict(self)
@@ -113,6 +116,8 @@ class DegradationAnalyzer(nn.Module):
         self.crop_encoder = CropEncoder(cfg.width)
         self.thumb_encoder = ThumbEncoder(cfg.width)
         n_stats = len(LOCAL_STAT_NAMES) + len(GLOBAL_STAT_NAMES)
+        if cfg.spectral:
+            n_stats += len(SPECTRAL_STAT_NAMES)
         self.stats_norm = nn.BatchNorm1d(n_stats)
         fused = 2 * self.crop_encoder.out_dim + self.thumb_encoder.out_dim + n_stats
         self.fuse = nn.Sequential(
@@ -132,7 +137,10 @@ class DegradationAnalyzer(nn.Module):
     def forward(self, crops: torch.Tensor, thumb: torch.Tensor) -> dict[str, torch.Tensor]:
         b, k, c, h, w = crops.shape
         with torch.no_grad():
-            stats = torch.cat([local_statistics(crops), global_statistics(thumb)], dim=1)
+            parts = [local_statistics(crops), global_statistics(thumb)]
+            if self.config.spectral:
+                parts.append(spectral_statistics(crops))
+            stats = torch.cat(parts, dim=1)
         per_crop = self.crop_encoder(crops.reshape(b * k, c, h, w)).reshape(b, k, -1)
         crop_features = torch.cat([per_crop.mean(dim=1), per_crop.amax(dim=1)], dim=1)
         features = torch.cat(
@@ -146,3 +154,30 @@ class DegradationAnalyzer(nn.Module):
             "quality": torch.sigmoid(self.quality_head(embedding)).squeeze(1) * 100.0,
             "text_embedding": F.normalize(self.text_projection(embedding), dim=-1),
         }
+
+
+def load_grown(model: nn.Module, state: dict[str, torch.Tensor]) -> list[str]:
+    """Load ``state`` into ``model`` where the model has grown since (e.g. more statistics):
+    a tensor whose shape differs fills the leading slice of the new one, and the new input
+    columns of the first fusion layer start at zero, so the grown model computes exactly what
+    the old one did until training uses the new inputs. Returns the names that were grown."""
+    own = model.state_dict()
+    grown = []
+    with torch.no_grad():
+        for name, value in state.items():
+            target = own[name]
+            if target.shape == value.shape:
+                target.copy_(value)
+                continue
+            if target.dim() != value.dim() or any(
+                a < b for a, b in zip(target.shape, value.shape, strict=True)
+            ):
+                raise ValueError(
+                    f"{name}: cannot grow {tuple(value.shape)} into {tuple(target.shape)}"
+                )
+            if name.endswith("weight") and target.dim() == 2:
+                target.zero_()
+            target[tuple(slice(0, n) for n in value.shape)] = value
+            grown.append(name)
+    model.load_state_dict(own)
+    return grown

@@ -34,7 +34,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from restora.perception.model import AnalyzerConfig, DegradationAnalyzer
+from restora.perception.model import AnalyzerConfig, DegradationAnalyzer, load_grown
 from restora.perception.sampling import crops_and_thumb
 from restora.vocabulary import DEGRADATION_TYPES
 
@@ -63,6 +63,7 @@ class AnalyzerTrainConfig:
     workers: int = 1
     checkpoint_every: int = 200
     init_weights: str = ""  # fine-tune from these weights (a second curriculum stage)
+    max_minutes: float = 0.0  # stop early (and still calibrate and save) after this long; 0: off
     log_every: int = 25
     model: AnalyzerConfig = field(default_factory=AnalyzerConfig)
 
@@ -352,8 +353,8 @@ def train(
     if cfg.init_weights:
         from safetensors.torch import load_file
 
-        model.load_state_dict(load_file(cfg.init_weights))
-        log.info("initialised from %s", cfg.init_weights)
+        grown = load_grown(model, load_file(cfg.init_weights))
+        log.info("initialised from %s (grown: %s)", cfg.init_weights, ", ".join(grown) or "none")
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=cfg.lr, total_steps=cfg.steps, pct_start=0.05
@@ -384,6 +385,9 @@ def train(
     step = start_step
     for batch in loader:
         if step >= cfg.steps:
+            break
+        if cfg.max_minutes and time.perf_counter() - started > 60.0 * cfg.max_minutes:
+            log.info("time budget of %.0f min reached at step %d", cfg.max_minutes, step)
             break
         text = torch.from_numpy(encoder.encode(batch["caption"])).to(dev)
         batch = {k: (v.to(dev) if torch.is_tensor(v) else v) for k, v in batch.items()}
@@ -498,6 +502,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lr", type=float, default=None)
     parser.add_argument("--single-fraction", type=float, default=None)
     parser.add_argument(
+        "--spectral",
+        action="store_true",
+        help="add the crops' spectral statistics to the model (grows --init weights)",
+    )
+    parser.add_argument(
+        "--max-minutes",
+        type=float,
+        default=None,
+        help="stop after this long and still calibrate and save (the schedule is cut short)",
+    )
+    parser.add_argument(
         "--smoke", action="store_true", help="a few steps on tiny inputs (for tests)"
     )
     args = parser.parse_args(argv)
@@ -519,10 +534,13 @@ def main(argv: list[str] | None = None) -> int:
             "batch_size": args.batch_size,
             "workers": args.workers,
             "seed": args.seed,
+            "max_minutes": args.max_minutes,
         }.items()
         if v is not None
     }
     cfg = replace(cfg, **overrides)
+    if args.spectral:
+        cfg = replace(cfg, model=replace(cfg.model, spectral=True))
     train_files, val_files = split_training_images(data_dir(args.data), cfg.val_fraction)
     meta = train(cfg, train_files, val_files, args.out, device=args.device, resume=args.resume)
     print(json.dumps(meta["validation"], indent=2))
