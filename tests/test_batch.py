@@ -252,6 +252,40 @@ def test_worker_processes_give_the_same_outputs(tmp_path: Path, astronaut: np.nd
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
 
 
+def test_a_file_that_kills_its_worker_is_named_and_the_run_goes_on(
+    tmp_path: Path, astronaut: np.ndarray
+) -> None:
+    """A worker that dies takes the files in flight with it: they are retried one by one, the
+    culprit is recorded as failed, every other file is done exactly once."""
+    from restora.batch.local import CRASHED, run_local
+
+    from ._crashing_worker import crash_on_marked
+
+    src, out = tmp_path / "in", tmp_path / "out"
+    names = make_folder(src, astronaut, 7, side=40)
+    culprit = "b_crash.png"
+    (src / culprit).write_bytes((src / names[0]).read_bytes())
+    files = list_images(src)
+    outputs = output_names(files)
+    rows: list[dict] = []
+    run_local(
+        files,
+        outputs,
+        str(src),
+        str(out),
+        DENOISE,
+        workers=2,
+        on_row=rows.append,
+        process=crash_on_marked,
+    )
+    assert sorted(r["file"] for r in rows) == sorted(files)  # each file exactly once
+    failed = [r for r in rows if r["status"] == "failed"]
+    assert [r["file"] for r in failed] == [culprit] and failed[0]["error"] == CRASHED
+    done = sorted(r["output"] for r in rows if r["status"] == "done")
+    assert done == sorted(names)
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.png")) == sorted(names)
+
+
 def _comparable(summary: Path) -> list[dict]:
     rows = json.loads(summary.read_text())["files"]
     return [{k: v for k, v in r.items() if k != "seconds"} for r in rows]

@@ -5,18 +5,27 @@ deadlock) and each loads the models once in its initializer. Only the parent wri
 manifest, so rows never interleave; workers write their own output files (atomically). At most
 ``2 * workers`` files are in flight, so a folder of millions of files does not queue millions of
 futures. A worker whose parent has died (SIGKILL of the run) exits by itself.
+
+A worker that dies (killed for memory on a huge image, a crash in native code) breaks the whole
+process pool and every file in flight with it. The run does not stop: the files that were in
+flight are tried again one at a time, each in a fresh single-worker pool, so the file that
+kills its worker is named and recorded as failed, the innocent ones are done, and the rest of
+the folder goes on in a new pool.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from restora.batch.job import BatchConfig, FileRestorer
+from restora.batch.job import BatchConfig, FileRestorer, empty_row
 from restora.errors import RestoraError
+
+log = logging.getLogger("restora.batch")
 
 OnRow = Callable[[dict[str, Any]], None]
 
@@ -53,6 +62,15 @@ def _process_in_worker(
     return restorer.process(file, output, in_root, out_root, overwrite)
 
 
+CRASHED = (
+    "the worker process died while restoring this file (out of memory? try a lower "
+    "--max-pixels or fewer --workers)"
+)
+MAX_POOL_RESTARTS = 1000
+"""A pool is restarted after each worker death; past this many deaths the run stops (something
+is wrong with every file, not with one)."""
+
+
 def run_local(
     files: Iterable[str],
     outputs: dict[str, str],
@@ -63,9 +81,14 @@ def run_local(
     workers: int = 1,
     overwrite: bool = False,
     on_row: OnRow,
+    process: Callable[..., dict[str, Any]] | None = None,
 ) -> None:
-    """Restore ``files``, calling ``on_row`` with each finished row (in finishing order)."""
+    """Restore ``files``, calling ``on_row`` with each finished row (in finishing order).
+
+    ``process`` is what a worker runs per file (default :func:`_process_in_worker`; it must be
+    module-level, so spawned workers can import it): the tests pass one that crashes."""
     files = list(files)
+    process = process or _process_in_worker
     if workers <= 1:
         restorer = FileRestorer(config)
         for file in files:
@@ -79,35 +102,66 @@ def run_local(
 
     if config.threads is None:
         config = replace(config, threads=default_threads(workers))
-    pool = ProcessPoolExecutor(
-        max_workers=workers,
-        mp_context=multiprocessing.get_context("spawn"),
-        initializer=_init_worker,
-        initargs=(config, os.getpid()),
-    )
-    pending: set[Future[dict[str, Any]]] = set()
+
+    def new_pool(size: int) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(
+            max_workers=size,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(config, os.getpid()),
+        )
+
+    def submit(pool: ProcessPoolExecutor, file: str) -> Future[dict[str, Any]]:
+        return pool.submit(process, file, outputs[file], in_root, out_root, overwrite)
+
+    def alone(file: str) -> dict[str, Any]:
+        """One file in a fresh single-worker pool: its row, or a failed row if it kills it."""
+        solo = new_pool(1)
+        try:
+            return submit(solo, file).result()
+        except BrokenProcessPool:
+            return {**empty_row(file, outputs[file]), "error": CRASHED}
+        finally:
+            _stop(solo, ())
+
+    pool = new_pool(workers)
+    pending: dict[Future[dict[str, Any]], str] = {}
     queue = iter(files)
+    restarts = 0
     try:
         while True:
             for file in queue:
-                pending.add(
-                    pool.submit(
-                        _process_in_worker, file, outputs[file], in_root, out_root, overwrite
-                    )
-                )
+                pending[submit(pool, file)] = file
                 if len(pending) >= 2 * workers:
                     break
             if not pending:
                 break
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            suspects = []
             for future in finished:
-                on_row(future.result())
-    except BrokenProcessPool:
-        _stop(pool, pending)
-        raise RestoraError(
-            "a worker process died (out of memory?); finished files are in the manifest: "
-            "rerun with --resume (and fewer --workers)"
-        ) from None
+                file = pending.pop(future)
+                try:
+                    row = future.result()
+                except BrokenProcessPool:
+                    suspects.append(file)
+                    continue
+                on_row(row)
+            if not suspects:
+                continue
+            # the pool is broken: every file still in flight shares the suspicion
+            suspects.extend(pending.values())
+            pending.clear()
+            _stop(pool, ())
+            restarts += 1
+            if restarts > MAX_POOL_RESTARTS:
+                raise RestoraError(
+                    f"worker processes died {restarts} times; finished files are in the "
+                    "manifest: rerun with --resume (and fewer --workers)"
+                )
+            log.warning("a worker process died; retrying its %d files one by one", len(suspects))
+            for file in suspects:
+                on_row(alone(file))
+            pool = new_pool(workers)
     except BaseException:
         _stop(pool, pending)
         raise
