@@ -104,6 +104,23 @@ def test_grown_model_computes_what_the_old_one_did() -> None:
         load_grown(old, grown.state_dict())
 
 
+def test_type_weights_change_what_training_draws(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from skimage import data
+
+    from restora.io import Image, save
+    from restora.training.analyzer import AnalyzerSamples
+
+    files = [save(Image(np.asarray(data.chelsea(), np.float32) / 255.0), tmp_path / "c.png")]
+    cfg = replace(smoke_config(), clean_fraction=0.0, type_weights=(("reflection", 50.0),))
+    stream = AnalyzerSamples(files, cfg, seed=0)
+    rng = np.random.default_rng(0)
+    column = DEGRADATION_TYPES.index("reflection")
+    hits = sum(float(stream.sample(rng, 0.0)["presence"][column]) for _ in range(20))
+    assert hits >= 14  # odds 50:7, so about 17.5 of 20 expected; uniform odds give 2.5
+
+
 def test_grid_positions_cover_and_stay_inside() -> None:
     positions = grid_positions(300, 500, 64, 16)
     assert len(positions) == 16

@@ -64,6 +64,9 @@ class AnalyzerTrainConfig:
     checkpoint_every: int = 200
     init_weights: str = ""  # fine-tune from these weights (a second curriculum stage)
     max_minutes: float = 0.0  # stop early (and still calibrate and save) after this long; 0: off
+    type_weights: tuple[tuple[str, float], ...] = ()
+    """Relative odds of drawing each type (default 1): more samples of the types the validation
+    F1 shows are hardest (reflection, motion blur)."""
     log_every: int = 25
     model: AnalyzerConfig = field(default_factory=AnalyzerConfig)
 
@@ -117,7 +120,16 @@ class AnalyzerSamples(torch.utils.data.IterableDataset):
         else:
             single = progress < cfg.single_fraction or rng.random() < 0.3
             count = 1 if single else int(rng.integers(1, cfg.max_mixed + 1))
-            types = list(rng.choice(DEGRADATION_TYPES, size=count, replace=False))
+            if cfg.type_weights:
+                odds = dict(cfg.type_weights)
+                weights = np.array([odds.get(t, 1.0) for t in DEGRADATION_TYPES], np.float64)
+                types = list(
+                    rng.choice(
+                        DEGRADATION_TYPES, size=count, replace=False, p=weights / weights.sum()
+                    )
+                )
+            else:  # (the draw of the runs before type weights existed: same samples)
+                types = list(rng.choice(DEGRADATION_TYPES, size=count, replace=False))
             levels = {t: float(rng.uniform(cfg.min_severity, 1.0)) for t in types}
             reflection = random_crop(cached_image(self.files[int(pick[1])]), cfg.sample_size, rng)
             degraded, record = synthesize(
@@ -292,7 +304,7 @@ def validation_report(
 def validation_samples(val_files: list[Path], cfg: AnalyzerTrainConfig) -> list[dict[str, Any]]:
     """The fixed validation set: half single-type, half mixed samples, seeded."""
     stream = AnalyzerSamples(
-        val_files, replace(cfg, single_fraction=0.0), cfg.seed + 1, total_steps=1
+        val_files, replace(cfg, single_fraction=0.0, type_weights=()), cfg.seed + 1, total_steps=1
     )
     rng = np.random.default_rng(cfg.seed + 1)
     return [stream.sample(rng, 0.0 if i % 2 == 0 else 1.0) for i in range(cfg.val_samples)]
@@ -507,6 +519,13 @@ def main(argv: list[str] | None = None) -> int:
         help="add the crops' spectral statistics to the model (grows --init weights)",
     )
     parser.add_argument(
+        "--type-weight",
+        action="append",
+        default=[],
+        metavar="TYPE=W",
+        help="draw TYPE W times as often as the others (repeatable)",
+    )
+    parser.add_argument(
         "--max-minutes",
         type=float,
         default=None,
@@ -541,6 +560,17 @@ def main(argv: list[str] | None = None) -> int:
     cfg = replace(cfg, **overrides)
     if args.spectral:
         cfg = replace(cfg, model=replace(cfg.model, spectral=True))
+    if args.type_weight:
+        pairs = []
+        for item in args.type_weight:
+            name, _, value = item.partition("=")
+            if name not in DEGRADATION_TYPES or not value:
+                parser.error(
+                    f"--type-weight {item!r}: expected TYPE=W with TYPE one of "
+                    f"{', '.join(DEGRADATION_TYPES)}"
+                )
+            pairs.append((name, float(value)))
+        cfg = replace(cfg, type_weights=tuple(pairs))
     train_files, val_files = split_training_images(data_dir(args.data), cfg.val_fraction)
     meta = train(cfg, train_files, val_files, args.out, device=args.device, resume=args.resume)
     print(json.dumps(meta["validation"], indent=2))
