@@ -43,6 +43,37 @@ def test_markdown_and_benchmarks_section(tmp_path: Path) -> None:
     assert not update_benchmarks_file(text, tmp_path / "missing.md", "x")
 
 
+def test_markdown_compares_everyone_on_the_slow_methods_images() -> None:
+    """A slow method capped at the first 2 of 3 images gets a column where every method is
+    scored on those 2 images only."""
+    images = {"a": 20.0, "b": 22.0, "c": 30.0}
+    rows = [
+        Row("s", "(input)", "input", images=3, psnr=24.0, per_image=dict(images)),
+        Row("s", "slow", "expert", images=2, psnr=23.0, per_image={"a": 22.0, "b": 24.0}),
+        Row("s", "fast", "expert", images=3, psnr=26.0, per_image={"a": 21.0, "b": 25.0, "c": 32}),
+    ]
+    report = {"machine": "m", "quick": False, "seconds": 1.0, "rows": [_row_dict(r) for r in rows]}
+    text = to_markdown(report)
+    assert "PSNR on first 2 |" in text
+    assert "| (input) | input | 3 | 24.00 |" in text and "| 21.00 |" in text
+    assert "| slow | expert | 2 | 23.00 |" in text and "| 23.00 |" in text.split("slow")[1]
+    assert "| 23.00 |" in text.split("| fast |")[1]  # (21 + 25) / 2
+    assert "PSNR on first" not in to_markdown(_report())  # no capped method, no column
+
+
+@pytest.mark.needs_data
+def test_backfilled_input_psnrs_match_a_fresh_run(data_dir: Path) -> None:
+    from restora.bench.harness import backfill_input_rows, benchmark_dataset
+
+    rows = benchmark_dataset("derain", "rain100l", data_dir, 2, 1, ["guided_derain"])
+    fresh = _row_dict(rows[0])
+    assert fresh["kind"] == "input" and len(fresh["per_image"]) == 2
+    old = {**fresh, "per_image": {}}
+    report = {"rows": [old]}
+    backfill_input_rows(report, data_dir)
+    assert report["rows"][0]["per_image"] == fresh["per_image"]
+
+
 def test_peak_rss_sees_a_large_allocation() -> None:
     with PeakRSS() as memory:
         block = np.ones((64, 1024, 1024), np.float32)  # 256 MB

@@ -108,12 +108,14 @@ def bench(
     results = run_benchmark(
         tasks or None, data, quick, max_images, methods or None, datasets or None
     )
+    command = "restora " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    results["command"] = command
     json_path, md_path = write_report(results, out_dir)
     _write_report(report, results)
-    if update_benchmarks is not None:
-        command = "restora " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-        if not update_benchmarks_file(to_markdown(results), update_benchmarks, command):
-            raise OutputError(f"{update_benchmarks} has no experts section markers")
+    if update_benchmarks is not None and not update_benchmarks_file(
+        to_markdown(results), update_benchmarks, command
+    ):
+        raise OutputError(f"{update_benchmarks} has no experts section markers")
     if as_json:
         emit_json({**results, "markdown": str(md_path), "json": str(json_path)})
     else:
