@@ -400,6 +400,15 @@ def to_markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+EXPERTS_INTRO = (
+    "Each block below names the command that wrote it; every method in a block ran in the same "
+    "process on the same images, so speed ratios compare like with like. The full run is one "
+    "`restora bench --task T` per task. Slow methods (CBM3D, `bm3d_deblock`) run on the first "
+    f"{FULL_SLOW_IMAGES} images of each set (1 with `--quick`); where they did, the column "
+    "*PSNR on first N* scores every method, and the input, on those same images."
+)
+
+
 def update_benchmarks_file(markdown: str, path: Path, command: str) -> bool:
     """Put this run's tables into the ``experts`` section of BENCHMARKS.md, under a heading
     naming the command; blocks written by other commands stay. False without the markers."""
@@ -412,7 +421,7 @@ def update_benchmarks_file(markdown: str, path: Path, command: str) -> bool:
     blocks = [b for b in re.split(r"(?m)^(?=### `)", section) if b.startswith("### `")]
     blocks = [b for b in blocks if not b.startswith(heading + "\n")]
     blocks.append(f"{heading}\n\n{markdown.strip()}\n\n")
-    title = "## Restoration experts and anchors\n\n"
+    title = "## Restoration experts and anchors\n\n" + EXPERTS_INTRO + "\n\n"
     write_section("experts", title + "".join(blocks), path)
     return True
 
