@@ -74,8 +74,8 @@ def _bench_lines(report: dict[str, Any]) -> list[str]:
         f"{'quick' if report.get('quick') else 'full'} mode, max images per set: "
         f"{report.get('max_images') or 'all'})",
         "",
-        "| data set | method | kind | images | PSNR | SSIM | s/MP | speed vs ref |",
-        "|---|---|---|---|---|---|---|---|",
+        "| data set | method | kind | images | PSNR | SSIM | s/MP | speed vs ref | note |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for dataset, entries in by_set.items():
         for row in sorted(entries, key=lambda r: -(r["psnr"] or 0)):
@@ -83,7 +83,8 @@ def _bench_lines(report: dict[str, Any]) -> list[str]:
             lines.append(
                 f"| {dataset} | {row['method']} | {row['kind']} | {row['images']} | "
                 f"{_num(row['psnr'], '.2f')} | {_num(row['ssim'], '.4f')} | "
-                f"{_num(row['seconds_per_mp'], '.2f')} | {_num(ratio, '.3g')}{'x' if ratio else ''} |"
+                f"{_num(row['seconds_per_mp'], '.2f')} | {_num(ratio, '.3g')}{'x' if ratio else ''} "
+                f"| {row.get('note', '')} |"
             )
     return lines
 
