@@ -24,6 +24,14 @@ def _report() -> dict:
     return {"machine": "test box", "quick": True, "seconds": 1.0, "rows": [_row_dict(row)]}
 
 
+def test_quick_mode_covers_every_task() -> None:
+    from restora.bench.harness import QUICK_DATASETS, TASK_DATASETS
+
+    assert set(QUICK_DATASETS) == set(TASK_DATASETS)
+    for task, names in QUICK_DATASETS.items():
+        assert set(names) <= set(TASK_DATASETS[task]), task
+
+
 def test_conventions() -> None:
     assert convention("upscale", {"scale": 4}) == {"crop_border": 4, "y_channel": True}
     assert convention("denoise", {}) == {"crop_border": 0, "y_channel": False}

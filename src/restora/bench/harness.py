@@ -59,6 +59,9 @@ QUICK_DATASETS: dict[str, tuple[str, ...]] = {
     "dejpeg": ("live1_q10",),
     "derain": ("rain100l",),
     "dehaze": ("sots_outdoor",),
+    "deblur": ("cbsd68_blur", "cbsd68_motion"),
+    "brighten": ("cbsd68_lowlight",),
+    "dereflect": ("cbsd68_reflection",),
 }
 QUICK_IMAGES = 2
 SLOW_METHODS = {"cbm3d": 1, "cbm3d_known_sigma": 1, "bm3d_deblock": 2}

@@ -37,8 +37,8 @@ def _write_report(path: Path | None, results: dict[str, Any]) -> None:
     "--task",
     "tasks",
     multiple=True,
-    help="Task to benchmark (repeatable): denoise, upscale, dejpeg, derain, dehaze; "
-    "analyze (the degradation analyzer), agent (the restoration agent).",
+    help="Task to benchmark (repeatable): denoise, dejpeg, upscale, derain, dehaze, deblur, "
+    "brighten, dereflect; analyze (the degradation analyzer), agent (the restoration agent).",
 )
 @click.option("--quick", is_flag=True, help="A small subset that runs in a few minutes.")
 @click.option("--max-images", type=click.IntRange(min=1), default=None, help="Images per set.")
