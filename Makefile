@@ -11,7 +11,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: all setup run test lint format typecheck pytest bench train-experts clean
+.PHONY: all setup run test lint format typecheck pytest bench train-experts train-analyzer clean
 
 all: test
 
@@ -64,6 +64,14 @@ train-experts: $(STAMP)
 	    --val-every 250 --init runs/denoise/last.pt --out runs/$$t || exit 1; done
 	for t in derain dehaze brighten dereflect; do $(RESTORER) --task $$t --steps 500 --lr 5e-4 \
 	    --val-every 250 --init runs/allinone/last.pt --out runs/$$t || exit 1; done
+
+# the exact chain of the shipped analyzer: a first stage, then the spectral statistics grown in
+# and more samples of the types the first stage's validation F1 showed hardest
+train-analyzer: $(STAMP)
+	$(PY) -m restora.training.analyzer --out runs/analyzer --steps 1600
+	$(PY) -m restora.training.analyzer --out runs/analyzer3 --init runs/analyzer/analyzer.safetensors \
+	    --spectral --type-weight reflection=2.5 --type-weight motion_blur=2 \
+	    --type-weight blur=1.5 --type-weight jpeg=1.5 --steps 2400 --lr 1e-3
 
 clean:
 	rm -rf $(VENV) build dist out .pytest_cache .mypy_cache .ruff_cache src/*.egg-info

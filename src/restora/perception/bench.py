@@ -268,6 +268,13 @@ def write_model_card(weights: Path, results: dict[str, Any], machine: str) -> Pa
         f"{h.get('single_fraction')}); this run started from its weights.\n"
         for h in history
     )
+    extras = []
+    if meta.get("model", {}).get("spectral"):
+        extras.append("the spectral statistics grown into the earlier stage's weights")
+    if train.get("type_weights"):
+        odds = ", ".join(f"{name} x{weight:g}" for name, weight in train["type_weights"])
+        extras.append(f"types drawn with odds {odds}")
+    options = "; ".join(extras) if extras else "no options beyond the defaults"
     card = f"""# restora degradation analyzer
 
 A compact vision tower ({parameters / 1e6:.2f} M parameters) that sees native-resolution crops,
@@ -280,8 +287,8 @@ engine's captions.
   (curriculum: single types for the first {100 * train.get("single_fraction", 0):.0f} % of the steps, then 1-3 mixed;
   {100 * train.get("clean_fraction", 0):.0f} % clean).
 - **Training**: {meta.get("steps_done")} steps, batch {train.get("batch_size")}, AdamW + one-cycle lr {train.get("lr")},
-  seed {train.get("seed")}, on {meta.get("device")} in {meta.get("train_seconds", 0) / 60:.0f} minutes
-  (`python -m restora.training.analyzer --out runs/analyzer --steps {meta.get("steps_done")}`).
+  seed {train.get("seed")}, on {meta.get("device")} in {meta.get("train_seconds", 0) / 60:.0f} minutes;
+  {options}; the exact chain of the shipped weights is `make train-analyzer`.
 {stages}- **Thresholds** per type calibrated for F1 within [0.4, 0.8] (precision-leaning) on the held-out training images: {meta.get("thresholds")}.
 - **Measured** ({machine}, `python -m restora.perception.bench`): 4-class anchor protocol
   {100 * syn["four_class_accuracy"]:.1f} %, 9-class single-label {100 * syn["nine_class_accuracy"]:.1f} %,
