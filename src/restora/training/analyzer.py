@@ -120,16 +120,11 @@ class AnalyzerSamples(torch.utils.data.IterableDataset):
         else:
             single = progress < cfg.single_fraction or rng.random() < 0.3
             count = 1 if single else int(rng.integers(1, cfg.max_mixed + 1))
-            if cfg.type_weights:
-                odds = dict(cfg.type_weights)
-                weights = np.array([odds.get(t, 1.0) for t in DEGRADATION_TYPES], np.float64)
-                types = list(
-                    rng.choice(
-                        DEGRADATION_TYPES, size=count, replace=False, p=weights / weights.sum()
-                    )
-                )
-            else:  # (the draw of the runs before type weights existed: same samples)
-                types = list(rng.choice(DEGRADATION_TYPES, size=count, replace=False))
+            odds = dict(cfg.type_weights)
+            weights = np.array([odds.get(t, 1.0) for t in DEGRADATION_TYPES], np.float64)
+            # p=None (no weights) is numpy's uniform draw: the samples of earlier runs
+            p = weights / weights.sum() if odds else None
+            types = list(rng.choice(DEGRADATION_TYPES, size=count, replace=False, p=p))
             levels = {t: float(rng.uniform(cfg.min_severity, 1.0)) for t in types}
             reflection = random_crop(cached_image(self.files[int(pick[1])]), cfg.sample_size, rng)
             degraded, record = synthesize(
@@ -564,12 +559,16 @@ def main(argv: list[str] | None = None) -> int:
         pairs = []
         for item in args.type_weight:
             name, _, value = item.partition("=")
-            if name not in DEGRADATION_TYPES or not value:
+            try:
+                weight = float(value)
+            except ValueError:
+                weight = -1.0
+            if name not in DEGRADATION_TYPES or not weight > 0:
                 parser.error(
-                    f"--type-weight {item!r}: expected TYPE=W with TYPE one of "
+                    f"--type-weight {item!r}: expected TYPE=W with W > 0 and TYPE one of "
                     f"{', '.join(DEGRADATION_TYPES)}"
                 )
-            pairs.append((name, float(value)))
+            pairs.append((name, weight))
         cfg = replace(cfg, type_weights=tuple(pairs))
     train_files, val_files = split_training_images(data_dir(args.data), cfg.val_fraction)
     meta = train(cfg, train_files, val_files, args.out, device=args.device, resume=args.resume)
