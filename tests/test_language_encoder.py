@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -71,3 +72,14 @@ def test_parse_uses_fallback_for_unlisted_phrasing(classifier: SemanticClauseCla
     assert intent.tasks == ("deblur",)
     nonsense = parse_instruction("asdfgh qwerty", classifier=classifier)
     assert nonsense.tasks == () and not nonsense.auto and nonsense.unsupported
+
+
+def test_text_model_folder_can_be_overridden(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from restora.language.encoder import model_path
+
+    monkeypatch.setenv("RESTORA_TEXT_MODEL", str(tmp_path))
+    assert model_path() == tmp_path
+    monkeypatch.delenv("RESTORA_TEXT_MODEL")
+    assert model_path() != tmp_path and (model_path() / "modules.json").is_file()

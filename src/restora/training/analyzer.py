@@ -104,6 +104,7 @@ class AnalyzerSamples(torch.utils.data.IterableDataset):
         self.seed = seed
         self.step_offset = step_offset
         self.total_steps = total_steps or config.steps
+        self.clock_start = time.time()  # wall clock: shared by the DataLoader's processes
 
     def sample(self, rng: np.random.Generator, progress: float) -> dict[str, Any]:
         from restora.degradations import synthesize
@@ -164,6 +165,9 @@ class AnalyzerSamples(torch.utils.data.IterableDataset):
             progress = min(
                 1.0, (self.step_offset + count / max(1, self.config.batch_size)) / self.total_steps
             )
+            if self.config.max_minutes:  # a time-boxed run: the curriculum follows the clock too
+                elapsed = (time.time() - self.clock_start) / (60.0 * self.config.max_minutes)
+                progress = max(progress, min(1.0, elapsed))
             yield self.sample(rng, progress)
             count += 1
 
@@ -336,6 +340,18 @@ def recalibrate(weights: Path, data: Path, device: str | None = None) -> dict[st
 # ---------------------------------------------------------------------------------- the loop
 
 
+def one_cycle_factor(progress: float, pct_start: float = 0.05) -> float:
+    """torch's OneCycleLR (cosine, div_factor 25, final_div_factor 1e4) as a factor of the peak
+    rate, at a fraction ``progress`` of the run (for time-boxed runs)."""
+    progress = min(1.0, max(0.0, progress))
+    start, end = 1.0 / 25.0, 1.0 / 25.0 / 1e4
+    if progress < pct_start:
+        t = progress / pct_start
+        return 1.0 + (start - 1.0) * (1 + math.cos(math.pi * t)) / 2
+    t = (progress - pct_start) / (1.0 - pct_start)
+    return end + (1.0 - end) * (1 + math.cos(math.pi * t)) / 2
+
+
 def train(
     cfg: AnalyzerTrainConfig,
     train_files: list[Path],
@@ -362,10 +378,25 @@ def train(
 
         grown = load_grown(model, load_file(cfg.init_weights))
         log.info("initialised from %s (grown: %s)", cfg.init_weights, ", ".join(grown) or "none")
+    if dev.type == "cuda":  # TF32: several times faster convolutions on Ampere/Hopper
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    scheduler = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=cfg.lr, total_steps=cfg.steps, pct_start=0.05
-    )
+    started = time.perf_counter()
+    scheduler: Any
+    if cfg.max_minutes:
+        # One-cycle shape on whichever of steps and time is further along, so a time-boxed run
+        # (a lent GPU) still warms up and anneals fully; the factor is read at each step.
+        scheduler = torch.optim.lr_scheduler.LambdaLR(
+            optimizer,
+            lambda step: one_cycle_factor(
+                max(step / cfg.steps, (time.perf_counter() - started) / (60.0 * cfg.max_minutes))
+            ),
+        )
+    else:
+        scheduler = torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=cfg.lr, total_steps=cfg.steps, pct_start=0.05
+        )
     start_step = 0
     checkpoint = out_dir / "checkpoint.pt"
     if resume and checkpoint.is_file():
@@ -375,7 +406,7 @@ def train(
         scheduler.load_state_dict(state["scheduler"])
         start_step = int(state["step"])
         log.info("resumed at step %d", start_step)
-    encoder = get_text_encoder("cpu")
+    encoder = get_text_encoder(str(dev))
     stream = AnalyzerSamples(train_files, cfg, cfg.seed, step_offset=start_step)
     loader = torch.utils.data.DataLoader(
         stream,
@@ -388,7 +419,7 @@ def train(
     val_samples = validation_samples(val_files, cfg)
     model.train()
     history: list[dict[str, float]] = []
-    started = time.perf_counter()
+    started = time.perf_counter()  # the time budget counts from here (data ready)
     step = start_step
     for batch in loader:
         if step >= cfg.steps:
@@ -509,6 +540,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lr", type=float, default=None)
     parser.add_argument("--single-fraction", type=float, default=None)
     parser.add_argument(
+        "--clean-fraction", type=float, default=None, help="share of samples left clean"
+    )
+    parser.add_argument(
         "--spectral",
         action="store_true",
         help="add the crops' spectral statistics to the model (grows --init weights)",
@@ -545,6 +579,7 @@ def main(argv: list[str] | None = None) -> int:
             "init_weights": args.init,
             "lr": args.lr,
             "single_fraction": args.single_fraction,
+            "clean_fraction": args.clean_fraction,
             "batch_size": args.batch_size,
             "workers": args.workers,
             "seed": args.seed,

@@ -34,9 +34,12 @@ benchmark report; do not edit by hand.
 - **Loss / optimiser**: PSNR loss, AdamW (0.9, 0.9), cosine schedule, gradient clip 0.5, seeded.
 - **Intended use**: the experts of restora's agent; research baselines. Not for forensic use:
   outputs are plausible reconstructions, not measurements.
-- **Limits**: trained briefly on a 2-core CPU (see steps and time below); synthetic degradations
-  only, so real rain/haze/reflections that differ from the engine's renderings are handled worse
-  than the validation figures suggest.
+- **Hardware**: the small models trained on a 2-core CPU; the base models (denoise, deblur,
+  dehaze) on a lent H100 in time-boxed runs (`--max-minutes`) that shared the GPU with 1-3 other
+  training jobs, with `--workers` processes making the pairs.
+- **Limits**: trained briefly (minutes, see below); synthetic degradations only, so real
+  rain/haze/reflections that differ from the engine's renderings are handled worse than the
+  validation figures suggest.
 """
 
 
@@ -89,6 +92,17 @@ def _bench_lines(report: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _steps_done(run: Path, train: dict[str, Any]) -> int:
+    """Steps a run really made: the last step of its log (a time-boxed run stops before its
+    nominal ``steps``), else the configured number."""
+    steps = 0
+    log = run / "log.jsonl"
+    if log.is_file():
+        for line in log.read_text().splitlines():
+            steps = max(steps, int(json.loads(line).get("step", 0)))
+    return steps or int(train["steps"])
+
+
 def add_lineage(folder: Path = EXPERT_WEIGHTS) -> None:
     """Record in each shipped JSON the chain of runs it was fine-tuned from (``--init`` of each
     run's ``config.json``, followed back), with the steps and minutes of each, so the card can
@@ -107,7 +121,7 @@ def add_lineage(folder: Path = EXPERT_WEIGHTS) -> None:
                 break
             train = json.loads(config.read_text())["train"]
             lineage.append(
-                {"run": run.name, "task": train["task"], "steps": train["steps"],
+                {"run": run.name, "task": train["task"], "steps": _steps_done(run, train),
                  "seconds": total_seconds(run / "log.jsonl")}
             )  # fmt: skip
             init = train.get("init", "")
@@ -141,7 +155,7 @@ def write_card(folder: Path = EXPERT_WEIGHTS, bench: Sequence[Path] = ()) -> Pat
         with_init = trained.get("seconds_with_lineage", seconds) / 60
         lines.append(
             f"| {record['name']} | {tasks} | {record['parameters'] / 1e6:.2f} M | "
-            f"{weights.stat().st_size / 1e6:.1f} | {train['steps']}"
+            f"{weights.stat().st_size / 1e6:.1f} | {trained.get('steps', train['steps'])}"
             f"{' after ' + chain if chain else ''} | "
             f"{train['batch']} x {train['crop']} px | {seconds / 60:.0f} min"
             f"{f' ({with_init:.0f} with its init)' if chain else ''} | "

@@ -32,7 +32,7 @@ import logging
 import math
 import platform
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -251,6 +251,12 @@ class TrainConfig:
     tasks: tuple[str, ...] = field(default=TASKS)
     """Task pool of the all-in-one model."""
     name: str = ""
+    workers: int = 0
+    """DataLoader processes making the pairs (0 = in the training process). Pairs depend only on
+    (seed, step), so the result does not depend on this number."""
+    max_minutes: float = 0.0
+    """Time budget (0 = none): the learning-rate schedule runs on whichever of steps and time is
+    further along, and training stops, validates and exports when either is used up."""
 
     @property
     def model_name(self) -> str:
@@ -362,11 +368,47 @@ def psnr_loss(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return (10.0 * torch.log10(mse + 1e-8)).mean()
 
 
-def learning_rate(cfg: TrainConfig, step: int) -> float:
+def learning_rate(cfg: TrainConfig, step: int, minutes: float = 0.0) -> float:
+    """Linear warm-up, then cosine decay to ``min_lr``; with a time budget the decay follows the
+    elapsed share of ``max_minutes`` when that is further along than the share of steps."""
     if step < cfg.warmup:
         return cfg.lr * (step + 1) / cfg.warmup
     progress = (step - cfg.warmup) / max(1, cfg.steps - cfg.warmup)
+    if cfg.max_minutes > 0:
+        progress = max(progress, minutes / cfg.max_minutes)
     return cfg.min_lr + 0.5 * (cfg.lr - cfg.min_lr) * (1 + math.cos(math.pi * min(1.0, progress)))
+
+
+class _StepPairs(torch.utils.data.Dataset[tuple[torch.Tensor, torch.Tensor, list[str]]]):
+    """Item ``i`` is the batch of step ``i`` (for DataLoader workers; same pairs as in-process)."""
+
+    def __init__(self, source: PairSource, batch: int, steps: int) -> None:
+        self.source, self.size, self.steps = source, batch, steps
+
+    def __len__(self) -> int:
+        return self.steps
+
+    def __getitem__(self, step: int) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+        return self.source.batch(step, self.size)
+
+
+def _batches(
+    source: PairSource, cfg: TrainConfig, start: int
+) -> Iterator[tuple[torch.Tensor, torch.Tensor, list[str]]]:
+    """The batches of steps ``start..cfg.steps-1``, made by ``cfg.workers`` processes or here."""
+    if cfg.workers <= 0:
+        for step in range(start, cfg.steps):
+            yield source.batch(step, cfg.batch)
+        return
+    loader = torch.utils.data.DataLoader(
+        _StepPairs(source, cfg.batch, cfg.steps),
+        batch_size=None,
+        sampler=range(start, cfg.steps),
+        num_workers=cfg.workers,
+        prefetch_factor=4,
+        pin_memory=torch.cuda.is_available(),
+    )
+    yield from loader
 
 
 def _load_init(model: NAFNet, path: Path) -> None:
@@ -423,6 +465,12 @@ def _train(
             from restora.errors import UnknownNameError
 
             raise UnknownNameError("task", task, list(TASKS))
+    if target.type == "cuda":
+        # TF32 convolutions and products: several times faster on Ampere/Hopper, and the loss
+        # (PSNR of 8-bit targets) does not see the difference.
+        torch.backends.cuda.matmul.allow_tf32 = True
+        torch.backends.cudnn.allow_tf32 = True
+        torch.backends.cudnn.benchmark = True
     model = NAFNet(cfg.arch()).to(target)
     optimiser = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.9), weight_decay=0.0)
     embeddings = task_embeddings(tasks) if cfg.task == "all" else {}
@@ -442,16 +490,20 @@ def _train(
     cond_rng = np.random.default_rng([cfg.seed, 7])
     started = time.perf_counter()
     logfile = (out_dir / "log.jsonl").open("a")
-    while step < cfg.steps:
-        degraded, clean, batch_tasks = source.batch(step, cfg.batch)
-        degraded, clean = degraded.to(target), clean.to(target)
+    for degraded, clean, batch_tasks in _batches(source, cfg, step):
+        minutes = (time.perf_counter() - started) / 60.0
+        if cfg.max_minutes and minutes >= cfg.max_minutes:
+            log.info("time budget of %.1f min used at step %d", cfg.max_minutes, step)
+            break
+        degraded = degraded.to(target, non_blocking=True)
+        clean = clean.to(target, non_blocking=True)
         cond = None
         if embeddings:
             cond = torch.stack(
                 [embeddings[t][int(cond_rng.integers(len(TASK_PHRASES[t])))] for t in batch_tasks]
             ).to(target)
         for group in optimiser.param_groups:
-            group["lr"] = learning_rate(cfg, step)
+            group["lr"] = learning_rate(cfg, step, minutes)
         model.train()
         loss = psnr_loss(model(degraded, cond), clean)
         optimiser.zero_grad(set_to_none=True)
@@ -460,25 +512,46 @@ def _train(
         optimiser.step()
         step += 1
         if step % cfg.log_every == 0:
-            record = {"step": step, "loss": round(loss.item(), 4), "lr": learning_rate(cfg, step),
+            record = {"step": step, "loss": round(loss.item(), 4),
+                      "lr": learning_rate(cfg, step, minutes),
                       "seconds": round(time.perf_counter() - started, 1)}  # fmt: skip
             logfile.write(json.dumps(record) + "\n")
             logfile.flush()
             log.info("step %d loss %.3f", step, loss.item())
         if step % cfg.val_every == 0 or step == cfg.steps:
-            scores = evaluate(model, validation, embeddings, target)
-            history.append({"step": step, **scores})
-            logfile.write(json.dumps({"step": step, "val_psnr": scores}) + "\n")
-            logfile.flush()
-            log.info("step %d validation %s", step, scores)
-            torch.save(
-                {"model": model.state_dict(), "optimiser": optimiser.state_dict(),
-                 "step": step, "history": history, "config": _config_record(cfg)},
-                str(checkpoint) + ".tmp",
-            )  # fmt: skip
-            Path(str(checkpoint) + ".tmp").replace(checkpoint)
+            _validate_and_save(model, optimiser, cfg, step, history, validation, embeddings,
+                               target, checkpoint, logfile)  # fmt: skip
+    if not history or history[-1]["step"] != step:  # stopped by the time budget
+        _validate_and_save(model, optimiser, cfg, step, history, validation, embeddings,
+                           target, checkpoint, logfile)  # fmt: skip
     logfile.close()
-    return export(model, cfg, out_dir, history, embeddings, time.perf_counter() - started)
+    return export(model, cfg, out_dir, history, embeddings, time.perf_counter() - started, step)
+
+
+def _validate_and_save(
+    model: NAFNet,
+    optimiser: torch.optim.Optimizer,
+    cfg: TrainConfig,
+    step: int,
+    history: list[dict[str, Any]],
+    validation: Sequence[tuple[str, torch.Tensor, torch.Tensor]],
+    embeddings: dict[str, torch.Tensor],
+    target: torch.device,
+    checkpoint: Path,
+    logfile: Any,
+) -> None:
+    """Validation PSNR into ``history`` and the log, then an atomic resumable checkpoint."""
+    scores = evaluate(model, validation, embeddings, target)
+    history.append({"step": step, **scores})
+    logfile.write(json.dumps({"step": step, "val_psnr": scores}) + "\n")
+    logfile.flush()
+    log.info("step %d validation %s", step, scores)
+    torch.save(
+        {"model": model.state_dict(), "optimiser": optimiser.state_dict(),
+         "step": step, "history": history, "config": _config_record(cfg)},
+        str(checkpoint) + ".tmp",
+    )  # fmt: skip
+    Path(str(checkpoint) + ".tmp").replace(checkpoint)
 
 
 def evaluate(
@@ -535,6 +608,7 @@ def export(
     history: list[dict[str, Any]],
     embeddings: dict[str, torch.Tensor],
     seconds: float,
+    steps_done: int | None = None,
 ) -> dict[str, Any]:
     """Write ``<name>.safetensors`` (+ per-task mean embeddings) and ``<name>.json``."""
     from safetensors.torch import save_file
@@ -550,16 +624,22 @@ def export(
         "parameters": count_parameters(model),
         "validation": history,
         "trained": {
-            "steps": cfg.steps,
+            "steps": cfg.steps if steps_done is None else steps_done,
             "seconds_this_run": round(seconds, 1),
             "seconds_total": max(round(seconds, 1), total_seconds(out_dir / "log.jsonl")),
-            "device": str(next(model.parameters()).device),
+            "device": _device_name(next(model.parameters()).device),
             "machine": f"{platform.machine()} {platform.system()}",
             "data": "train/ CBSD432 (minus the last 16 files, held out for validation) + Train400",
         },
     }
     (out_dir / f"{cfg.model_name}.json").write_text(json.dumps(record, indent=2) + "\n")
     return record
+
+
+def _device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(device)})"
+    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -578,6 +658,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--init", default="", help="checkpoint/safetensors to fine-tune from")
     parser.add_argument("--clip-fraction", type=float, default=0.0, help="share clipped to [0,1]")
     parser.add_argument("--name", default="")
+    parser.add_argument("--workers", type=int, default=0, help="pair-making processes")
+    parser.add_argument(
+        "--max-minutes", type=float, default=0.0, help="time budget (the schedule follows it)"
+    )
     parser.add_argument("--data", default=None, help="data folder (default ../shared/data)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--out", type=Path, required=True)
@@ -591,6 +675,7 @@ def main(argv: list[str] | None = None) -> int:
             task=args.task, size=args.size, steps=args.steps, batch=args.batch, crop=args.crop,
             lr=args.lr, seed=args.seed, val_every=args.val_every, threads=args.threads,
             init=args.init, name=args.name, clip_fraction=args.clip_fraction,
+            workers=args.workers, max_minutes=args.max_minutes,
         )  # fmt: skip
     train_files, val_files = split_files(args.data)
     if args.smoke:
