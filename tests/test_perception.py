@@ -324,14 +324,7 @@ def clean_variant(astronaut: np.ndarray, name: str) -> np.ndarray:
         "mirrored",
         "jpeg95",
         "smaller",
-        pytest.param(
-            "larger",
-            marks=pytest.mark.xfail(
-                reason="known weakness of the shipped analyzer: rain p=0.83 on the 1024 px "
-                "mirror-padded astronaut (issue 7 stays open)",
-                strict=False,
-            ),
-        ),
+        "larger",
     ],
 )
 def test_clean_photo_stays_clean(astronaut: np.ndarray, variant: str) -> None:

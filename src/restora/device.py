@@ -25,3 +25,15 @@ def resolve_device(name: str | None = None) -> torch.device:
             raise NotAvailableError("--device cuda was asked for but torch sees no CUDA GPU")
         return torch.device(choice)
     raise RestoraError(f"unknown device {name!r}; choose auto, cpu or cuda")
+
+
+def describe_device(device: torch.device) -> str:
+    """What a training record says it ran on: ``cuda (NVIDIA H100 80GB HBM3)``, ``cpu (x86_64,
+    2 threads)``."""
+    import platform
+
+    import torch
+
+    if device.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(device)})"
+    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"

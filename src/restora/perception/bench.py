@@ -265,7 +265,8 @@ def write_model_card(weights: Path, results: dict[str, Any], machine: str) -> Pa
     stages = "".join(
         f"- **Earlier stage**: {h.get('steps_done')} steps on {h.get('device')} in "
         f"{h.get('train_seconds', 0) / 60:.0f} minutes (lr {h.get('lr')}, single-type fraction "
-        f"{h.get('single_fraction')}); this run started from its weights.\n"
+        f"{h.get('single_fraction')}){'; ' + h['note'] if h.get('note') else ''}; the next stage "
+        "started from its weights.\n"
         for h in history
     )
     extras = []
@@ -275,6 +276,17 @@ def write_model_card(weights: Path, results: dict[str, Any], machine: str) -> Pa
         odds = ", ".join(f"{name} x{weight:g}" for name, weight in train["type_weights"])
         extras.append(f"types drawn with odds {odds}")
     options = "; ".join(extras) if extras else "no options beyond the defaults"
+    single = float(train.get("single_fraction", 0))
+    curriculum = (
+        "1-3 mixed types from the start, 30 % of them single"
+        if single == 0
+        else f"single types for the first {100 * single:.0f} % of the run, then 1-3 mixed"
+    )
+    boxed = (
+        f" (time-boxed at {train['max_minutes']:g} min, {train.get('workers')} pair-making processes)"
+        if train.get("max_minutes")
+        else ""
+    )
     card = f"""# restora degradation analyzer
 
 A compact vision tower ({parameters / 1e6:.2f} M parameters) that sees native-resolution crops,
@@ -284,10 +296,9 @@ aligned (CLIP-style InfoNCE) to the frozen all-MiniLM-L6-v2 embeddings of the de
 engine's captions.
 
 - **Data**: {meta.get("data")}; degradations synthesised on the fly by `restora.degradations`
-  (curriculum: single types for the first {100 * train.get("single_fraction", 0):.0f} % of the steps, then 1-3 mixed;
-  {100 * train.get("clean_fraction", 0):.0f} % clean).
-- **Training**: {meta.get("steps_done")} steps, batch {train.get("batch_size")}, AdamW + one-cycle lr {train.get("lr")},
-  seed {train.get("seed")}, on {meta.get("device")} in {meta.get("train_seconds", 0) / 60:.0f} minutes;
+  (curriculum: {curriculum}; {100 * train.get("clean_fraction", 0):.0f} % clean).
+- **Training** (last stage): {meta.get("steps_done")} steps, batch {train.get("batch_size")}, AdamW + one-cycle lr {train.get("lr")},
+  seed {train.get("seed")}, on {meta.get("device")} in {meta.get("train_seconds", 0) / 60:.0f} minutes{boxed};
   {options}; the exact chain of the shipped weights is `make train-analyzer`.
 {stages}- **Thresholds** per type calibrated for F1 within [0.4, 0.8] (precision-leaning) on the held-out training images: {meta.get("thresholds")}.
 - **Measured** ({machine}, `python -m restora.perception.bench`): 4-class anchor protocol

@@ -363,7 +363,7 @@ def train(
     """Train, calibrate thresholds, write ``analyzer.safetensors`` + ``analyzer.json``."""
     from safetensors.torch import save_file
 
-    from restora.device import resolve_device
+    from restora.device import describe_device, resolve_device
     from restora.language.encoder import get_text_encoder
 
     torch.manual_seed(cfg.seed)
@@ -465,7 +465,7 @@ def train(
         "model": cfg.model.to_dict(),
         "thresholds": [round(float(t), 4) for t in thresholds],
         "train": {**asdict(cfg), "model": cfg.model.to_dict()},
-        "device": str(dev),
+        "device": describe_device(dev),
         "train_seconds": round(time.perf_counter() - started, 1),
         "steps_done": step,
         "validation": report,

@@ -613,6 +613,8 @@ def export(
     """Write ``<name>.safetensors`` (+ per-task mean embeddings) and ``<name>.json``."""
     from safetensors.torch import save_file
 
+    from restora.device import describe_device
+
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     for task, emb in embeddings.items():
         mean = emb.mean(0)
@@ -627,19 +629,13 @@ def export(
             "steps": cfg.steps if steps_done is None else steps_done,
             "seconds_this_run": round(seconds, 1),
             "seconds_total": max(round(seconds, 1), total_seconds(out_dir / "log.jsonl")),
-            "device": _device_name(next(model.parameters()).device),
+            "device": describe_device(next(model.parameters()).device),
             "machine": f"{platform.machine()} {platform.system()}",
             "data": "train/ CBSD432 (minus the last 16 files, held out for validation) + Train400",
         },
     }
     (out_dir / f"{cfg.model_name}.json").write_text(json.dumps(record, indent=2) + "\n")
     return record
-
-
-def _device_name(device: torch.device) -> str:
-    if device.type == "cuda":
-        return f"cuda ({torch.cuda.get_device_name(device)})"
-    return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
 
 
 def main(argv: list[str] | None = None) -> int:
