@@ -42,6 +42,8 @@ SECONDS_PER_MP: dict[str, float] = {
         "denoise", "dejpeg", "deblur", "derain", "dehaze", "brighten", "dereflect")},
     "nafnet_upscale": 96.0,
     "allinone_upscale": 96.0,
+    # the base-size (3.8 M) experts trained on a lent GPU: about 1.5x the small ones' time
+    **{f"nafnet_{task}": 9.0 for task in ("denoise", "deblur", "dehaze")},
 }  # fmt: skip
 """Seconds per input megapixel of each built-in expert on the 2-core benchmark machine
 (0.15 MP CBSD68-sized image; BENCHMARKS.md experts section and a timing run of every expert)."""
