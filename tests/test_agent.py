@@ -284,11 +284,14 @@ def test_steps_the_re_analysis_no_longer_needs_are_skipped(noisy: np.ndarray) ->
 
 
 class SmoothingReadsAsBlurJudge(NoiseJudge):
-    """Reports blur once the noise is gone (as the real analyzer does after NLM), and rain."""
+    """Reports blur and a reflection once the noise is gone (as the real analyzer does after
+    NLM and the learned denoiser), and rain."""
 
     def analysis(self, image: np.ndarray) -> Analysis:
         noise = super().analysis(image).scores["noise"]
-        return make_analysis({"noise": noise, "blur": 1.0 - noise, "rain": 1.0 - noise})
+        return make_analysis(
+            {"noise": noise, "blur": 1.0 - noise, "rain": 1.0 - noise, "reflection": 1.0 - noise}
+        )
 
 
 def test_side_effects_of_a_step_are_not_chased(noisy: np.ndarray) -> None:
@@ -299,6 +302,7 @@ def test_side_effects_of_a_step_are_not_chased(noisy: np.ndarray) -> None:
     _, _, trace = execute(noisy, p, judge, NO_UPSCALE, analysis=analysis)
     assert [s.task for s in trace.steps] == ["denoise", "derain"]
     assert any("blur after denoise: a side effect" in n for n in trace.notes)
+    assert any("reflection after denoise: a side effect" in n for n in trace.notes)
     assert any("derain: added" in n for n in trace.notes)
 
 
