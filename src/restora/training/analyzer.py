@@ -363,7 +363,7 @@ def train(
     """Train, calibrate thresholds, write ``analyzer.safetensors`` + ``analyzer.json``."""
     from safetensors.torch import save_file
 
-    from restora.device import describe_device, resolve_device
+    from restora.device import allow_tf32, describe_device, resolve_device
     from restora.language.encoder import get_text_encoder
 
     torch.manual_seed(cfg.seed)
@@ -378,9 +378,7 @@ def train(
 
         grown = load_grown(model, load_file(cfg.init_weights))
         log.info("initialised from %s (grown: %s)", cfg.init_weights, ", ".join(grown) or "none")
-    if dev.type == "cuda":  # TF32: several times faster convolutions on Ampere/Hopper
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
+    allow_tf32(dev)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     started = time.perf_counter()
     scheduler: Any

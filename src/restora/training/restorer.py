@@ -454,7 +454,7 @@ def _train(
     val_files: Sequence[Path],
     device: str,
 ) -> dict[str, Any]:
-    from restora.device import resolve_device
+    from restora.device import allow_tf32, resolve_device
 
     out_dir.mkdir(parents=True, exist_ok=True)
     target = resolve_device(None if device == "auto" else device)
@@ -465,12 +465,9 @@ def _train(
             from restora.errors import UnknownNameError
 
             raise UnknownNameError("task", task, list(TASKS))
+    allow_tf32(target)
     if target.type == "cuda":
-        # TF32 convolutions and products: several times faster on Ampere/Hopper, and the loss
-        # (PSNR of 8-bit targets) does not see the difference.
-        torch.backends.cuda.matmul.allow_tf32 = True
-        torch.backends.cudnn.allow_tf32 = True
-        torch.backends.cudnn.benchmark = True
+        torch.backends.cudnn.benchmark = True  # fixed crop size: pick the fastest kernels once
     model = NAFNet(cfg.arch()).to(target)
     optimiser = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.9), weight_decay=0.0)
     embeddings = task_embeddings(tasks) if cfg.task == "all" else {}
