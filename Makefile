@@ -32,6 +32,7 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests
 	$(VENV)/bin/ruff format --check src tests
+	$(VENV)/bin/lint-imports
 
 format: $(STAMP)
 	$(VENV)/bin/ruff format src tests
@@ -44,6 +45,11 @@ pytest: $(STAMP)
 	$(PY) -m pytest -n 2 -q
 
 test: lint typecheck pytest
+
+# The loop while editing: lint and the tests not marked slow (make test runs them all).
+.PHONY: test-fast
+test-fast: lint
+	$(PY) -m pytest -n 2 -q -m "not slow"
 
 bench: $(STAMP)
 	$(VENV)/bin/restora bench --quick

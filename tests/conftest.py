@@ -1,4 +1,5 @@
-"""Shared fixtures: small images the project makes itself, and the optional data folder."""
+"""Shared fixtures: small images the project makes itself, the optional data folder, and tiny
+stand-ins for the models (helpers that are not fixtures live in tests/helpers.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from .helpers import HashedTextEncoder
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -48,3 +51,31 @@ def small_rgb(astronaut: np.ndarray) -> np.ndarray:
 @pytest.fixture()
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)
+
+
+@pytest.fixture(scope="session")
+def text_encoder() -> HashedTextEncoder:
+    """A deterministic stand-in for MiniLM (no model to load) for the training loops."""
+    return HashedTextEncoder()
+
+
+@pytest.fixture(scope="session")
+def tiny_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Random weights of the smoke-size analyzer, saved the way training saves them."""
+    import json
+
+    import torch
+    from safetensors.torch import save_file
+
+    from restora.perception.model import DegradationAnalyzer
+    from restora.training.analyzer import smoke_config
+    from restora.vocabulary import DEGRADATION_TYPES
+
+    config = smoke_config().model
+    torch.manual_seed(0)
+    model = DegradationAnalyzer(config)
+    path = tmp_path_factory.mktemp("tiny_analyzer") / "analyzer.safetensors"
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path))
+    meta = {"model": config.to_dict(), "thresholds": [0.5] * len(DEGRADATION_TYPES)}
+    path.with_suffix(".json").write_text(json.dumps(meta))
+    return path

@@ -17,9 +17,9 @@ import pytest
 from PIL import Image as PILImage
 
 from restora.batch import BatchConfig, Manifest, list_images, output_names, run_batch
-from restora.batch.bench import make_folder
 from restora.batch.job import check_roots
 from restora.batch.storage import sweep_partial_writes
+from restora.bench.batch import make_folder
 from restora.errors import InputError
 
 from .test_cli import run_cli

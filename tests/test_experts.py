@@ -19,11 +19,8 @@ from restora.experts import (
     unregister,
 )
 from restora.experts.estimate import motion_kernel
+from restora.quality.full_reference import psnr_float as psnr
 from restora.vocabulary import TASKS
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    return float(10 * np.log10(1.0 / np.mean((np.asarray(a, np.float64) - b) ** 2)))
 
 
 def test_every_task_has_a_classical_expert() -> None:

@@ -38,9 +38,26 @@ def test_restore_json_contract(noisy_png: Path, capsys: pytest.CaptureFixture[st
     for key in ("analysis_before", "analysis_after", "intent", "steps"):
         assert key in payload
     (step,) = payload["steps"]
-    assert step["task"] == "denoise" and step["expert"] == "nlm" and step["kept"] is True
+    assert step["task"] == "denoise" and step["kept"] is True
     for key in ("score_before", "score_after", "seconds"):
         assert key in step
+    assert payload["analysis_before"]["degradations"] is not None  # the judge saw the input
+
+
+def test_restore_task_runs_the_best_expert_of_the_task(
+    noisy_png: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--task denoise`` runs the task's best expert (the learned denoiser when it ships), the
+    same one the agent tries first, not the registry's first entry."""
+    from restora.experts import experts_for_task
+    from restora.experts.registry import LEARNED_EXPERTS, names
+
+    out = noisy_png.with_name("best.png")
+    assert main(["restore", str(noisy_png), "-o", str(out), "--task", "denoise", "--json"]) == 0
+    (step,) = json.loads(capsys.readouterr().out)["steps"]
+    assert step["expert"] == experts_for_task("denoise")[0].name
+    if "nafnet_denoise" in names() and "nafnet_denoise" in LEARNED_EXPERTS:
+        assert step["expert"] == "nafnet_denoise"
 
 
 def test_restore_expert_with_params(noisy_png: Path) -> None:

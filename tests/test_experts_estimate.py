@@ -8,11 +8,10 @@ import pytest
 
 from restora.experts.estimate import (
     estimate_gaussian_blur_sigma,
-    estimate_jpeg_quality,
     estimate_motion_blur,
-    estimate_noise_sigma,
     motion_kernel,
 )
+from restora.quality.statistics import estimate_jpeg_quality, estimate_noise_sigma
 
 
 @pytest.mark.parametrize("sigma", [5, 15, 25, 50])

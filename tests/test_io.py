@@ -23,11 +23,8 @@ from restora.errors import (
 )
 from restora.io import Image, check_output, encode, load, save, write_bytes_atomic
 
-
-def gradient(h: int = 48, w: int = 64) -> np.ndarray:
-    """A smooth colour image with distinct channels (so orientation and channel order show)."""
-    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
-    return np.dstack([x / (w - 1), y / (h - 1), (x + y) / (w + h - 2)]).astype(np.float32)
+# tests/test_cli.py still imports these two from here; they live in tests/helpers.py
+from .helpers import gradient, read_only_folder
 
 
 def save_pil(im: PILImage.Image, path: Path, **params: object) -> Path:
@@ -300,27 +297,14 @@ def test_pixel_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     PILImage.new("RGB", (300, 200)).save(src)
     with pytest.raises(ImageTooLargeError, match="megapixels"):
         load(src, max_pixels=50_000)
+    from restora.settings import reload
+
+    monkeypatch.setattr("restora.settings._CURRENT", [])  # the settings before come back after
     monkeypatch.setenv("RESTORA_MAX_PIXELS", "1000")
+    reload()
     with pytest.raises(ImageTooLargeError):
         load(src)
     assert load(src, max_pixels=60_000).rgb.shape == (200, 300, 3)
-
-
-def read_only_folder(tmp_path: Path) -> Path:
-    folder = tmp_path / "ro"
-    folder.mkdir()
-    folder.chmod(0o555)
-    try:
-        (folder / "probe").write_bytes(b"")
-    except OSError:
-        return folder
-    (folder / "probe").unlink()
-    if Path("/sys").is_dir():  # root ignores permissions; sysfs is mounted read-only
-        try:
-            (Path("/sys") / "restora-probe").write_bytes(b"")
-        except OSError:
-            return Path("/sys")
-    pytest.skip("no read-only folder available on this machine")
 
 
 def test_output_checks(tmp_path: Path) -> None:

@@ -1,11 +1,10 @@
-"""External backends against a local fake OpenAI-compatible server and a tiny random CLIP.
+"""The external chat backend against a local fake OpenAI-compatible server.
 
-The server listens on 127.0.0.1 only; nothing here touches the network."""
+The server listens on 127.0.0.1 only; nothing here touches the network. (The image classifiers
+that use it are tested in test_perception_backends.py.)"""
 
 from __future__ import annotations
 
-import base64
-import io
 import json
 import logging
 import socket
@@ -16,7 +15,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
 from restora.errors import NotAvailableError
@@ -24,14 +22,11 @@ from restora.language.backends import (
     BackendError,
     ChatClient,
     LLMConfig,
-    classify_image_with_vlm,
-    classify_with_fallback,
     extract_json_object,
     parse_with_fallback,
     parse_with_llm,
     validate_intent_payload,
 )
-from restora.types import Degradation
 
 
 class FakeChatServer:
@@ -206,100 +201,3 @@ def test_validators() -> None:
         extract_json_object("[1, 2]")
     intent = validate_intent_payload({**INTENT, "tasks": ["denoise", "denoise"], "scale": 4.0})
     assert intent.tasks == ("denoise",) and intent.scale is None  # no upscale: no scale
-
-
-def test_vlm_classification(server: FakeChatServer, rng: np.random.Generator) -> None:
-    answer = {"degradations": [
-        {"type": "haze", "severity": 0.3, "confidence": 0.6},
-        {"type": "noise", "severity": 1.4, "confidence": 0.9},
-    ]}  # fmt: skip
-    server.answers = [(200, json.dumps(answer))]
-    image = rng.random((1000, 300, 3), dtype=np.float32)
-    found = classify_image_with_vlm(image, config(server, max_image_side=256))
-    assert [d.type for d in found] == ["noise", "haze"]  # most confident first
-    assert found[0].severity == 1.0  # clamped into [0, 1]
-    content = server.requests[0]["body"]["messages"][0]["content"]
-    assert "low_light" in content[0]["text"]
-    url = content[1]["image_url"]["url"]
-    assert url.startswith("data:image/png;base64,")
-    from PIL import Image as PILImage
-
-    picture = PILImage.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1])))
-    assert max(picture.size) == 256 and picture.mode == "RGB"
-
-
-def test_vlm_invalid_answer_falls_back(server: FakeChatServer) -> None:
-    server.answers = [(200, json.dumps({"degradations": [{"type": "cats", "severity": 1}]}))]
-    fallback = [Degradation("blur", 0.5, 0.7)]
-    image = np.zeros((32, 32, 3), np.float32)
-    got = classify_with_fallback(image, lambda _: fallback, config(server, retries=0))
-    assert got == fallback
-
-
-# ---------------------------------------------------------------------------- CLIP zero-shot
-
-
-@pytest.fixture(scope="module")
-def tiny_clip_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A randomly initialised CLIP with a word-level tokenizer, saved like a real checkpoint."""
-    import torch
-    from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import CLIPConfig, CLIPModel, PreTrainedTokenizerFast
-
-    from restora.language.clip import ABSENT_PROMPTS, PRESENT_PROMPTS
-
-    folder = tmp_path_factory.mktemp("tiny_clip")
-    words = sorted(
-        {
-            w
-            for p in (*PRESENT_PROMPTS.values(), *ABSENT_PROMPTS.values())
-            for s in p
-            for w in s.replace(",", " ").split()
-        }
-    )
-    vocab = {"[PAD]": 0, "[UNK]": 1, **{w: i + 2 for i, w in enumerate(words)}}
-    backend = Tokenizer(models.WordLevel(vocab=vocab, unk_token="[UNK]"))
-    backend.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=backend, pad_token="[PAD]", unk_token="[UNK]"
-    )
-    tokenizer.save_pretrained(folder)
-    torch.manual_seed(0)
-    cfg = CLIPConfig(
-        text_config={"vocab_size": len(vocab), "hidden_size": 32, "intermediate_size": 64,
-                     "num_hidden_layers": 1, "num_attention_heads": 2,
-                     "max_position_embeddings": 32, "projection_dim": 16,
-                     "pad_token_id": 0, "eos_token_id": 1},
-        vision_config={"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1,
-                       "num_attention_heads": 2, "image_size": 32, "patch_size": 8,
-                       "projection_dim": 16},
-        projection_dim=16,
-    )  # fmt: skip
-    CLIPModel(cfg).save_pretrained(folder)
-    return folder
-
-
-def test_clip_zero_shot(tiny_clip_dir: Path, small_rgb: np.ndarray) -> None:
-    from restora.language.clip import ClipZeroShotClassifier
-    from restora.vocabulary import DEGRADATION_TYPES
-
-    classifier = ClipZeroShotClassifier(tiny_clip_dir, device="cpu", threshold=0.0)
-    probs = classifier.probabilities(small_rgb)
-    assert list(probs) == list(DEGRADATION_TYPES)
-    assert all(0.0 <= p <= 1.0 for p in probs.values())
-    assert classifier.preprocess(small_rgb).shape == (1, 3, 32, 32)
-    found = classifier.classify(small_rgb)
-    assert len(found) == len(DEGRADATION_TYPES)
-    assert [d.confidence for d in found] == sorted((d.confidence for d in found), reverse=True)
-    classifier.threshold = 1.01
-    assert classifier.classify(small_rgb) == []
-    # same image, same answer; grey input works too
-    assert classifier.probabilities(small_rgb) == probs
-    assert len(classifier.probabilities(small_rgb[..., 0])) == len(DEGRADATION_TYPES)
-
-
-def test_clip_missing_folder(tmp_path: Path) -> None:
-    from restora.language.clip import ClipZeroShotClassifier
-
-    with pytest.raises(NotAvailableError, match=r"config\.json"):
-        ClipZeroShotClassifier(tmp_path)

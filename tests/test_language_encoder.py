@@ -78,8 +78,11 @@ def test_text_model_folder_can_be_overridden(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     from restora.language.encoder import model_path
+    from restora.settings import reload
 
     monkeypatch.setenv("RESTORA_TEXT_MODEL", str(tmp_path))
+    reload()
     assert model_path() == tmp_path
     monkeypatch.delenv("RESTORA_TEXT_MODEL")
+    reload()
     assert model_path() != tmp_path and (model_path() / "modules.json").is_file()

@@ -215,7 +215,7 @@ def test_cli_no_change_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_evaluation_sets_are_valid() -> None:
-    from restora.language.bench import load_split
+    from restora.bench.language import load_split
     from restora.types import Intent
 
     splits = {name: load_split(name) for name in ("dev", "test", "unlisted")}

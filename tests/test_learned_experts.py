@@ -10,10 +10,12 @@ import numpy as np
 import pytest
 import torch
 
-from restora.experts.archs.nafnet import SIZES, NAFNet, NAFNetConfig, build, pad_to_multiple
+from restora.experts.archs.nafnet import SIZES, NAFNet, build, pad_to_multiple
 from restora.paths import WEIGHTS_DIR
 
-TINY = NAFNetConfig(width=8, enc_blocks=(1, 1), middle_blocks=1, dec_blocks=(1, 1))
+from .helpers import HashedTextEncoder
+
+TINY = SIZES["tiny"]
 
 
 def _psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -93,29 +95,98 @@ def test_samplers_make_the_promised_damage(rng: np.random.Generator) -> None:
     assert np.allclose(noisy[..., 0], noisy[..., 2])  # grey noise is the same in every channel
 
 
-def test_training_smoke_run_resumes_and_exports(tmp_path: Path, data_dir: Path) -> None:
-    from restora.training.restorer import smoke_config, split_files, train
+def _markdown_rows(text: str) -> dict[str, list[str]]:
+    """The rows of every table in a markdown text, by their first cell."""
+    rows = {}
+    for line in text.splitlines():
+        if line.startswith("|") and not line.startswith("|---"):
+            cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+            rows.setdefault(cells[0], cells[1:])
+    return rows
+
+
+def test_training_smoke_run_resumes_and_exports(
+    tmp_path: Path, data_dir: Path, text_encoder: HashedTextEncoder
+) -> None:
+    from safetensors.torch import load_file
+
+    from restora.training.model_card import write_card
+    from restora.training.restorer import (
+        TASK_PHRASES,
+        evaluate,
+        smoke_config,
+        split_files,
+        train,
+        validation_set,
+    )
 
     files, val = split_files(str(data_dir))
     cfg = smoke_config()
-    record = train(cfg, tmp_path, files[:6], val[:2])
-    assert (tmp_path / "nafnet_allinone.safetensors").is_file()
+    record = train(cfg, tmp_path, files[:6], val[:2], text_encoder=text_encoder)
     assert [h["step"] for h in record["validation"]] == [2, 4]
-    log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
-    assert any("loss" in entry for entry in log)
     # resuming a finished run trains nothing more; a longer config continues from step 4
+    again = train(cfg, tmp_path, files[:6], val[:2], text_encoder=text_encoder)
+    assert again["validation"] == record["validation"]
     longer = dataclasses.replace(cfg, steps=6)
-    record = train(longer, tmp_path, files[:6], val[:2])
+    record = train(longer, tmp_path, files[:6], val[:2], text_encoder=text_encoder)
     assert [h["step"] for h in record["validation"]] == [2, 4, 6]
+    log = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert [entry["step"] for entry in log if "loss" in entry] == [1, 2, 3, 4, 5, 6]
+
+    # the config saved beside the weights rebuilds the network, the weights load into it
+    # strictly, and together they reproduce the validation the run recorded
+    weights = tmp_path / "nafnet_allinone.safetensors"
+    saved = json.loads(weights.with_suffix(".json").read_text())
+    assert saved["arch"] == longer.arch().to_dict() and saved["train"]["steps"] == 6
+    tensors = dict(load_file(str(weights)))
+    conditions = {
+        key.removeprefix("task_embedding."): tensors.pop(key)[None]
+        for key in list(tensors)
+        if key.startswith("task_embedding.")
+    }
+    assert sorted(conditions) == sorted(cfg.tasks)
+    for task, vector in conditions.items():  # the normalised mean of the task's phrasings
+        mean = text_encoder.encode(list(TASK_PHRASES[task])).mean(axis=0)
+        np.testing.assert_allclose(vector[0].numpy(), mean / np.linalg.norm(mean), atol=1e-6)
+    network = build(saved["arch"])
+    network.load_state_dict(tensors, strict=True)
+    validation = validation_set(val[:2], cfg.tasks, cfg.val_crops, cfg.val_crop)
+    scores = evaluate(network, validation, conditions, torch.device("cpu"))
+    recorded = record["validation"][-1]
+    for task in cfg.tasks:
+        assert scores[task]["input"] == recorded[task]["input"]
+        assert scores[task]["output"] == pytest.approx(recorded[task]["output"], abs=2e-3)
+
+    rows = _markdown_rows(write_card(tmp_path).read_text())
+    assert rows["nafnet_allinone"][:2] == [
+        "denoise, upscale, dejpeg",
+        f"{saved['parameters'] / 1e6:.2f} M",
+    ]
+    for task in cfg.tasks:  # the validation table shows the last validation's numbers
+        assert rows[task][:2] == [
+            f"{recorded[task]['input']:.2f}",
+            f"{recorded[task]['output']:.2f}",
+        ]
+
+
+@pytest.mark.slow
+def test_allinone_embeds_its_phrasings_with_minilm(tmp_path: Path, data_dir: Path) -> None:
+    """Without an injected encoder the all-in-one model is conditioned on MiniLM (loaded once
+    per process, a few seconds): its task vectors are MiniLM's, as inference expects."""
     from safetensors.torch import load_file
 
-    tensors = load_file(str(tmp_path / "nafnet_allinone.safetensors"))
-    assert {"task_embedding.denoise", "task_embedding.upscale"} <= set(tensors)
-    from restora.training.model_card import write_card
+    from restora.language.encoder import embed_text
+    from restora.training.restorer import TASK_PHRASES, smoke_config, split_files, train
 
-    card = write_card(tmp_path).read_text()
-    assert "| nafnet_allinone | denoise, upscale, dejpeg |" in card
-    assert "| upscale |" in card  # the validation table
+    files, val = split_files(str(data_dir))
+    cfg = dataclasses.replace(smoke_config(), steps=1, val_every=1, tasks=("denoise", "dehaze"))
+    train(cfg, tmp_path, files[:2], val[:1])
+    tensors = load_file(str(tmp_path / "nafnet_allinone.safetensors"))
+    for task in cfg.tasks:
+        mean = embed_text(list(TASK_PHRASES[task])).mean(axis=0)
+        np.testing.assert_allclose(
+            tensors[f"task_embedding.{task}"].numpy(), mean / np.linalg.norm(mean), atol=1e-5
+        )
 
 
 def test_worker_processes_make_the_same_run(tmp_path: Path, data_dir: Path) -> None:
@@ -148,15 +219,16 @@ def test_time_budget_stops_validates_and_exports(tmp_path: Path, data_dir: Path)
 
 
 def test_training_learns_to_denoise(tmp_path: Path, data_dir: Path) -> None:
-    """A few dozen steps of the real loop already beat the noisy input on held-out crops."""
+    """A hundred steps of the real loop on the tiny net already beat the noisy input on
+    held-out crops (by 3.5-3.9 dB over seeds 0, 1, 3; the test asks for 1)."""
     from restora.training.restorer import TrainConfig, split_files, train
 
     files, val = split_files(str(data_dir))
     cfg = TrainConfig(
-        task="denoise", size="small", steps=100, batch=4, crop=32, warmup=5, lr=2e-3,
-        val_every=100, log_every=50, val_crops=4, val_crop=48, seed=3, threads=1,
+        task="denoise", size="tiny", steps=100, batch=4, crop=32, warmup=5, lr=5e-3,
+        val_every=100, log_every=50, val_crops=4, val_crop=48, seed=0, threads=1,
     )  # fmt: skip
-    record = train(cfg, tmp_path, files[:20], val[:4])
+    record = train(cfg, tmp_path, files[:8], val[:2])
     score = record["validation"][-1]["denoise"]
     assert score["output"] > score["input"] + 1.0
 

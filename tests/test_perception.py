@@ -23,6 +23,10 @@ from restora.perception.sampling import crops_and_thumb, grid_positions
 from restora.training.analyzer import smoke_config
 from restora.vocabulary import DEGRADATION_TYPES
 
+# The fixture lives in conftest.py; tests/test_agent.py still imports it from this module.
+from .conftest import tiny_weights  # noqa: F401
+from .helpers import HashedTextEncoder
+
 TINY = smoke_config().model
 
 
@@ -209,22 +213,7 @@ def test_contrastive_loss_prefers_matching_pairs() -> None:
     assert float(matched) < float(shuffled)
 
 
-@pytest.fixture(scope="module")
-def tiny_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Random weights of a tiny analyzer saved the way training saves them."""
-    from safetensors.torch import save_file
-
-    torch.manual_seed(0)
-    model = DegradationAnalyzer(TINY)
-    folder = tmp_path_factory.mktemp("tiny_analyzer")
-    path = folder / "analyzer.safetensors"
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path))
-    meta = {"model": TINY.to_dict(), "thresholds": [0.5] * len(DEGRADATION_TYPES)}
-    path.with_suffix(".json").write_text(json.dumps(meta))
-    return path
-
-
-def test_analyze_contract_shape(tiny_weights: Path, small_rgb: np.ndarray) -> None:
+def test_analyze_contract_shape(tiny_weights: Path, small_rgb: np.ndarray) -> None:  # noqa: F811
     from restora.perception import analyze
 
     analysis = analyze(small_rgb, weights=tiny_weights, device="cpu")
@@ -241,7 +230,10 @@ def test_analyze_contract_shape(tiny_weights: Path, small_rgb: np.ndarray) -> No
 
 
 def test_analyze_cli_json(
-    tiny_weights: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], small_rgb: np.ndarray
+    tiny_weights: Path,  # noqa: F811
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    small_rgb: np.ndarray,
 ) -> None:
     from restora.cli import main
     from restora.io import Image, save
@@ -262,12 +254,22 @@ def test_missing_weights_is_a_clear_error(tmp_path: Path, small_rgb: np.ndarray)
         analyze(small_rgb, weights=tmp_path / "none.safetensors")
 
 
-def test_training_smoke(tmp_path: Path) -> None:
-    """Three optimisation steps on images the test makes, then weights + config are written."""
+def test_training_smoke(tmp_path: Path, text_encoder: HashedTextEncoder) -> None:
+    """Three optimisation steps on images the test makes; the weights and the config written
+    beside them load back into a model that reproduces the run's validation figures."""
+    from safetensors.torch import load_file
     from skimage import data
 
     from restora.io import Image, save
-    from restora.training.analyzer import train
+    from restora.perception import analyze
+    from restora.perception.model import AnalyzerConfig
+    from restora.training.analyzer import (
+        THRESHOLD_RANGE,
+        predict_set,
+        train,
+        validation_report,
+        validation_samples,
+    )
 
     files = [
         save(Image(np.asarray(img, dtype=np.float32) / 255.0), tmp_path / f"{name}.png")
@@ -278,13 +280,30 @@ def test_training_smoke(tmp_path: Path) -> None:
         )
     ]
     cfg = smoke_config()
-    meta = train(cfg, files[:2], files[2:], tmp_path / "run", device="cpu")
-    assert (tmp_path / "run" / "analyzer.safetensors").is_file()
-    saved = json.loads((tmp_path / "run" / "analyzer.json").read_text())
-    assert saved["model"]["width"] == TINY.width and len(saved["thresholds"]) == len(
-        DEGRADATION_TYPES
+    run = tmp_path / "run"
+    train(cfg, files[:2], files[2:], run, device="cpu", text_encoder=text_encoder)
+    saved = json.loads((run / "analyzer.json").read_text())
+    history = json.loads((run / "history.json").read_text())
+    assert saved["steps_done"] == cfg.steps and [h["step"] for h in history] == [1, 2, 3]
+    assert all(np.isfinite(h["loss"]) for h in history)
+    model = DegradationAnalyzer(AnalyzerConfig.from_dict(saved["model"]))
+    model.load_state_dict(load_file(str(run / "analyzer.safetensors")))  # strict: every tensor
+    batch_norms = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert batch_norms and all(int(m.num_batches_tracked) == cfg.steps for m in batch_norms)
+    thresholds = np.asarray(saved["thresholds"], np.float32)
+    assert thresholds.shape == (len(DEGRADATION_TYPES),)
+    assert ((thresholds >= THRESHOLD_RANGE[0]) & (thresholds <= THRESHOLD_RANGE[1])).all()
+    samples = validation_samples(files[2:], cfg)
+    report = validation_report(
+        predict_set(model, samples, torch.device("cpu")), samples, thresholds
     )
-    assert 0.0 <= meta["validation"]["single_label_accuracy"] <= 1.0
+    assert report == saved["validation"]
+    analysis = analyze(
+        np.asarray(data.coffee(), np.float32) / 255.0,
+        weights=run / "analyzer.safetensors",
+        device="cpu",
+    )
+    assert analysis.embedding is not None and analysis.embedding.shape == (cfg.model.embed_dim,)
 
 
 # ------------------------------------------------------------------- the shipped, trained model

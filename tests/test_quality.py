@@ -182,7 +182,7 @@ def test_level_for(score: float, level: str) -> None:
 def test_assess_nr_words_follow_the_defects(astronaut: np.ndarray) -> None:
     clean = q.assess_nr(astronaut)
     assert isinstance(clean, QualityScore)
-    assert clean.level in QUALITY_LEVELS and clean.source == "classical"
+    assert clean.level in QUALITY_LEVELS and clean.source == "quality"
     assert 0 <= clean.score <= 100
     assert clean.description.startswith(f"{clean.level} quality")
 
@@ -197,17 +197,24 @@ def test_assess_nr_words_follow_the_defects(astronaut: np.ndarray) -> None:
     assert "dark" in dark.description
 
 
-def test_quality_model_plug_in(small_rgb: np.ndarray) -> None:
-    from restora.quality import levels
+def test_quality_model_plugs_in_through_the_metric_registry(
+    small_rgb: np.ndarray, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from restora.quality import registry
 
-    q.register_quality_model("constant-test", lambda image: 42.0)
-    try:
-        judged = q.assess_nr(small_rgb, source="constant-test")
-        assert judged.score == 42.0 and judged.level == "fair"
-        assert judged.source == "constant-test"
-        assert "constant-test" in q.quality_models()
-        assert levels.default_quality_model() == "classical"
-    finally:
-        levels._MODELS.pop("constant-test", None)
-    with pytest.raises(UnknownNameError, match="classical"):
-        q.assess_nr(small_rgb, source="constant-test")
+    monkeypatch.setattr(registry, "METRICS", dict(registry.METRICS))  # undone after the test
+    constant = q.Metric(
+        "constant-test", registry.NO_REFERENCE, True, (0.0, 100.0), "any", "restora", lambda _: 42.0
+    )
+    q.register_metric(constant)
+    assert q.quality_models() == ["quality", "constant-test"]
+    judged = q.assess_nr(small_rgb, model="constant-test")
+    assert judged.score == 42.0 and judged.level == "fair" and judged.source == "constant-test"
+    assert q.compute("constant-test", small_rgb) == 42.0  # an ordinary metric too
+    assert q.assess_nr(small_rgb).source == "quality"  # the default is unchanged
+    with pytest.raises(ValueError, match="already registered"):
+        q.register_metric(constant)
+    # lower-is-better or unknown metrics are no quality models; the error lists the valid ones
+    for name in ("niqe", "no-such-model"):
+        with pytest.raises(UnknownNameError, match="constant-test"):
+            q.assess_nr(small_rgb, model=name)

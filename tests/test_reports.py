@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import numpy as np
@@ -12,21 +11,21 @@ from PIL import Image as PILImage
 
 from restora.reports import bench_report
 from restora.reports.html import detail_box, side_by_side_crops
+from restora.vocabulary import DEGRADATION_TYPES
 
-from .test_cli import run_cli
-from .test_perception import tiny_weights  # noqa: F401 (the fixture)
-
-SOURCES = re.compile(r"""\bsrc=["']([^"']*)["']""")
+from .helpers import HtmlReport, parse_report, run_cli
 
 
-def _self_contained(text: str) -> list[str]:
-    """The inlined image URIs; fails on anything that would load from elsewhere."""
-    assert text.startswith("<!doctype html>") and text.rstrip().endswith("</html>")
-    sources = SOURCES.findall(text)
-    assert sources, "no image in the report"
-    assert all(s.startswith("data:image/") for s in sources), sources
-    assert "<script" not in text and "<link" not in text and "url(" not in text
-    return sources
+def _self_contained(text: str) -> HtmlReport:
+    """The report as a reader sees it; fails on anything that would load from elsewhere and on
+    inlined pictures that do not decode."""
+    report = parse_report(text)
+    assert not report.tags & {"script", "link", "iframe", "object", "embed"}, report.tags
+    assert report.sources, "no image in the report"
+    assert all(s.startswith("data:image/") for s in report.sources), report.sources
+    assert "url(" not in report.styles
+    report.images()
+    return report
 
 
 def _save(path: Path, rgb: np.ndarray) -> Path:
@@ -52,33 +51,38 @@ def test_analysis_report_shows_every_found_degradation(small_rgb: np.ndarray) ->
         QualityScore(41.0, "fair"),
         scores={"noise": 0.91, "jpeg": 0.7, "haze": 0.05},
     )
-    text = analysis_report(small_rgb, analysis, "photo.png")
-    _self_contained(text)
-    assert "<td>noise</td><td>0.62</td><td>0.91</td>" in text
-    assert "<td>jpeg</td><td>0.35</td><td>0.70</td>" in text
-    assert "41/100 (fair)" in text and "width:5.0%" in text  # the haze bar
+    report = _self_contained(analysis_report(small_rgb, analysis, "photo.png"))
+    preview = report.images()[0]
+    assert preview.size == (128, 96)  # the whole image, at its size
+    assert ["noise", "0.62", "0.91"] in report.rows and ["jpeg", "0.35", "0.70"] in report.rows
+    assert "41/100 (fair)" in report.text
+    assert set(report.bars) == set(DEGRADATION_TYPES)  # a bar for every type
+    assert report.bars["haze"] == (5.0, "0.05", False)
+    assert report.bars["noise"] == (91.0, "0.91", True)  # the found ones stand out
+    assert report.bars["rain"][2] is False
 
 
 def test_analyze_report(
-    tiny_weights: Path,  # noqa: F811
+    tiny_weights: Path,
     tmp_path: Path,
     small_rgb: np.ndarray,
     rng: np.random.Generator,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     noisy = _save(tmp_path / "noisy.png", small_rgb + rng.normal(0, 0.1, small_rgb.shape))
-    report = tmp_path / "analysis.html"
+    report_path = tmp_path / "analysis.html"
     args = ["analyze", noisy, "--weights", tiny_weights, "--device", "cpu"]
-    code, out, err = run_cli(capsys, *args, "--report", report, "--json")
+    code, out, err = run_cli(capsys, *args, "--report", report_path, "--json")
     assert code == 0, err
     analysis = json.loads(out)
-    text = report.read_text()
-    assert len(_self_contained(text)) == 3  # preview, detail crop, tone histogram
-    assert f"{analysis['quality']['score']:.0f}/100" in text
+    report = _self_contained(report_path.read_text())
+    assert len(report.images()) == 3  # preview, detail crop, tone histogram
+    assert f"{analysis['quality']['score']:.0f}/100" in report.text
     for item in analysis["degradations"]:
-        assert f"<td>{item['type']}</td><td>{item['severity']:.2f}</td>" in text
-    assert "class='bars'" in text
-    code, _, err = run_cli(capsys, *args, "--report", report)
+        assert [item["type"], f"{item['severity']:.2f}", f"{item['confidence']:.2f}"] in report.rows
+        assert report.bars[item["type"]][2] is True
+    assert set(report.bars) == set(DEGRADATION_TYPES)
+    code, _, err = run_cli(capsys, *args, "--report", report_path)
     assert code == 2 and "--overwrite" in err
 
 
@@ -90,15 +94,18 @@ def test_assess_report_with_reference_and_for_a_folder(
 ) -> None:
     clean = _save(tmp_path / "clean.png", small_rgb)
     noisy = _save(tmp_path / "noisy.png", small_rgb + rng.normal(0, 0.08, small_rgb.shape))
-    report = tmp_path / "assess.html"
+    report_path = tmp_path / "assess.html"
     args = ["assess", noisy, "--ref", clean, "--metrics", "psnr,ssim", "--json"]
-    code, out, err = run_cli(capsys, *args, "--report", report)
+    code, out, err = run_cli(capsys, *args, "--report", report_path)
     assert code == 0, err
     metrics = json.loads(out)["metrics"]
-    text = report.read_text()
-    assert len(_self_contained(text)) == 4  # image, reference, and the same crop of both
-    assert f"{metrics['psnr']:.4f}" in text and f"{metrics['ssim']:.4f}" in text
-    assert "higher is better" in text
+    report = _self_contained(report_path.read_text())
+    image, reference, *crops = report.images()  # and the same crop of both
+    assert image.size == reference.size == (128, 96) and len(crops) == 2
+    assert crops[0].size == crops[1].size
+    rows = {row[0]: row[1:] for row in report.rows}
+    assert rows["psnr"][:2] == [f"{metrics['psnr']:.4f}", "higher is better"]
+    assert rows["ssim"][0] == f"{metrics['ssim']:.4f}"
 
     folder, refs = tmp_path / "set", tmp_path / "refs"
     folder.mkdir()
@@ -112,12 +119,15 @@ def test_assess_report_with_reference_and_for_a_folder(
         capsys, "assess", folder, "--ref", refs, "--metrics", "psnr", "--report", many, "--json"
     )
     assert code == 0, err
-    rows = json.loads(out)["files"]
-    text = many.read_text()
-    assert len(_self_contained(text)) == 1 + 3 * 4  # plot, then 4 pictures per file
-    for row in rows:
-        assert f"{row['metrics']['psnr']:.4f}" in text
-    assert "Metrics across files" in text
+    files = json.loads(out)["files"]
+    report = _self_contained(many.read_text())
+    assert len(report.images()) == 1 + 3 * 4  # plot, then 4 pictures per file
+    for row in files:
+        name = Path(row["file"]).name
+        assert any(name in heading for heading in report.headings), report.headings
+        summary = [cells for cells in report.rows if cells[0] == row["file"]]
+        assert summary and summary[0][1] == f"{row['metrics']['psnr']:.4f}"
+    assert "Metrics across files" in report.headings
 
 
 def _bench_rows() -> dict:
@@ -149,30 +159,36 @@ def _bench_rows() -> dict:
 
 
 def test_bench_report_plots_quality_against_time_per_data_set() -> None:
-    text = bench_report(_bench_rows())
-    assert len(_self_contained(text)) == 2  # one plot per data set
-    for number in ("28.420", "32.460", "27.310", "3.500"):
-        assert number in text
-    assert text.count("<h2>") == 2 and "test box" in text
+    report = _self_contained(bench_report(_bench_rows()))
+    assert len(report.images()) == 2  # one plot per data set
+    assert report.headings[1:] == ["set5_x4", "live1_q10"] and "test box" in report.text
+    rows = {row[0]: row for row in report.rows}
+    for method, numbers in {
+        "bicubic": ("28.420", "0.010"),
+        "edsr": ("32.460", "3.500"),
+        "bm3d_deblock": ("27.310", "12.000"),
+    }.items():
+        assert set(numbers) <= set(rows[method]), rows[method]
     variants = {
         "seed": {"images": 2, "psnr": 15.86, "seconds": 0.0},
         "agent": {"images": 2, "psnr": 17.004, "seconds": 6.4},
     }
     agent = {"agent": {"sets": {"mixed_cbsd68": {"variants": variants}}, "analyzer_seconds": 0.3}}
-    special = bench_report(agent)
-    assert len(_self_contained(special)) == 1  # the variants' quality-vs-time plot
-    assert "<td>agent</td><td>2</td><td>17.004</td>" in special and "0.300" in special
+    special = _self_contained(bench_report(agent))
+    assert len(special.images()) == 1  # the variants' quality-vs-time plot
+    assert ["agent", "2", "17.004", "6.400"] in special.rows
+    assert ["analyzer_seconds", "0.300"] in special.rows
 
 
 def test_bench_cli_report(
     data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    report = tmp_path / "bench.html"
+    report_path = tmp_path / "bench.html"
     args = ["bench", "--data", data_dir, "--task", "upscale", "--quick", "--max-images", "1"]
-    args += ["--method", "bicubic", "--out", tmp_path / "bench", "--report", report, "--json"]
+    args += ["--method", "bicubic", "--out", tmp_path / "bench", "--report", report_path, "--json"]
     code, out, err = run_cli(capsys, *args)
     assert code == 0, err
     rows = json.loads(out)["rows"]
-    text = report.read_text()
-    assert len(_self_contained(text)) == len({r["dataset"] for r in rows})
-    assert f"{rows[0]['psnr']:.3f}" in text
+    report = _self_contained(report_path.read_text())
+    assert len(report.images()) == len({r["dataset"] for r in rows})
+    assert any(f"{rows[0]['psnr']:.3f}" in cells for cells in report.rows)

@@ -134,9 +134,20 @@ def test_build_app_wires_the_page(tmp_path: Path) -> None:
     from restora.web.app import build_app
 
     app = build_app(examples=False, workdir=tmp_path)
-    assert isinstance(app, gr.Blocks)
     ids = {getattr(block, "elem_id", None) for block in app.blocks.values()}
     assert {"upload", "instruction", "run", "comparison", "download-image", "trace"} <= ids
+
+    def wiring(trigger: str) -> tuple[list[str | None], list[str | None]]:
+        """(input ids, output ids) of the callback that ``trigger`` starts."""
+        for fn in app.fns.values():
+            if any(getattr(app.blocks.get(t), "elem_id", None) == trigger for t, _ in fn.targets):
+                return [b.elem_id for b in fn.inputs], [b.elem_id for b in fn.outputs]
+        raise AssertionError(f"nothing runs on {trigger}")
+
+    inputs, outputs = wiring("run")
+    assert inputs == ["upload", "instruction"] and wiring("instruction")[1] == outputs
+    assert {"comparison", "trace", "download-image", "download-report"} <= set(outputs)
+    assert "input-preview" in wiring("upload")[1]
 
 
 def test_serve_command_defaults_to_localhost() -> None:

@@ -11,51 +11,34 @@ of one part never breaks another::
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+import lazy_loader
 
 __version__ = "0.1.0"
 
-# public name -> module that defines it
-_API: dict[str, str] = {
-    "Image": "restora.io",
-    "ImageMeta": "restora.io",
-    "load": "restora.io",
-    "save": "restora.io",
-    "RestoraError": "restora.errors",
-    "data_dir": "restora.paths",
-    "resolve_device": "restora.device",
-    "restore": "restora.agent.api",
-}
-
-__all__ = [
-    "Image",
-    "ImageMeta",
-    "RestoraError",
-    "__version__",
-    "data_dir",
-    "load",
-    "resolve_device",
-    "restore",
-    "save",
-]
-
 if TYPE_CHECKING:
-    from restora.agent.api import restore
-    from restora.device import resolve_device
-    from restora.errors import RestoraError
-    from restora.io import Image, ImageMeta, load, save
-    from restora.paths import data_dir
+    from restora.agent.api import restore as restore
+    from restora.device import resolve_device as resolve_device
+    from restora.errors import RestoraError as RestoraError
+    from restora.io import Image as Image
+    from restora.io import ImageMeta as ImageMeta
+    from restora.io import load as load
+    from restora.io import save as save
+    from restora.paths import data_dir as data_dir
 
-
-def __getattr__(name: str) -> Any:
-    module = _API.get(name)
-    if module is None:
-        raise AttributeError(f"module 'restora' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__, _, _lazy_names = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "io": ["Image", "ImageMeta", "load", "save"],
+        "errors": ["RestoraError"],
+        "paths": ["data_dir"],
+        "device": ["resolve_device"],
+        "agent.api": ["restore"],
+    },
+)
+__all__ = sorted([*_lazy_names, "__version__"])
 
 
 def __dir__() -> list[str]:
-    return sorted(__all__)
+    return list(__all__)

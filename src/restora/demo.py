@@ -20,13 +20,11 @@ from typing import Any
 
 import numpy as np
 
-from restora.errors import NotAvailableError, RestoraError
+from restora.errors import RestoraError
 from restora.io import Image, save
 
 INSTRUCTION = "remove the grain and the blocky compression artefacts"
 DAMAGE = {"noise": 0.4, "jpeg": 0.55}
-FIRST_CHOICE = {"denoise": "nlm", "dejpeg": "bm3d_deblock"}
-"""Experts for the fallback without analyzer weights."""
 
 
 def example_image() -> Image:
@@ -50,7 +48,8 @@ def restore_with_agent(
     damaged: Image, out_dir: Path, summary: dict[str, Any], log: Any
 ) -> np.ndarray:
     """The agent on the damaged photo: analysis, plan, trace and an HTML report."""
-    from restora.agent import restore, write_report
+    from restora.agent import restore
+    from restora.reports.restoration import write_report
 
     result = restore(damaged, INSTRUCTION)
     summary["analysis"] = result.analysis_before.to_dict()
@@ -61,26 +60,6 @@ def restore_with_agent(
     for line in result.trace.lines():
         log(f"agent:    {line}")
     return result.rgb
-
-
-def restore_named_tasks(
-    current: np.ndarray, tasks: tuple[str, ...], summary: dict[str, Any], log: Any
-) -> np.ndarray:
-    """Without the analyzer: the first-choice expert of each task the instruction names."""
-    from restora.experts import get_expert
-
-    summary["analysis"] = None
-    steps = []
-    for task in tasks:
-        expert = get_expert(FIRST_CHOICE.get(task, task))
-        start = time.perf_counter()
-        current = expert(current)
-        steps.append(
-            {"task": task, "expert": expert.name, "seconds": round(time.perf_counter() - start, 2)}
-        )
-        log(f"restore:  {task} with {expert.name} in {steps[-1]['seconds']} s")
-    summary["steps"] = steps
-    return current
 
 
 def run_demo(out_dir: Path, log: Any = print) -> dict[str, Any]:
@@ -105,11 +84,7 @@ def run_demo(out_dir: Path, log: Any = print) -> dict[str, Any]:
     summary["intent"] = intent.to_dict()
     log(f"asked:    {INSTRUCTION!r} -> tasks {list(intent.tasks)}")
 
-    try:
-        current = restore_with_agent(damaged, out_dir, summary, log)
-    except NotAvailableError as exc:
-        log(f"agent:    skipped ({exc})")
-        current = restore_named_tasks(damaged.rgb, intent.tasks, summary, log)
+    current = restore_with_agent(damaged, out_dir, summary, log)
     summary["files"]["restored"] = save(
         clean.with_rgb(current), out_dir / "restored.png", overwrite=True
     )

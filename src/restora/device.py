@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING
 
 from restora.errors import NotAvailableError, RestoraError
@@ -12,10 +11,12 @@ if TYPE_CHECKING:
 
 
 def resolve_device(name: str | None = None) -> torch.device:
-    """``cpu``, ``cuda``, ``cuda:N`` or ``auto`` (default: ``$RESTORA_DEVICE`` or auto)."""
+    """``cpu``, ``cuda``, ``cuda:N`` or ``auto`` (default: ``RESTORA_DEVICE`` from :mod:`restora.settings`, or auto)."""
     import torch
 
-    choice = (name or os.environ.get("RESTORA_DEVICE") or "auto").lower()
+    from restora.settings import settings
+
+    choice = (name or settings().device or "auto").lower()
     if choice == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if choice == "cpu":

@@ -156,13 +156,10 @@ def to_uint(array: np.ndarray, bit_depth: int = 8) -> np.ndarray:
 
 
 def max_pixels_default() -> int:
-    value = os.environ.get("RESTORA_MAX_PIXELS")
-    if value:
-        try:
-            return int(float(value))
-        except ValueError:
-            raise InputError(f"RESTORA_MAX_PIXELS must be a number, got {value!r}") from None
-    return DEFAULT_MAX_PIXELS
+    from restora.settings import settings
+
+    value = settings().max_pixels
+    return DEFAULT_MAX_PIXELS if value is None else value
 
 
 # --------------------------------------------------------------------------------------- reading

@@ -17,9 +17,11 @@ def data_dir(override: str | os.PathLike[str] | None = None) -> Path:
     """
     if override is not None:
         return Path(override).expanduser()
-    env = os.environ.get("RESTORA_DATA")
-    if env:
-        return Path(env).expanduser()
+    from restora.settings import settings
+
+    env = settings().data_dir
+    if env is not None:
+        return env
     candidates = [Path.cwd() / ".." / "shared" / "data"]
     if PACKAGE_DIR.parent.name == "src":  # an editable/source checkout: <repo>/src/restora
         candidates.append(PACKAGE_DIR.parents[2] / "shared" / "data")

@@ -42,6 +42,12 @@ TASK_FOR_TYPE: dict[str, str] = {
 }
 """Which task undoes each degradation type."""
 
+TYPES_FOR_TASK: dict[str, tuple[str, ...]] = {
+    task: tuple(t for t, k in TASK_FOR_TYPE.items() if k == task and t != "low_resolution")
+    for task in TASKS
+}
+"""The analyzer types each task undoes (``deblur``: blur and motion_blur; upscale: none)."""
+
 QUALITY_LEVELS: tuple[str, ...] = ("excellent", "good", "fair", "poor", "bad")
 """Quality levels, best first."""
 

@@ -6,57 +6,42 @@ checks, roll back what did not help, and explain every decision.
     >>> restora.save(result.image, "fixed.png")
     >>> print("\\n".join(result.trace.lines()))
 
-Modules: ``planning`` (order rule, intent merge, ``AgentConfig``), ``candidates`` (experts per task
-from the registry, preference and cost), ``scoring`` (state score, fidelity guard), ``execution``
-(the loop with rollback), ``trace`` (records, ``Result``), ``api`` (``restore``), ``report``
-(self-contained HTML), ``bench`` (``restora bench --task agent``).
+Modules: ``planning`` (order rule, intent merge, ``AgentConfig``, explicit plans),
+``candidates`` (experts per step, sorted from their descriptors), ``judge`` (the ``Judge``
+protocol and ``DefaultJudge``: state score, guards, keep/rollback margin), ``execution`` (the
+loop with rollback), ``trace`` (records, ``Result``), ``api`` (``RestoreRequest``,
+``restore``). The HTML report is ``restora.reports.restoration``; the benchmark and the tuner
+are ``restora.bench.agent``.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+import lazy_loader
 
 if TYPE_CHECKING:
-    from restora.agent.api import restore
-    from restora.agent.execution import execute
-    from restora.agent.planning import AgentConfig, Plan, Step, plan
-    from restora.agent.report import render_report, write_report
-    from restora.agent.trace import Attempt, Result, StepRecord, Trace
+    from restora.agent.api import RestoreRequest as RestoreRequest
+    from restora.agent.api import restore as restore
+    from restora.agent.execution import execute as execute
+    from restora.agent.judge import DefaultJudge as DefaultJudge
+    from restora.agent.judge import Judge as Judge
+    from restora.agent.planning import AgentConfig as AgentConfig
+    from restora.agent.planning import Plan as Plan
+    from restora.agent.planning import Step as Step
+    from restora.agent.planning import plan as plan
+    from restora.agent.trace import Attempt as Attempt
+    from restora.agent.trace import Result as Result
+    from restora.agent.trace import StepRecord as StepRecord
+    from restora.agent.trace import Trace as Trace
 
-_API: dict[str, str] = {
-    "restore": "restora.agent.api",
-    "execute": "restora.agent.execution",
-    "AgentConfig": "restora.agent.planning",
-    "Plan": "restora.agent.planning",
-    "Step": "restora.agent.planning",
-    "plan": "restora.agent.planning",
-    "render_report": "restora.agent.report",
-    "write_report": "restora.agent.report",
-    "Attempt": "restora.agent.trace",
-    "Result": "restora.agent.trace",
-    "StepRecord": "restora.agent.trace",
-    "Trace": "restora.agent.trace",
-}
-
-__all__ = [
-    "AgentConfig",
-    "Attempt",
-    "Plan",
-    "Result",
-    "Step",
-    "StepRecord",
-    "Trace",
-    "execute",
-    "plan",
-    "render_report",
-    "restore",
-    "write_report",
-]
-
-
-def __getattr__(name: str) -> Any:
-    module = _API.get(name)
-    if module is None:
-        raise AttributeError(f"module 'restora.agent' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__, __dir__, __all__ = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "api": ["RestoreRequest", "restore"],
+        "execution": ["execute"],
+        "planning": ["AgentConfig", "Plan", "Step", "plan"],
+        "judge": ["DefaultJudge", "Judge"],
+        "trace": ["Attempt", "Result", "StepRecord", "Trace"],
+    },
+)

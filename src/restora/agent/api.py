@@ -1,18 +1,77 @@
-"""``restora.restore``: analysis + instruction -> plan -> quality-guided execution -> Result."""
+"""``restora.restore``: one request -> plan -> quality-guided execution -> Result.
+
+Every surface (the CLI, the web app, batch, the demo) builds one :class:`RestoreRequest` and
+calls :func:`restore`; an explicit request (``tasks`` without an instruction's planning, or a
+named ``expert``) runs through the same executor as the agent, with
+:data:`restora.agent.planning.EXPLICIT` settings instead of planning.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 
-from restora.agent.execution import Judge, StepObserver, execute
-from restora.agent.planning import AgentConfig, plan
+from restora.agent.execution import StepObserver, execute
+from restora.agent.judge import DefaultJudge, Judge
+from restora.agent.planning import EXPLICIT, AgentConfig, plan, plan_explicit
 from restora.agent.trace import Result
+from restora.errors import RestoraError
 from restora.types import Intent
+from restora.vocabulary import STRENGTHS, TASKS
+
+
+@dataclass(frozen=True)
+class RestoreRequest:
+    """What a user asks for, whichever surface they use.
+
+    ``instruction`` is plain English (empty: fix what the analyzer finds); ``tasks`` add to it
+    (with ``explicit`` they are all that runs: ``--task``); ``expert`` names one expert to run
+    (``--expert``, or ``onnx:PATH``); ``exclude`` is never run; ``scale`` an upscaling factor;
+    ``strength`` light/normal/strong; ``budget`` seconds for the agent; ``device`` where
+    learned models run (auto, cpu, cuda); ``params`` fixed expert parameters (``--param``);
+    ``analyzer_weights`` another analyzer."""
+
+    instruction: str | None = None
+    tasks: tuple[str, ...] = ()
+    expert: str | None = None
+    exclude: tuple[str, ...] = ()
+    scale: int | None = None
+    strength: str | None = None
+    budget: float | None = None
+    device: str | None = None
+    params: Mapping[str, Any] = field(default_factory=dict)
+    analyzer_weights: str | Path | None = None
+    explicit: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tasks", tuple(self.tasks))
+        object.__setattr__(self, "exclude", tuple(self.exclude))
+        object.__setattr__(self, "params", MappingProxyType(dict(self.params)))
+        bad = [t for t in (*self.tasks, *self.exclude) if t not in TASKS]
+        if bad:
+            raise RestoraError(f"unknown task {bad[0]!r}; tasks: {', '.join(TASKS)}")
+        if self.strength is not None and self.strength not in STRENGTHS:
+            raise RestoraError(f"strength must be one of {', '.join(STRENGTHS)}")
+        if self.budget is not None and not self.budget > 0:
+            raise RestoraError("the time budget must be a positive number of seconds")
+        if self.expert is not None and not self.explicit:
+            object.__setattr__(self, "explicit", True)
+        if self.explicit and not (self.tasks or self.expert):
+            raise RestoraError("an explicit request names tasks or an expert")
+        if self.explicit and self.exclude:
+            raise RestoraError("--exclude is for the agent: leave out --task/--expert")
+
+    def config(self, base: AgentConfig | None = None) -> AgentConfig:
+        """The executor settings for this request."""
+        config = EXPLICIT if self.explicit else (base or AgentConfig())
+        if self.budget is not None:
+            config = replace(config, time_budget_s=float(self.budget))
+        return config
 
 
 def as_image(image: Any) -> Any:
@@ -56,42 +115,96 @@ def make_intent(
     )
 
 
+def _load_expert(request: RestoreRequest) -> Any:
+    from restora.experts import get_expert
+
+    if request.expert is None:
+        return None
+    options: dict[str, Any] = {}
+    if request.expert.startswith("onnx:"):
+        options = {"task": request.tasks[0] if request.tasks else None, "scale": request.scale}
+    return get_expert(request.expert, **options)
+
+
 def restore(
     image: Any,
     instruction: str | Intent | None = None,
     *,
+    request: RestoreRequest | None = None,
     tasks: Sequence[str] = (),
     exclude: Sequence[str] = (),
     scale: int | None = None,
     strength: str | None = None,
     config: AgentConfig | None = None,
-    analyzer: Judge | None = None,
+    judge: Judge | None = None,
+    analyzer: Any = None,
     weights: str | Path | None = None,
     device: str | None = None,
     observe: StepObserver | None = None,
 ) -> Result:
-    """Restore ``image`` (an :class:`restora.Image`, a path or an array) as ``instruction`` asks.
+    """Restore ``image`` (an :class:`restora.Image`, a path or an array) as asked.
 
         >>> result = restora.restore("photo.jpg", "remove the noise but keep it dark")
         >>> result.image            # restora.Image (alpha and metadata kept)
         >>> print("\\n".join(result.trace.lines()))
 
-    No instruction (or "make it better") restores what the analyzer finds. ``tasks`` /
-    ``exclude`` / ``scale`` / ``strength`` add to what the instruction says; ``config`` sets the
-    budgets; ``analyzer`` replaces the shipped analyzer (anything with ``.analysis(image)``);
-    ``observe`` sees every step (see :func:`restora.agent.execute`).
+    ``request`` is the whole request (:class:`RestoreRequest`); the keyword arguments build one
+    when it is not given (``instruction``, ``tasks``, ``exclude``, ``scale``, ``strength``,
+    ``weights`` for the analyzer, ``device``). ``config`` sets the agent's budgets; ``judge``
+    decides what is kept (default :class:`restora.agent.judge.DefaultJudge`; ``analyzer``
+    replaces only its analyzer: anything with ``.analysis(image)``); ``observe`` sees every
+    step (see :func:`restora.agent.execute`).
     """
+    if request is None:
+        text = instruction if isinstance(instruction, str) or instruction is None else None
+        request = RestoreRequest(
+            instruction=text,
+            tasks=tuple(tasks),
+            exclude=tuple(exclude),
+            scale=scale,
+            strength=strength,
+            device=device,
+            analyzer_weights=weights,
+        )
     source = as_image(image)
-    intent = make_intent(instruction, tasks, exclude, scale, strength)
-    config = config or AgentConfig()
-    if analyzer is None:
-        from restora.perception import get_analyzer
-
-        analyzer = get_analyzer(weights, device)
-    before = analyzer.analysis(source.rgb)
-    steps = plan(before, intent, config, source.rgb.shape)
-    rgb, after, trace = execute(
-        source.rgb, steps, analyzer, config, analysis=before, observe=observe
+    parsed = instruction if isinstance(instruction, Intent) else request.instruction
+    if judge is None:
+        judge = DefaultJudge(
+            analyzer=analyzer, analyzer_weights=request.analyzer_weights, device=request.device
+        )
+    run_config = request.config(config)
+    before = judge.assess(source.rgb)
+    if request.explicit:
+        intent = make_intent(parsed, request.tasks, (), request.scale, request.strength)
+        intent = replace(intent, auto=False)
+        steps = plan_explicit(
+            request.tasks, _load_expert(request), request.scale, request.params, intent
+        )
+    else:
+        intent = make_intent(
+            parsed, request.tasks, request.exclude, request.scale, request.strength
+        )
+        steps = plan(before.analysis, intent, run_config, source.rgb.shape)
+    done = execute(
+        source.rgb,
+        steps,
+        judge,
+        run_config,
+        observe=observe,
+        device=request.device,
+        assessment=before,
     )
-    output = source.with_rgb(rgb) if trace.kept else source
-    return Result(output, before, after, intent, steps, trace, source)
+    output = source.with_rgb(done.image) if done.trace.kept else source
+    after = done.after if done.trace.kept else done.before
+    return Result(
+        output,
+        done.before.analysis,
+        after.analysis,
+        intent,
+        steps,
+        done.trace,
+        source,
+        quality_before=done.before.quality,
+        quality_after=after.quality,
+        quality_model=str(getattr(judge, "quality_model", "")),
+    )

@@ -1,10 +1,10 @@
 """Quality-guided execution: try each step's candidates, judge them, keep the best or roll back.
 
 For every step the agent runs its candidate experts (the first always, the next ones while the
-time budget allows by their predicted cost), judges each result with the analyzer (is the target
-degradation gone? did another one appear?), the no-reference quality and the fidelity guard
-(``restora.agent.scoring``), and keeps the best candidate only if it beats the state before the
-step; otherwise the step is rolled back (the image stays as it was). The analysis of the kept
+time budget allows by their predicted cost), asks the judge (``restora.agent.judge``) about each
+result (is the target degradation gone? did another one appear? did the no-reference quality
+hold? did content move?), and keeps the best candidate only if the judge says it beats the state
+before the step; otherwise the step is rolled back (the image stays as it was). The analysis of the kept
 result is the re-analysis the next step starts from: a planned step whose degradation is no longer
 found is skipped, and in automatic mode a degradation that shows up is added. It stops when no
 step is left, or the step limit or the time budget is reached. Every decision goes into the trace.
@@ -15,23 +15,18 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from restora.agent.judge import Assessment, Judge, Verdict, analysis_probabilities
 from restora.agent.planning import (
     AgentConfig,
     Plan,
     Step,
     fix_harmful_order,
     make_step,
-)
-from restora.agent.scoring import (
-    StateScore,
-    analysis_probabilities,
-    low_frequency_fidelity,
-    state_score,
 )
 from restora.agent.trace import Attempt, StepRecord, Trace
 from restora.types import Analysis
@@ -40,78 +35,25 @@ from restora.vocabulary import TASK_FOR_TYPE
 log = logging.getLogger(__name__)
 
 
-SIDE_EFFECTS: dict[str, frozenset[str]] = {
-    "denoise": frozenset({"blur", "reflection"}),
-    "dejpeg": frozenset({"blur", "reflection"}),
-    "derain": frozenset({"blur", "reflection"}),
-    "deblur": frozenset({"noise", "jpeg"}),
-}
-"""Types an expert of a task can itself introduce, or that the analyzer reads into its output
-(smoothing reads as blur, and its flat low-contrast areas as a reflection veil; deconvolution
-amplifies noise and block edges). When one shows up after such a step it is not added as a new
-step: on LIVE1 the analyzer saw blur after NLM deblocking and Wiener then lost 2.9 dB; on
-CBSD68 sigma 25 the analyzer of session 4 saw a reflection on 2 of 10 denoised images, and the
-added dereflect step lost 4.6 and 3.4 dB."""
-
 StepObserver = Callable[[StepRecord, np.ndarray, "np.ndarray | None"], None]
 """Called after each step with its record, the image before it and the best candidate's image."""
-
-
-class Judge(Protocol):
-    """What the agent needs from the analyzer: an :class:`Analysis` with per-type ``scores``."""
-
-    def analysis(self, image: np.ndarray) -> Analysis: ...
-
-
-def no_reference_quality(image: np.ndarray) -> float:
-    """0-100 no-reference quality (the default model of :func:`restora.quality.assess_nr`)."""
-    from restora.quality import assess_nr
-
-    return float(assess_nr(image).score)
 
 
 @dataclass
 class _State:
     image: np.ndarray
-    analysis: Analysis
-    quality: float
+    assessment: Assessment
 
-    def score(self, targets: tuple[str, ...], config: AgentConfig) -> StateScore:
-        weights = (config.weight_residual, config.weight_others, config.weight_quality)
-        return state_score(analysis_probabilities(self.analysis), targets, self.quality, weights)
+    @property
+    def analysis(self) -> Analysis:
+        return self.assessment.analysis
 
 
-def _judge(
-    state: _State, output: np.ndarray, step: Step, judge: Judge, config: AgentConfig
-) -> tuple[_State, StateScore, Attempt]:
-    """Analyse and score one candidate output against the state it came from."""
-    start = time.perf_counter()
-    new_state = _State(output, judge.analysis(output), no_reference_quality(output))
-    fidelity = low_frequency_fidelity(state.image, output)
-    judge_seconds = time.perf_counter() - start
-    score = new_state.score(step.targets, config)
-    quality_drop = state.quality - new_state.quality
-    accepted = fidelity >= config.fidelity_floor and quality_drop <= config.max_quality_drop
-    if fidelity < config.fidelity_floor:
-        note = f"fidelity {fidelity:.2f} < {config.fidelity_floor}"
-    elif not accepted:
-        note = f"no-reference quality fell by {quality_drop:.0f}"
-    else:
-        note = ""
-    attempt = Attempt(
-        "",
-        {},
-        0.0,
-        score=score.score,
-        residual=score.residual,
-        quality=score.quality,
-        fidelity=fidelity,
-        others=score.others,
-        accepted=accepted,
-        note=note,
-        judge_seconds=judge_seconds,
-    )
-    return new_state, score, attempt
+@dataclass
+class _Judged:
+    state: _State
+    verdict: Verdict
+    attempt: Attempt
 
 
 def _try_candidates(
@@ -121,40 +63,58 @@ def _try_candidates(
     config: AgentConfig,
     strength: str,
     deadline: float,
-) -> tuple[list[Attempt], list[tuple[_State, StateScore, Attempt]]]:
-    from restora.experts import get_expert
-
+    device: str | None,
+) -> tuple[list[Attempt], list[_Judged]]:
     megapixels = state.image.shape[0] * state.image.shape[1] / 1e6
     attempts: list[Attempt] = []
-    results: list[tuple[_State, StateScore, Attempt]] = []
+    results: list[_Judged] = []
     for index, candidate in enumerate(step.candidates):
         remaining = deadline - time.perf_counter()
         if index > 0 and candidate.predicted_seconds(megapixels) > remaining:
             attempts.append(
-                Attempt(candidate.label, {}, 0.0, note="not tried: over the time budget")
-            )
+                Attempt(candidate.name, {}, 0.0, task=candidate.task,
+                        note="not tried: over the time budget")
+            )  # fmt: skip
             continue
         try:
-            params = candidate.call_params(state.image, strength, step.scale)
+            params = candidate.call_params(state.image, strength, step.scale, state.analysis)
             start = time.perf_counter()
-            output = get_expert(candidate.expert)(state.image, **params)
+            output = candidate.expert(state.image, device=device, **params)
             seconds = time.perf_counter() - start
         except Exception as exc:  # an expert that fails is a candidate that lost, not a crash
+            if config.raise_errors:
+                raise
             log.warning("expert %s failed: %s", candidate.label, exc)
-            attempts.append(Attempt(candidate.label, {}, 0.0, note=f"failed: {exc}"))
+            attempts.append(
+                Attempt(candidate.name, {}, 0.0, task=candidate.task, note=f"failed: {exc}")
+            )
             continue
-        variants = [(candidate.label, output, dict(params))]
+        variants = [(1.0, output)]
         if step.task != "upscale":
             for fraction in config.blend_fractions:
                 # a partial step: the expert's change scaled down, for when it overshoots
                 blended = state.image + np.float32(fraction) * (output - state.image)
-                label = f"{candidate.label}*{fraction:g}"
-                variants.append((label, blended, {**params, "blend": fraction}))
-        for label, image, used in variants:
-            judged = _judge(state, image, step, judge, config)
-            attempt = replace(judged[2], expert=label, params=used, seconds=seconds)
+                variants.append((fraction, blended))
+        for blend, image in variants:
+            assessment = judge.assess(image)
+            verdict = judge.verdict(state.image, state.assessment, image, assessment, step.targets)
+            attempt = Attempt(
+                candidate.name,
+                dict(params),
+                seconds,
+                task=candidate.task,
+                blend=blend,
+                score=verdict.score.score,
+                residual=verdict.score.residual,
+                quality=verdict.score.quality,
+                fidelity=verdict.fidelity,
+                others=verdict.score.others,
+                accepted=verdict.accepted,
+                note=verdict.note,
+                judge_seconds=assessment.seconds,
+            )
             attempts.append(attempt)
-            results.append((judged[0], judged[1], attempt))
+            results.append(_Judged(_State(image, assessment), verdict, attempt))
     return attempts, results
 
 
@@ -165,15 +125,16 @@ def run_step(
     config: AgentConfig,
     strength: str,
     deadline: float,
+    device: str | None = None,
 ) -> tuple[StepRecord, _State, np.ndarray | None]:
     """Run one step; returns its record, the state after it (the same state if rolled back) and
     the best candidate's image (None when no candidate ran or passed the guard)."""
     start = time.perf_counter()
-    before = state.score(step.targets, config)
-    attempts, results = _try_candidates(state, step, judge, config, strength, deadline)
-    accepted = [r for r in results if r[2].accepted]
+    before = judge.score(state.assessment, step.targets)
+    attempts, results = _try_candidates(state, step, judge, config, strength, deadline, device)
+    accepted = [r for r in results if r.attempt.accepted]
     pool = accepted if (accepted or config.rollback) else results
-    best = max(pool, key=lambda r: r[1].score) if pool else None
+    best = max(pool, key=lambda r: r.verdict.score.score) if pool else None
     if best is None:
         kept = False
         reason = "no candidate passed the fidelity guard" if results else "no candidate ran"
@@ -182,28 +143,31 @@ def run_step(
     elif step.task == "upscale":
         kept, reason = True, f"kept: upscaled x{step.scale} as asked"
     else:
-        gain = best[1].score - before.score
-        needed = 0.0 if step.asked else config.improve_margin
-        kept = gain > needed if not step.asked else gain >= needed
+        gain = best.verdict.score.score - before.score
+        kept = judge.keeps(gain, step.asked)
+        needed = judge.margin(step.asked)
         reason = (
             f"kept: score {gain:+.2f}"
             if kept
             else f"rolled back: best candidate scored {gain:+.2f} (needs > {needed:+.2f})"
         )
     seconds = time.perf_counter() - start
-    best_state = best[0] if best is not None else None
+    best_state = best.state if best is not None else None
     record = StepRecord(
         task=step.task,
         source=step.source,
         targets=step.targets,
-        expert=best[2].expert if best is not None else None,
+        expert=best.attempt.expert if best is not None else None,
         kept=kept,
         score_before=before.score,
-        score_after=best[1].score if best is not None else None,
+        score_after=best.verdict.score.score if best is not None else None,
         seconds=seconds,
         reason=reason,
         attempts=tuple(attempts),
         analysis_after=best_state.analysis if (kept and best_state is not None) else None,
+        blend=best.attempt.blend if best is not None else 1.0,
+        quality_before=state.assessment.quality,
+        quality_after=best_state.assessment.quality if best_state is not None else None,
     )
     after = best_state if kept and best_state is not None else state
     return record, after, (best_state.image if best_state is not None else None)
@@ -216,16 +180,21 @@ def execute(
     config: AgentConfig | None = None,
     analysis: Analysis | None = None,
     observe: StepObserver | None = None,
-) -> tuple[np.ndarray, Analysis, Trace]:
-    """Run ``plan`` on ``image`` (float32 RGB); returns the restored pixels, their analysis and
-    the trace. ``analysis`` is the analysis of ``image`` when the caller already has it;
-    ``observe(record, image_before, best_candidate_image)`` is called after every step (the
-    benchmark uses it to check each decision against the ground truth)."""
+    device: str | None = None,
+    assessment: Assessment | None = None,
+) -> Execution:
+    """Run ``plan`` on ``image`` (float32 RGB) and return the restored pixels, the judge's
+    assessments before and after, and the trace. ``analysis`` is the analysis of ``image`` when
+    the caller already has it (``assessment``: the judge's whole assessment of it); ``device``
+    reaches every expert; ``observe(record, image_before,
+    best_candidate_image)`` is called after every step (the benchmark uses it to check each
+    decision against the ground truth)."""
     config = config or AgentConfig()
     started = time.perf_counter()
     deadline = started + config.time_budget_s
     rgb = np.asarray(image, dtype=np.float32)
-    state = _State(rgb, analysis or judge.analysis(rgb), no_reference_quality(rgb))
+    state = _State(rgb, assessment if assessment is not None else judge.assess(rgb, analysis))
+    first = state.assessment
     pending: list[Step] = list(plan.steps)
     attempted: set[str] = set()
     records: list[StepRecord] = []
@@ -253,14 +222,14 @@ def execute(
                 continue
         before_image = state.image
         record, state, candidate = run_step(
-            state, step, judge, config, plan.intent.strength, deadline
+            state, step, judge, config, plan.intent.strength, deadline, device
         )
         records.append(record)
         if observe is not None:
             observe(record, before_image, candidate)
         if config.reanalyse and plan.auto and record.kept:
             planned = {s.task for s in pending} | attempted | excluded
-            side_effects = SIDE_EFFECTS.get(record.task, frozenset())
+            side_effects = _side_effects(record, plan)
             for found in state.analysis.degradations:
                 task = TASK_FOR_TYPE[found.type]
                 if task in planned:
@@ -282,7 +251,29 @@ def execute(
         else:
             stopped = "nothing left above threshold" if plan.auto else "every asked step done"
     trace = Trace(tuple(records), tuple(notes), stopped, time.perf_counter() - started)
-    return state.image, state.analysis, trace
+    return Execution(state.image, first, state.assessment, trace)
+
+
+@dataclass(frozen=True)
+class Execution:
+    """What :func:`execute` returns."""
+
+    image: np.ndarray
+    before: Assessment
+    after: Assessment
+    trace: Trace
+
+
+def _side_effects(record: StepRecord, plan: Plan) -> frozenset[str]:
+    """The kept expert's declared side effects (``Expert.side_effects``): types the analyzer
+    may read into its output that are not new damage. On LIVE1 the analyzer saw blur after NLM
+    deblocking and Wiener then lost 2.9 dB; on CBSD68 sigma 25 it saw a reflection on 2 of 10
+    denoised images, and the added dereflect steps lost 4.6 and 3.4 dB."""
+    for step in plan.steps:
+        for candidate in step.candidates:
+            if candidate.name == record.expert and step.task == record.task:
+                return candidate.expert.side_effects
+    return frozenset()
 
 
 def summary(trace: Trace) -> dict[str, Any]:

@@ -16,12 +16,17 @@ Explicit tasks keep the user's order except for pairs in :data:`HARMFUL_BEFORE`,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from restora.agent.candidates import Candidate, candidates_for
+from restora.errors import NotAvailableError, RestoraError
 from restora.types import Analysis, Intent
-from restora.vocabulary import TASK_FOR_TYPE, TASKS
+from restora.vocabulary import TASK_FOR_TYPE, TYPES_FOR_TASK
+
+if TYPE_CHECKING:
+    from restora.experts.base import Expert
 
 TASK_ORDER: tuple[str, ...] = (
     "dejpeg",
@@ -35,11 +40,6 @@ TASK_ORDER: tuple[str, ...] = (
 )
 """Degradation formation undone in reverse (module docstring), upscale last."""
 
-TYPES_FOR_TASK: dict[str, tuple[str, ...]] = {
-    task: tuple(t for t, k in TASK_FOR_TYPE.items() if k == task and t != "low_resolution")
-    for task in TASKS
-}
-"""The analyzer types each task undoes (``deblur``: blur and motion_blur; upscale: none)."""
 
 HARMFUL_BEFORE: frozenset[tuple[str, str]] = frozenset(
     {
@@ -57,7 +57,8 @@ HARMFUL_BEFORE: frozenset[tuple[str, str]] = frozenset(
 
 @dataclass(frozen=True)
 class AgentConfig:
-    """Budgets, thresholds and score weights of the agent (the defaults are the shipped ones)."""
+    """Budgets and thresholds of the agent (the defaults are the shipped ones). How a state is
+    scored and when a step is kept belong to the judge (``restora.agent.judge``)."""
 
     time_budget_s: float = 60.0
     max_candidates: int = 2
@@ -65,21 +66,14 @@ class AgentConfig:
     max_seconds_per_mp: float = 20.0
     small_side: int = 256
     small_scale: int = 2
-    # chosen by `python -m restora.agent.bench --tune 48` (mixed items from train/BSDS500,
-    # shipped analyzer): +1.90 dB per step against +1.62 for always keeping the first expert
-    weight_residual: float = 0.25
-    weight_others: float = 0.25
-    weight_quality: float = 1.0
-    fidelity_floor: float = 0.6
-    max_quality_drop: float = 20.0
-    improve_margin: float = 0.5
     blend_fractions: tuple[float, ...] = (0.5,)
     resolved_below: float = 0.2
     rollback: bool = True
     reanalyse: bool = True
+    raise_errors: bool = False
 
     def __post_init__(self) -> None:
-        if self.max_candidates < 1 or self.max_steps < 0 or self.time_budget_s <= 0:
+        if self.max_candidates < 1 or self.max_steps < 0 or not self.time_budget_s > 0:
             raise ValueError("max_candidates >= 1, max_steps >= 0 and time_budget_s > 0")
         if self.small_scale not in (2, 3, 4):
             raise ValueError("small_scale must be 2, 3 or 4")
@@ -220,3 +214,55 @@ def plan(
             "nothing to do: the image looks clean" if auto and not asked else "nothing to do"
         )
     return Plan(tuple(steps), intent, auto, tuple(notes))
+
+
+EXPLICIT = AgentConfig(
+    time_budget_s=float("inf"),
+    max_candidates=1,
+    blend_fractions=(),
+    rollback=False,
+    reanalyse=False,
+    small_side=0,
+    raise_errors=True,
+)
+"""The executor's settings for an explicit request (``--task``/``--expert``): the asked steps in
+the asked order, each with its best expert (or the named one), kept whatever the judge says
+(it still scores them for the record), no time budget; an expert that fails is an error, not a
+candidate that lost."""
+
+
+def plan_explicit(
+    tasks: Sequence[str],
+    expert: Expert | None,
+    scale: int | None,
+    params: Mapping[str, Any],
+    intent: Intent,
+) -> Plan:
+    """The plan of an explicit request: ``expert`` alone (for its task), or the best expert of
+    each task in ``tasks`` (:func:`restora.experts.experts_for_task` order, no cost limit), in
+    the user's order."""
+    from restora.agent.candidates import Candidate, explicit_candidate
+
+    if expert is not None:
+        expert.resolve_params(params)  # an unknown --param is a usage error, before any work
+        if len(tasks) > 1:
+            raise RestoraError("--expert runs one expert: give at most one --task with it")
+        task = tasks[0] if tasks else expert.task
+        if expert.task != task:
+            raise RestoraError(f"expert {expert.name!r} performs {expert.task!r}, not {task!r}")
+        fixed = "scale" not in expert.params and expert.task == "upscale"
+        if scale is not None and fixed and expert.scale != scale:
+            raise RestoraError(f"expert {expert.name!r} upscales x{expert.scale}, not x{scale}")
+        step = Step(task, TYPES_FOR_TASK[task], "asked", (explicit_candidate(expert, task, params),),
+                    scale)  # fmt: skip
+        return Plan((step,), intent, False)
+    steps: list[Step] = []
+    for task in dict.fromkeys(tasks):
+        found = candidates_for(task, TYPES_FOR_TASK[task])
+        if not found:
+            raise NotAvailableError(f"no expert is installed for task {task!r}")
+        best = found[0]
+        best.expert.resolve_params(params)
+        chosen = Candidate(best.expert, task, best.rank, best.from_analysis, params)
+        steps.append(Step(task, TYPES_FOR_TASK[task], "asked", (chosen,), scale))
+    return Plan(tuple(steps), intent, False)

@@ -23,11 +23,15 @@ def _round(value: float | None, digits: int = 3) -> float | None:
 
 @dataclass(frozen=True)
 class Attempt:
-    """One candidate expert run on a step's input and judged."""
+    """One candidate expert run on a step's input and judged: ``task`` is the task it served
+    (another than the expert's own for a cross-task candidate), ``blend`` the fraction of its
+    change that was kept (1: the full output; 0.5: half way between input and output)."""
 
     expert: str
     params: dict[str, Any]
     seconds: float
+    task: str = ""
+    blend: float = 1.0
     score: float | None = None
     residual: float | None = None
     quality: float | None = None
@@ -40,6 +44,8 @@ class Attempt:
     def to_dict(self) -> dict[str, Any]:
         return {
             "expert": self.expert,
+            "task": self.task,
+            "blend": self.blend,
             "params": {k: plain_param(v) for k, v in self.params.items()},
             "seconds": _round(self.seconds),
             "judge_seconds": _round(self.judge_seconds),
@@ -69,11 +75,22 @@ class StepRecord:
     reason: str
     attempts: tuple[Attempt, ...] = ()
     analysis_after: Analysis | None = field(default=None, compare=False)
+    blend: float = 1.0
+    quality_before: float | None = None
+    quality_after: float | None = None
+
+    @property
+    def label(self) -> str:
+        """The chosen expert, with the share of its change kept when it is not all of it."""
+        if self.expert is None:
+            return "-"
+        return self.expert if self.blend == 1.0 else f"{self.expert} at {self.blend:g}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "task": self.task,
             "expert": self.expert,
+            "blend": self.blend,
             "kept": self.kept,
             "score_before": _round(self.score_before),
             "score_after": _round(self.score_after),
@@ -81,6 +98,8 @@ class StepRecord:
             "source": self.source,
             "targets": list(self.targets),
             "reason": self.reason,
+            "quality_before": _round(self.quality_before),
+            "quality_after": _round(self.quality_after),
             "candidates": [a.to_dict() for a in self.attempts],
         }
 
@@ -104,7 +123,7 @@ class Trace:
         for step in self.steps:
             verdict = "kept" if step.kept else "rolled back"
             scores = f"{step.score_before or 0:.1f} -> {step.score_after or 0:.1f}"
-            line = f"{step.task} with {step.expert or '-'}: {verdict}, score {scores}"
+            line = f"{step.task} with {step.label}: {verdict}, score {scores}"
             line += f", {step.seconds:.1f} s"
             if not step.kept:
                 line += f" ({step.reason.removeprefix('rolled back: ')})"
@@ -124,8 +143,9 @@ class Trace:
 @dataclass(frozen=True)
 class Result:
     """What :func:`restora.restore` returns: the restored pixels (an :class:`restora.Image`
-    keeping the input's alpha and metadata), the analyses before and after, the intent, the plan
-    and the trace."""
+    keeping the input's alpha and metadata), the analyses before and after, the judge's 0-100
+    no-reference quality before and after (``quality_model`` names the model), the intent, the
+    plan and the trace. Surfaces show these figures; they never recompute them."""
 
     image: Any
     analysis_before: Analysis
@@ -134,6 +154,9 @@ class Result:
     plan: Plan
     trace: Trace
     input_image: Any = field(default=None, compare=False, repr=False)
+    quality_before: float | None = None
+    quality_after: float | None = None
+    quality_model: str = ""
 
     @property
     def rgb(self) -> np.ndarray:
@@ -152,6 +175,11 @@ class Result:
             "intent": self.intent.to_dict(),
             "steps": [s.to_dict() for s in self.trace.steps],
             "plan": {"tasks": self.plan.tasks, "auto": self.plan.auto},
+            "quality": {
+                "model": self.quality_model,
+                "before": _round(self.quality_before),
+                "after": _round(self.quality_after),
+            },
             "notes": list(self.trace.notes),
             "stopped": self.trace.stopped,
             "seconds": _round(self.trace.seconds),

@@ -12,37 +12,24 @@ record that makes ``--resume`` work), ``summary`` (CSV and JSON), ``local`` and 
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+import lazy_loader
 
 if TYPE_CHECKING:
-    from restora.batch.job import BatchConfig, FileRestorer, list_images, output_names
-    from restora.batch.manifest import Manifest
-    from restora.batch.run import BatchReport, run_batch
+    from restora.batch.job import BatchConfig as BatchConfig
+    from restora.batch.job import FileRestorer as FileRestorer
+    from restora.batch.job import list_images as list_images
+    from restora.batch.job import output_names as output_names
+    from restora.batch.manifest import Manifest as Manifest
+    from restora.batch.run import BatchReport as BatchReport
+    from restora.batch.run import run_batch as run_batch
 
-_API: dict[str, str] = {
-    "BatchConfig": "restora.batch.job",
-    "FileRestorer": "restora.batch.job",
-    "list_images": "restora.batch.job",
-    "output_names": "restora.batch.job",
-    "Manifest": "restora.batch.manifest",
-    "BatchReport": "restora.batch.run",
-    "run_batch": "restora.batch.run",
-}
-
-__all__ = [
-    "BatchConfig",
-    "BatchReport",
-    "FileRestorer",
-    "Manifest",
-    "list_images",
-    "output_names",
-    "run_batch",
-]
-
-
-def __getattr__(name: str) -> Any:
-    module = _API.get(name)
-    if module is None:
-        raise AttributeError(f"module 'restora.batch' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__, __dir__, __all__ = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "job": ["BatchConfig", "FileRestorer", "list_images", "output_names"],
+        "manifest": ["Manifest"],
+        "run": ["BatchReport", "run_batch"],
+    },
+)

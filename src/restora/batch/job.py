@@ -1,8 +1,9 @@
 """One batch job: its settings, the files it covers, and the per-file pipeline every engine runs.
 
-The pipeline is the one of ``restora restore``: without tasks or an expert the agent
-(:func:`restora.restore`) analyses, plans, runs and checks; with ``tasks``/``expert`` the named
-experts run directly (``restora.cli.restore.plan_explicit``/``run_steps``). Each file becomes one
+The pipeline is the one of ``restora restore``: the job's settings become one
+:class:`restora.agent.api.RestoreRequest` and :func:`restora.restore` runs it (the agent without
+tasks or an expert; with ``tasks``/``expert`` the same executor runs the named experts without
+planning). Each file becomes one
 output PNG (alpha, ICC and EXIF kept, 16-bit sources stay 16-bit) at the same relative path under
 the output root, and one summary row. A file that cannot be read or restored gives a row with
 ``status: "failed"`` and the error, never an exception: one bad file must not stop a run.
@@ -18,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from restora.batch.storage import filesystem_for, is_uri, local_path
 from restora.errors import InputError, RestoraError
 
 log = logging.getLogger("restora.batch")
@@ -41,8 +43,8 @@ class BatchConfig:
     """What to do with every file; the fields are the options of ``restora batch``.
 
     ``instruction``/``exclude``/``scale``/``budget_s`` go to the agent; ``tasks``/``expert``/
-    ``params`` run experts directly as ``restora restore --task/--expert`` does; ``analyze``
-    adds the analyzer's view to rows of direct runs (agent rows always have it).
+    ``params`` run experts directly as ``restora restore --task/--expert`` does. Every row has
+    the analyzer's view of its input.
     """
 
     instruction: str | None = None
@@ -55,12 +57,28 @@ class BatchConfig:
     weights: str | None = None
     device: str = "auto"
     max_pixels: int | None = None
-    analyze: bool = False
     threads: int | None = None
 
     @property
     def uses_agent(self) -> bool:
         return not (self.tasks or self.expert)
+
+    def request(self) -> Any:
+        """The :class:`restora.agent.api.RestoreRequest` every file of the job is restored with."""
+        from restora.agent.api import RestoreRequest
+
+        return RestoreRequest(
+            instruction=self.instruction,
+            tasks=self.tasks,
+            expert=self.expert,
+            exclude=self.exclude,
+            scale=self.scale,
+            budget=self.budget_s,
+            device=self.device,
+            params=self.params,
+            analyzer_weights=self.weights,
+            explicit=not self.uses_agent,
+        )
 
     def identity(self) -> dict[str, Any]:
         """The settings that change outputs: a resumed run must use the same ones."""
@@ -69,24 +87,6 @@ class BatchConfig:
             out.pop(key)
         out["tasks"], out["exclude"] = list(self.tasks), list(self.exclude)
         return out
-
-
-def is_uri(location: str | os.PathLike[str]) -> bool:
-    """True for ``scheme://...`` locations (S3, GCS, HDFS, ...), read through pyarrow."""
-    return "://" in str(location) and not str(location).startswith("file://")
-
-
-def local_path(location: str | os.PathLike[str]) -> Path:
-    text = str(location)
-    return Path(text.removeprefix("file://"))
-
-
-def filesystem_for(uri: str) -> tuple[Any, str]:
-    """(pyarrow FileSystem, path inside it without a trailing slash) for a ``scheme://`` URI."""
-    from pyarrow import fs as pafs
-
-    filesystem, base = pafs.FileSystem.from_uri(uri)
-    return filesystem, base.rstrip("/")
 
 
 def check_roots(in_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str]) -> None:
@@ -159,13 +159,8 @@ def _top_types(analysis: Any) -> list[dict[str, Any]]:
     ]
 
 
-def _nr_quality(rgb: Any) -> float | None:
-    from restora.quality import assess_nr
-
-    try:
-        return round(float(assess_nr(rgb).score), 2)
-    except (RestoraError, ValueError):
-        return None
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 2)
 
 
 def empty_row(file: str, output: str) -> dict[str, Any]:
@@ -196,59 +191,26 @@ class FileRestorer:
             import torch
 
             torch.set_num_threads(config.threads)
-        self._analyzer: Any = None
-        self._steps: list[tuple[str | None, str]] | None = None
-        if config.uses_agent or config.analyze:
-            from restora.perception import get_analyzer
+        from restora.agent.judge import DefaultJudge
 
-            self._analyzer = get_analyzer(config.weights, config.device)
-        if not config.uses_agent:
-            from restora.cli.restore import plan_explicit
-
-            self._steps = plan_explicit(config.tasks, config.expert, config.scale)
+        self.request = config.request()
+        # one judge (and so one loaded analyzer) for every file of this process
+        self.judge = DefaultJudge(analyzer_weights=config.weights, device=config.device)
 
     def restore(self, image: Any) -> tuple[Any, dict[str, Any]]:
         """The restored :class:`restora.Image` and the row fields this run fills in."""
-        config = self.config
+        from restora.agent import restore as agent_restore
+
         fields: dict[str, Any] = {"width": image.width, "height": image.height}
-        if config.uses_agent:
-            from dataclasses import replace
-
-            from restora.agent import AgentConfig
-            from restora.agent import restore as agent_restore
-
-            agent_config = AgentConfig()
-            if config.budget_s is not None:
-                agent_config = replace(agent_config, time_budget_s=config.budget_s)
-            result = agent_restore(
-                image,
-                config.instruction,
-                exclude=config.exclude,
-                scale=config.scale,
-                config=agent_config,
-                analyzer=self._analyzer,
-            )
-            restored = result.image
-            kept = result.trace.kept
-            fields["tasks"] = [s.task for s in kept]
-            fields["experts"] = [s.expert for s in kept]
-            fields["degradations"] = _top_types(result.analysis_before)
-            fields["quality_level"] = result.analysis_before.quality.level
-        else:
-            from restora.cli.restore import run_steps
-
-            assert self._steps is not None
-            rgb, records = run_steps(image.rgb, self._steps, config.scale, dict(config.params))
-            restored = image.with_rgb(rgb)
-            fields["tasks"] = [r["task"] for r in records]
-            fields["experts"] = [r["expert"] for r in records]
-            if self._analyzer is not None:
-                before = self._analyzer.analysis(image.rgb)
-                fields["degradations"] = _top_types(before)
-                fields["quality_level"] = before.quality.level
-        fields["quality_before"] = _nr_quality(image.rgb)
-        fields["quality_after"] = _nr_quality(restored.rgb)
-        return restored, fields
+        result = agent_restore(image, request=self.request, judge=self.judge)
+        kept = result.trace.kept
+        fields["tasks"] = [s.task for s in kept]
+        fields["experts"] = [s.label for s in kept]
+        fields["degradations"] = _top_types(result.analysis_before)
+        fields["quality_level"] = result.analysis_before.quality.level
+        fields["quality_before"] = _round(result.quality_before)
+        fields["quality_after"] = _round(result.quality_after)
+        return result.image, fields
 
     def process(
         self, file: str, output: str, in_root: str, out_root: str, overwrite: bool

@@ -147,17 +147,20 @@ def run_batch(
     in_root, out_root = str(in_dir), str(out_dir)
     check_roots(in_root, out_root)
     # a request that would fail on every file fails here, once, before any file is read
+    request = config.request()
     if config.uses_agent:
         from restora.agent.api import make_intent
 
         make_intent(config.instruction, exclude=config.exclude, scale=config.scale)
-    else:
-        from restora.cli.restore import plan_explicit
-        from restora.experts import get_expert
+    elif request.expert is not None and not request.expert.startswith("onnx:"):
+        from restora.experts import get_expert  # ONNX models are opened by the workers
 
-        for _, name in plan_explicit(config.tasks, config.expert, config.scale):
-            if not name.startswith("onnx:"):  # ONNX models are opened by the workers
-                get_expert(name)
+        get_expert(request.expert)
+    else:
+        from restora.agent.planning import plan_explicit
+        from restora.types import Intent
+
+        plan_explicit(request.tasks, None, request.scale, request.params, Intent())
     files = list_images(in_root)
     if not files:
         raise InputError(f"{in_root}: no images found (looked for png, jpg, tif, bmp, webp)")

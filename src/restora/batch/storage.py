@@ -17,8 +17,25 @@ from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from restora.batch.job import filesystem_for, is_uri, local_path
 from restora.errors import OutputError
+
+
+def is_uri(location: str | os.PathLike[str]) -> bool:
+    """True for ``scheme://...`` locations (S3, GCS, HDFS, ...), read through pyarrow."""
+    return "://" in str(location) and not str(location).startswith("file://")
+
+
+def local_path(location: str | os.PathLike[str]) -> Path:
+    text = str(location)
+    return Path(text.removeprefix("file://"))
+
+
+def filesystem_for(uri: str) -> tuple[Any, str]:
+    """(pyarrow FileSystem, path inside it without a trailing slash) for a ``scheme://`` URI."""
+    from pyarrow import fs as pafs
+
+    filesystem, base = pafs.FileSystem.from_uri(uri)
+    return filesystem, base.rstrip("/")
 
 
 def read_image(root: str, rel: str, max_pixels: int | None = None) -> Any:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -25,7 +24,6 @@ def configure(verbose: int = 0, device: str | None = None) -> None:
         _STATE["verbose"] = max(_STATE["verbose"], verbose)
     if device:
         _STATE["device"] = device
-        os.environ["RESTORA_DEVICE"] = device
     level = logging.WARNING
     if _STATE["verbose"] == 1:
         level = logging.INFO
@@ -100,8 +98,11 @@ def emit_json(payload: dict[str, Any]) -> None:
 
 
 def device() -> str:
-    """The device chosen on the command line or by RESTORA_DEVICE (default auto)."""
-    return str(_STATE["device"] or os.environ.get("RESTORA_DEVICE") or "auto")
+    """The device chosen on the command line or by RESTORA_DEVICE (default auto); the surfaces
+    pass it on in the request, nothing writes it into the environment."""
+    from restora.settings import settings
+
+    return str(_STATE["device"] or settings().device or "auto")
 
 
 def max_pixels_option(func: F) -> F:

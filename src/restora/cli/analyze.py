@@ -16,15 +16,26 @@ from restora.cli._common import (
     max_pixels_option,
     overwrite_option,
 )
+from restora.perception.backends import ANALYZER_BACKENDS
 
 
 @click.command(short_help="Say which degradations an image has, and how strong.")
 @image_path_argument()
 @click.option(
+    "--analyzer",
+    "backend",
+    type=click.Choice(ANALYZER_BACKENDS),
+    default="embedded",
+    show_default=True,
+    help="Who classifies the degradations: the embedded analyzer, a CLIP model from a local "
+    "folder (--weights DIR), or a vision-language model at RESTORA_VLM_URL / RESTORA_LLM_URL "
+    "(the embedded analyzer answers when it fails).",
+)
+@click.option(
     "--weights",
     type=click.Path(path_type=Path),
     default=None,
-    help="Analyzer weights (.safetensors with its .json).",
+    help="Analyzer weights (.safetensors with its .json); with --analyzer clip, the CLIP folder.",
 )
 @click.option("--report", type=click.Path(path_type=Path), help="Write an HTML report here.")
 @overwrite_option
@@ -33,6 +44,7 @@ from restora.cli._common import (
 @common_options
 def analyze(
     input_path: Path,
+    backend: str,
     weights: Path | None,
     report: Path | None,
     overwrite: bool,
@@ -48,7 +60,7 @@ def analyze(
         from restora.cli.restore import check_report_path
 
         check_report_path(report, overwrite, input_path)
-    analysis = run_analyzer(image, weights=weights, device=device())
+    analysis = run_analyzer(image, weights=weights, device=device(), backend=backend)
     if report is not None:
         from restora.reports import analysis_report
         from restora.reports.html import write_html

@@ -39,9 +39,6 @@ from restora.vocabulary import TASKS
     default=None,
     help="Analyzer weights (.safetensors with its .json).",
 )
-@click.option(
-    "--analyze", "with_analysis", is_flag=True, help="Add the analysis to --task/--expert rows."
-)
 @click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True)
 @click.option(
     "--workers",
@@ -96,7 +93,6 @@ def batch(
     excluded: tuple[str, ...],
     budget: float | None,
     weights: Path | None,
-    with_analysis: bool,
     engine: str,
     workers: int,
     threads: int | None,
@@ -135,7 +131,6 @@ def batch(
         weights=None if weights is None else str(weights),
         device=device(),
         max_pixels=None if max_pixels is None else int(max_pixels),
-        analyze=with_analysis,
         threads=threads,
     )
     report = run_batch(

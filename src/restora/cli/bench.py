@@ -1,4 +1,9 @@
-"""``restora bench``: benchmarks on the public test sets, anchors side by side."""
+"""``restora bench``: benchmarks on the public test sets, anchors side by side.
+
+Expert tasks (denoise, upscale...) go to the harness (:mod:`restora.bench.harness`); the other
+benchmarks are the registry :data:`restora.bench.BENCHMARKS`, run by
+:func:`restora.bench.run_named`.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +14,15 @@ import click
 
 from restora.cli._common import common_options, emit_json, json_option
 
-# Benchmarks that are not expert tables: task name -> "module:function(data_dir, quick) -> dict".
-SPECIAL_BENCHMARKS: dict[str, str] = {
-    "analyze": "restora.perception.bench:run_from_cli",
-    "agent": "restora.agent.bench:run_from_cli",
-}
+TASK_HELP = (
+    "Task to benchmark (repeatable). Expert tables: denoise, dejpeg, upscale, derain, dehaze, "
+    "deblur, brighten, dereflect (all of them without --task). Other benchmarks, each "
+    "rewriting its section of BENCHMARKS.md unless --quick: analyze (the degradation "
+    "analyzer, and its model card), agent (the restoration agent), quality (metric "
+    "calibration, correlation with human scores, speed), language (instruction parsing), "
+    "batch (restora batch throughput, local and Ray), degradations (degradation engine and "
+    "training data speed)."
+)
 
 
 def _write_report(path: Path | None, results: dict[str, Any]) -> None:
@@ -26,7 +35,9 @@ def _write_report(path: Path | None, results: dict[str, Any]) -> None:
     write_html(bench_report(results), path, overwrite=True)
 
 
-@click.command(short_help="Benchmark experts on public test sets against published anchors.")
+@click.command(
+    short_help="Benchmarks: experts vs published anchors; analyzer, agent, metrics, parser..."
+)
 @click.option(
     "--data",
     type=click.Path(path_type=Path),
@@ -37,10 +48,14 @@ def _write_report(path: Path | None, results: dict[str, Any]) -> None:
     "--task",
     "tasks",
     multiple=True,
-    help="Task to benchmark (repeatable): denoise, dejpeg, upscale, derain, dehaze, deblur, "
-    "brighten, dereflect; analyze (the degradation analyzer), agent (the restoration agent).",
+    help=TASK_HELP,
 )
-@click.option("--quick", is_flag=True, help="A small subset that runs in a few minutes.")
+@click.option(
+    "--quick",
+    is_flag=True,
+    help="A small subset that runs in a few minutes (the non-expert benchmarks then leave "
+    "BENCHMARKS.md alone).",
+)
 @click.option("--max-images", type=click.IntRange(min=1), default=None, help="Images per set.")
 @click.option("--method", "methods", multiple=True, help="Only these experts/anchors.")
 @click.option(
@@ -58,7 +73,8 @@ def _write_report(path: Path | None, results: dict[str, Any]) -> None:
     "--update-benchmarks",
     type=click.Path(path_type=Path),
     default=None,
-    help="Rewrite the experts section of this BENCHMARKS.md.",
+    help="Expert tasks: rewrite the experts section of this BENCHMARKS.md. Other benchmarks: "
+    "write their section here instead of the checkout's BENCHMARKS.md.",
 )
 @click.option("--report", type=click.Path(path_type=Path), help="Write an HTML report here.")
 @json_option
@@ -75,35 +91,47 @@ def bench(
     report: Path | None,
     as_json: bool,
 ) -> None:
-    """Run the benchmark harness and write Markdown and JSON tables."""
+    """Run the benchmark harness (expert tasks) and write Markdown and JSON tables, or run
+    registered benchmarks (analyze, agent, quality, ...) and rewrite their BENCHMARKS.md
+    sections."""
     import shlex
     import sys
 
+    from restora.bench import BENCHMARKS, run_named
     from restora.bench.harness import (
+        TASK_DATASETS,
         run_benchmark,
         to_markdown,
         update_benchmarks_file,
         write_report,
     )
-    from restora.errors import OutputError
+    from restora.errors import OutputError, UnknownNameError
 
     if report is not None and report.suffix.lower() not in (".html", ".htm"):
         raise OutputError(f"{report}: the report is HTML; name it .html")
-    special = [t for t in tasks if t in SPECIAL_BENCHMARKS]
-    if special:
-        import importlib
-
-        if len(special) != len(tasks):
+    for task in tasks:
+        if task not in BENCHMARKS and task not in TASK_DATASETS:
+            raise UnknownNameError("benchmark task", task, [*TASK_DATASETS, *BENCHMARKS])
+    registered = [t for t in tasks if t in BENCHMARKS]
+    if registered:
+        if len(registered) != len(tasks):
             raise click.UsageError(
-                "run analyze/agent benchmarks on their own, not with expert tasks"
+                f"run the {', '.join(BENCHMARKS)} benchmarks on their own, not with expert tasks"
             )
-        results = {}
-        for task in special:
-            module, function = SPECIAL_BENCHMARKS[task].split(":")
-            results[task] = getattr(importlib.import_module(module), function)(data, quick)
-        _write_report(report, results)
+        if methods or datasets or max_images is not None:
+            raise click.UsageError("--method, --dataset and --max-images are for expert tasks")
+        outcomes: dict[str, Any] = {}
+        for task in dict.fromkeys(registered):
+            outcome = run_named(task, data, quick, path=update_benchmarks)
+            outcomes[task] = outcome.results
+            if not as_json:
+                click.echo(outcome.markdown)
+                if not quick:
+                    target = update_benchmarks or "BENCHMARKS.md"
+                    click.echo(f"wrote the {outcome.section} section of {target}", err=True)
+        _write_report(report, outcomes)
         if as_json:
-            emit_json(results)
+            emit_json(outcomes)
         return
     results = run_benchmark(
         tasks or None, data, quick, max_images, methods or None, datasets or None

@@ -3,18 +3,16 @@
 Without ``--task`` or ``--expert`` the image goes to the agent (``restora.agent``): it analyses
 the image, merges that with the instruction (``-i``), runs candidate experts with quality checks
 and rollback, and reports every decision (``--json``, ``--report out.html``). With ``--expert``
-or ``--task`` the named expert (or the first expert for each task, in the order given) runs
-directly, without the analyzer.
+or ``--task`` the named expert (or the best expert of each task, in the order given) runs
+through the same executor without planning; every step is kept and still scored.
 """
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
 import click
-import numpy as np
 
 from restora.cli._common import (
     common_options,
@@ -45,79 +43,6 @@ def _parse_params(pairs: tuple[str, ...]) -> dict[str, Any]:
     return params
 
 
-def _no_reference_score(image: np.ndarray) -> float | None:
-    try:
-        from restora.quality import assess_nr
-    except ImportError:
-        return None
-    try:
-        return round(float(assess_nr(image).score), 3)
-    except (RestoraError, ValueError):
-        return None
-
-
-def plan_explicit(
-    tasks: tuple[str, ...], expert: str | None, scale: int | None
-) -> list[tuple[str | None, str]]:
-    """(task, expert name) steps for an explicit request; the agent replaces this later."""
-    from restora.experts import experts_for_task
-
-    if expert:
-        if len(tasks) > 1:
-            raise RestoraError("--expert runs one expert: give at most one --task with it")
-        return [(tasks[0] if tasks else None, expert)]
-    steps: list[tuple[str | None, str]] = []
-    for task in tasks:
-        candidates = experts_for_task(task)
-        if not candidates:
-            raise NotAvailableError(f"no expert is installed for task {task!r}")
-        steps.append((task, candidates[0].name))
-    return steps
-
-
-def run_steps(
-    image: np.ndarray,
-    steps: list[tuple[str | None, str]],
-    scale: int | None,
-    params: dict[str, Any],
-) -> tuple[np.ndarray, list[dict[str, Any]]]:
-    """Run each (task, expert) in order; every step is kept (the agent adds rollback)."""
-    from restora.experts import get_expert
-
-    records: list[dict[str, Any]] = []
-    current = image
-    for task, name in steps:
-        options: dict[str, Any] = {}
-        if name.startswith("onnx:"):
-            options = {"task": task, "scale": scale}
-        expert = get_expert(name, **options)
-        if task is not None and expert.task != task:
-            raise RestoraError(f"expert {name!r} performs {expert.task!r}, not {task!r}")
-        call_params = dict(params)
-        if scale is not None and "scale" in expert.params:
-            call_params["scale"] = scale
-        elif scale is not None and expert.scale != scale and expert.task == "upscale":
-            raise RestoraError(f"expert {name!r} upscales x{expert.scale}, not x{scale}")
-        before = _no_reference_score(current)
-        start = time.perf_counter()
-        restored = expert(current, **call_params)
-        seconds = time.perf_counter() - start
-        after = _no_reference_score(restored)
-        records.append(
-            {
-                "task": expert.task,
-                "expert": expert.name,
-                "kept": True,
-                "score_before": before,
-                "score_after": after,
-                "seconds": round(seconds, 3),
-                "params": {k: v for k, v in call_params.items()},
-            }
-        )
-        current = restored
-    return current, records
-
-
 def check_report_path(report: Path, overwrite: bool, input_path: Path) -> None:
     """Refuse a report path that is not .html, is the input or exists (without --overwrite)."""
     from restora.errors import OutputError
@@ -130,45 +55,30 @@ def check_report_path(report: Path, overwrite: bool, input_path: Path) -> None:
         raise OutputError(f"{report}: already exists (use --overwrite)")
 
 
-def run_agent(
+def run_request(
     image: Any,
-    input_path: Path,
+    request: Any,
     out: Path,
-    instruction: str | None,
-    scale: int | None,
-    excluded: tuple[str, ...],
-    budget: float | None,
-    weights: Path | None,
     report: Path | None,
     overwrite: bool,
     as_json: bool,
 ) -> None:
-    """The agent path of ``restore``: plan, execute, save, report."""
-    from dataclasses import replace
-
-    from restora.agent import AgentConfig, restore, write_report
-    from restora.cli._common import device
+    """Run one request through :func:`restora.restore`, save, report and print."""
+    from restora.agent import restore
     from restora.io import save
 
-    if scale is not None and scale not in (2, 3, 4):
-        raise RestoraError(f"the agent upscales x2, x3 or x4, not x{scale}")
-    config = AgentConfig() if budget is None else replace(AgentConfig(), time_budget_s=budget)
     try:
-        result = restore(
-            image,
-            instruction,
-            exclude=excluded,
-            scale=scale,
-            config=config,
-            weights=weights,
-            device=device(),
-        )
+        result = restore(image, request=request)
     except NotAvailableError as exc:
+        if request.explicit:
+            raise
         raise NotAvailableError(
             f"{exc}; or give --task T or --expert NAME to run an expert without the agent"
         ) from exc
     save(result.image, out, overwrite=overwrite)
     if report is not None:
+        from restora.reports.restoration import write_report
+
         write_report(result, report, overwrite=overwrite)
     if as_json:
         emit_json(result.to_dict(str(out)))
@@ -231,48 +141,32 @@ def restore(
     as_json: bool,
 ) -> None:
     """Restore the image IN and write the result to OUT (default: IN_restored.png)."""
-    from restora.io import check_output, save
+    from restora.io import check_output
 
     image = load_input(input_path, max_pixels)
     out = output or input_path.with_name(f"{input_path.stem}_restored.png")
     check_output(out, overwrite=overwrite, inputs=[input_path])
     if report is not None:
         check_report_path(report, overwrite, input_path)
-    if not tasks and not expert:
-        run_agent(
-            image,
-            input_path,
-            out,
-            instruction,
-            scale,
-            excluded,
-            budget,
-            weights,
-            report,
-            overwrite,
-            as_json,
-        )
-        return
-    if report is not None:
+    if report is not None and (tasks or expert):
         raise RestoraError(
             "--report describes an agent run: leave out --task/--expert to use the agent"
         )
-    if excluded:
-        raise RestoraError("--exclude is for the agent: leave out --task/--expert")
-    steps = plan_explicit(tasks, expert, scale)
-    restored, records = run_steps(image.rgb, steps, scale, _parse_params(params))
-    save(image.with_rgb(restored), out, overwrite=overwrite)
-    if as_json:
-        emit_json(
-            {
-                "output": str(out),
-                "analysis_before": {},
-                "analysis_after": {},
-                "intent": {"text": instruction or "", "tasks": list(tasks)},
-                "steps": records,
-            }
-        )
-    else:
-        for record in records:
-            click.echo(f"{record['task']}: {record['expert']} ({record['seconds']:.2f} s)")
-        click.echo(f"wrote {out}")
+    if scale is not None and not (tasks or expert) and scale not in (2, 3, 4):
+        raise RestoraError(f"the agent upscales x2, x3 or x4, not x{scale}")
+    from restora.agent.api import RestoreRequest
+    from restora.cli._common import device
+
+    request = RestoreRequest(
+        instruction=instruction,
+        tasks=tasks,
+        expert=expert,
+        exclude=excluded,
+        scale=scale,
+        budget=budget,
+        device=device(),
+        params=_parse_params(params),
+        analyzer_weights=weights,
+        explicit=bool(tasks or expert),
+    )
+    run_request(image, request, out, report, overwrite, as_json)

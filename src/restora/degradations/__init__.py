@@ -18,24 +18,33 @@ import importlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import lazy_loader
 import numpy as np
 
 from restora.errors import UnknownNameError
 
 if TYPE_CHECKING:
-    from restora.degradations.blur import add_blur
-    from restora.degradations.captions import caption_for, captions_for
-    from restora.degradations.haze import add_haze
-    from restora.degradations.jpeg import add_jpeg, encode_jpeg, estimate_jpeg_quality
-    from restora.degradations.low_light import add_low_light
-    from restora.degradations.mixed import PHYSICAL_ORDER, STAGES, synthesize
-    from restora.degradations.motion import add_motion_blur
-    from restora.degradations.noise import add_noise
-    from restora.degradations.rain import add_rain
-    from restora.degradations.records import AppliedDegradation, DegradationRecord
-    from restora.degradations.reflection import add_reflection
-    from restora.degradations.resize import imresize
-    from restora.degradations.resolution import add_low_resolution
+    from restora.degradations.blur import add_blur as add_blur
+    from restora.degradations.captions import caption_for as caption_for
+    from restora.degradations.captions import captions_for as captions_for
+    from restora.degradations.haze import add_haze as add_haze
+    from restora.degradations.jpeg import add_jpeg as add_jpeg
+    from restora.degradations.jpeg import encode_jpeg as encode_jpeg
+    from restora.degradations.jpeg import (
+        jpeg_quality_from_quantization_tables as jpeg_quality_from_quantization_tables,
+    )
+    from restora.degradations.low_light import add_low_light as add_low_light
+    from restora.degradations.mixed import PHYSICAL_ORDER as PHYSICAL_ORDER
+    from restora.degradations.mixed import STAGES as STAGES
+    from restora.degradations.mixed import synthesize as synthesize
+    from restora.degradations.motion import add_motion_blur as add_motion_blur
+    from restora.degradations.noise import add_noise as add_noise
+    from restora.degradations.rain import add_rain as add_rain
+    from restora.degradations.records import AppliedDegradation as AppliedDegradation
+    from restora.degradations.records import DegradationRecord as DegradationRecord
+    from restora.degradations.reflection import add_reflection as add_reflection
+    from restora.degradations.resize import imresize as imresize
+    from restora.degradations.resolution import add_low_resolution as add_low_resolution
 
 DegradationFunction = Callable[..., tuple[np.ndarray, dict[str, Any]]]
 
@@ -52,46 +61,24 @@ REGISTRY: dict[str, tuple[str, str]] = {
 }
 """Type name -> (module, function). One entry per synthesis type."""
 
-_EXPORTS: dict[str, str] = {
-    **{function: module for module, function in REGISTRY.values()},
-    "synthesize": "restora.degradations.mixed",
-    "PHYSICAL_ORDER": "restora.degradations.mixed",
-    "STAGES": "restora.degradations.mixed",
-    "AppliedDegradation": "restora.degradations.records",
-    "DegradationRecord": "restora.degradations.records",
-    "caption_for": "restora.degradations.captions",
-    "captions_for": "restora.degradations.captions",
-    "imresize": "restora.degradations.resize",
-    "encode_jpeg": "restora.degradations.jpeg",
-    "estimate_jpeg_quality": "restora.degradations.jpeg",
+_EXPORTS: dict[str, list[str]] = {
+    "mixed": ["PHYSICAL_ORDER", "STAGES", "synthesize"],
+    "records": ["AppliedDegradation", "DegradationRecord"],
+    "captions": ["caption_for", "captions_for"],
+    "resize": ["imresize"],
+    "jpeg": ["encode_jpeg", "jpeg_quality_from_quantization_tables"],
 }
+"""Submodule -> names imported from it on first use (plus every add_<type> of REGISTRY)."""
+for _module, _function in REGISTRY.values():
+    _EXPORTS.setdefault(_module.removeprefix(f"{__name__}."), []).append(_function)
+del _module, _function
 
-__all__ = [
-    "PHYSICAL_ORDER",
-    "REGISTRY",
-    "STAGES",
-    "AppliedDegradation",
-    "DegradationRecord",
-    "add_blur",
-    "add_haze",
-    "add_jpeg",
-    "add_low_light",
-    "add_low_resolution",
-    "add_motion_blur",
-    "add_noise",
-    "add_rain",
-    "add_reflection",
-    "apply",
-    "caption_for",
-    "captions_for",
-    "check_type",
-    "encode_jpeg",
-    "estimate_jpeg_quality",
-    "get",
-    "imresize",
-    "list_types",
-    "synthesize",
-]
+__getattr__, _, _lazy_names = lazy_loader.attach(__name__, submod_attrs=_EXPORTS)
+__all__ = sorted([*_lazy_names, "REGISTRY", "apply", "check_type", "get", "list_types"])
+
+
+def __dir__() -> list[str]:
+    return list(__all__)
 
 
 def list_types() -> list[str]:
@@ -126,10 +113,3 @@ def apply(
     """
     out, params = get(type_name)(image, severity, rng, **options)
     return out, params
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'restora.degradations' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)

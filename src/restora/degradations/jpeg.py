@@ -3,8 +3,10 @@
 Severity -> physical parameter: the libjpeg (IJG) quality is
 ``quality = round(95 - 90 * severity)`` (severity 0 -> q95, 0.5 -> q50, 1 -> q5). Chroma is
 subsampled 4:2:0 (the default of cameras, Pillow and OpenCV) unless ``subsampling`` says otherwise.
-:func:`estimate_jpeg_quality` recovers the quality from a file's quantisation tables, which
-libjpeg derives from the standard tables of the JPEG specification (Annex K) by the IJG scaling.
+:func:`jpeg_quality_from_quantization_tables` recovers the quality from a file's quantisation
+tables, which libjpeg derives from the standard tables of the JPEG specification (Annex K) by the
+IJG scaling. (A rough quality from decoded *pixels* is
+:func:`restora.quality.statistics.estimate_jpeg_quality`.)
 """
 
 from __future__ import annotations
@@ -73,7 +75,7 @@ def decode_jpeg(data: bytes) -> np.ndarray:
         return np.asarray(pil, dtype=np.float32) / 255.0
 
 
-def estimate_jpeg_quality(data: bytes) -> int:
+def jpeg_quality_from_quantization_tables(data: bytes) -> int:
     """The libjpeg quality a JPEG file was written with, from its luminance table.
 
     The best-matching IJG table is chosen (sorted values, so the table's storage order does not
@@ -91,6 +93,11 @@ def estimate_jpeg_quality(data: bytes) -> int:
         np.abs(np.sort(ijg_luminance_table(q).ravel()) - luminance).sum() for q in range(1, 101)
     ]
     return int(np.argmin(errors)) + 1
+
+
+# The old name, kept only for tests/test_bench_datasets.py until it imports the new one; it is
+# not exported by restora.degradations (the pixel estimator has that name).
+estimate_jpeg_quality = jpeg_quality_from_quantization_tables
 
 
 def add_jpeg(

@@ -5,6 +5,15 @@ parameters it accepts (with defaults), which estimates it needs from the analyze
 run and how it must be cut into tiles; calling it validates the input, fills missing estimates
 (once, on the whole image, so every tile uses the same value), pads to the size multiple, tiles
 when the image is larger than the tile, clamps to [0, 1] and crops the padding away.
+
+It also carries everything the agent needs to choose it (STYLE.md rule 11, after spandrel's
+``ArchSupport(..., before=())``): the degradation types it undoes (``handles``), its place among
+the experts of its task (``rank``, lower first, with per-type overrides in ``rank_for``), its
+measured cost (``seconds_per_mp``, written by ``python -m restora.bench.costs`` into
+``experts/costs.json``), the types its output can show without them being new damage
+(``side_effects``), the parameters it takes from the analyzer instead of estimating them
+(``from_analysis``) and other tasks it also serves (``also_serves``). Candidate selection only
+sorts descriptors by these fields.
 """
 
 from __future__ import annotations
@@ -19,9 +28,12 @@ import numpy as np
 
 from restora.errors import InputError, RestoraError
 from restora.experts.tiling import TileSpec, process_tiled
-from restora.vocabulary import TASKS
+from restora.vocabulary import DEGRADATION_TYPES, TASKS, TYPES_FOR_TASK
 
 BACKENDS: tuple[str, ...] = ("classical", "learned", "onnx")
+
+BACKEND_SECONDS_PER_MP: dict[str, float] = {"classical": 5.0, "learned": 40.0, "onnx": 40.0}
+"""The cost assumed for an expert that has no measurement in ``costs.json`` (a new one)."""
 
 RunFunction = Callable[..., np.ndarray]
 """``run(tile (h, w, 3) float32 in [0, 1], **params) -> (h*scale, w*scale, 3)``."""
@@ -33,6 +45,23 @@ PrepareFunction = Callable[..., dict[str, Any]]
 
 def _frozen(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return MappingProxyType(dict(mapping or {}))
+
+
+@dataclass(frozen=True)
+class CrossTask:
+    """An expert serving a task other than its own: ``nlm`` removes JPEG artefacts when its
+    sigma comes from the JPEG quality (JPEG error treated as noise, after Foi et al. 2007).
+    ``from_analysis`` maps the expert's parameters to the quantities of
+    :mod:`restora.experts.quantities` that make it fit for ``task``."""
+
+    task: str
+    rank: float
+    from_analysis: Mapping[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise ValueError(f"unknown task {self.task!r}")
+        object.__setattr__(self, "from_analysis", _frozen(self.from_analysis))
 
 
 @dataclass(frozen=True)
@@ -54,6 +83,14 @@ class Expert:
     size_multiple: int = 1
     prepare: PrepareFunction | None = field(default=None, repr=False, compare=False)
     reference: str = ""
+    handles: tuple[str, ...] = ()
+    rank: float = 0.0
+    rank_for: Mapping[str, float] = field(default_factory=dict)
+    seconds_per_mp: float | None = None
+    side_effects: frozenset[str] = frozenset()
+    from_analysis: Mapping[str, str] = field(default_factory=dict)
+    also_serves: tuple[CrossTask, ...] = ()
+    licence: str = ""
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -63,6 +100,32 @@ class Expert:
         if self.scale < 1 or self.size_multiple < 1:
             raise ValueError(f"expert {self.name!r}: scale and size_multiple must be >= 1")
         object.__setattr__(self, "params", _frozen(self.params))
+        object.__setattr__(self, "rank_for", _frozen(self.rank_for))
+        object.__setattr__(self, "from_analysis", _frozen(self.from_analysis))
+        object.__setattr__(self, "side_effects", frozenset(self.side_effects))
+        if not self.handles:
+            object.__setattr__(self, "handles", TYPES_FOR_TASK[self.task])
+        unknown = set(self.handles) | set(self.rank_for) | set(self.side_effects)
+        unknown -= set(DEGRADATION_TYPES)
+        if unknown:
+            raise ValueError(f"expert {self.name!r}: unknown degradation types {sorted(unknown)}")
+        missing = set(self.from_analysis) - set(self.params)
+        if missing:
+            raise ValueError(f"expert {self.name!r}: from_analysis names no parameter {missing}")
+
+    @property
+    def cost(self) -> float:
+        """Seconds per input megapixel on the benchmark machine (measured, or the backend's
+        guess when this expert has not been measured)."""
+        if self.seconds_per_mp is not None:
+            return self.seconds_per_mp
+        return BACKEND_SECONDS_PER_MP.get(self.backend, 40.0)
+
+    def rank_against(self, targets: tuple[str, ...]) -> float:
+        """Its rank for a step aimed at ``targets``: the best per-type override among the
+        targets it handles, else ``rank``."""
+        values = [self.rank_for[t] for t in targets if t in self.rank_for and t in self.handles]
+        return min([self.rank, *values]) if values else self.rank
 
     def output_scale(self, params: Mapping[str, Any]) -> int:
         """The upscaling factor of a call: the ``scale`` parameter when the expert takes one
@@ -95,6 +158,17 @@ class Expert:
             "tile_overlap": self.tile_overlap,
             "size_multiple": self.size_multiple,
             "reference": self.reference,
+            "licence": self.licence,
+            "handles": list(self.handles),
+            "rank": self.rank,
+            "rank_for": dict(self.rank_for),
+            "seconds_per_mp": self.seconds_per_mp,
+            "side_effects": sorted(self.side_effects),
+            "from_analysis": dict(self.from_analysis),
+            "also_serves": [
+                {"task": c.task, "rank": c.rank, "from_analysis": dict(c.from_analysis)}
+                for c in self.also_serves
+            ],
         }
 
     def resolve_params(self, given: Mapping[str, Any]) -> dict[str, Any]:
@@ -110,16 +184,25 @@ class Expert:
         return merged
 
     def __call__(
-        self, image: np.ndarray, *, tile: TileSpec | bool | None = True, **params: Any
+        self,
+        image: np.ndarray,
+        *,
+        tile: TileSpec | bool | None = True,
+        device: str | None = None,
+        **params: Any,
     ) -> np.ndarray:
         """Restore ``image`` (float32 (H, W, 3) or grey (H, W) in [0, 1]).
 
         ``tile=True`` uses the expert's own tiling, ``False``/``None`` runs on the whole image,
-        a :class:`TileSpec` overrides it. Grey input is run as RGB and returned grey.
+        a :class:`TileSpec` overrides it. ``device`` (``auto``, ``cpu``, ``cuda``) reaches
+        experts that run on one (the others ignore it). Grey input is run as RGB and returned
+        grey.
         """
         array = _check_image(image, self.name)
         grey = array.ndim == 2
         rgb = np.repeat(array[..., None], 3, axis=2) if grey else array
+        if device is not None and "device" in self.params and params.get("device") is None:
+            params = {**params, "device": device}
         merged = self.resolve_params(params)
         if self.prepare is not None:
             merged = self.prepare(rgb, **merged)

@@ -1,10 +1,6 @@
-"""Blind estimates the experts need when the analyzer gives none: noise level and blur kernels.
+"""Blind estimates the experts need when the analyzer gives none: blur kernels (the noise level
+and the JPEG quality are pixel statistics of :mod:`restora.quality.statistics`).
 
-- Noise: Immerkaer (1996), "Fast noise variance estimation" (CVIU 64(2)): the image is filtered
-  with the difference of two Laplacians, which cancels locally planar structure, and the mean
-  absolute response gives sigma. Edges leak into it, so (as Tai & Yang 2008 suggest) pixels on
-  strong Sobel edges are left out. The wavelet MAD estimate of Donoho & Johnstone (1994) from
-  scikit-image is offered as the alternative ``method="wavelet"``.
 - Gaussian / defocus blur: re-blur gradient ratio at edges (Elder & Zucker 1998; Zhuo & Sim
   2011, "Defocus map estimation from a single image"): an ideal step edge blurred by sigma has a
   gradient peak proportional to 1/sigma; re-blurring with sigma0 gives 1/sqrt(sigma^2+sigma0^2),
@@ -22,55 +18,18 @@ import math
 import cv2
 import numpy as np
 
-IMMERKAER_KERNEL = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], dtype=np.float32)
+from restora.quality.statistics import estimate_jpeg_quality, estimate_noise_sigma, luma
 
-
-def _grey(image: np.ndarray) -> np.ndarray:
-    array = np.asarray(image, dtype=np.float32)
-    if array.ndim == 3:
-        # BT.601 luma: noise that is independent per channel shrinks in a weighted mean, so
-        # colour images are estimated per channel and averaged instead (see below).
-        return array @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
-    return array
-
-
-def _immerkaer_plane(plane: np.ndarray, edge_quantile: float) -> float:
-    h, w = plane.shape
-    if h < 3 or w < 3:
-        return 0.0
-    response = cv2.filter2D(plane, cv2.CV_32F, IMMERKAER_KERNEL, borderType=cv2.BORDER_REFLECT)
-    response = np.abs(response[1:-1, 1:-1])
-    gx = cv2.Sobel(plane, cv2.CV_32F, 1, 0, ksize=3)[1:-1, 1:-1]
-    gy = cv2.Sobel(plane, cv2.CV_32F, 0, 1, ksize=3)[1:-1, 1:-1]
-    magnitude = np.hypot(gx, gy)
-    keep = magnitude <= np.quantile(magnitude, edge_quantile)
-    # clipped pixels (0 or 1 in the 3x3 window) carry less noise than the rest; leave them out
-    kernel = np.ones((3, 3), np.uint8)
-    unclipped = (cv2.erode(plane, kernel) > 0.0) & (cv2.dilate(plane, kernel) < 1.0)
-    keep &= unclipped[1:-1, 1:-1]
-    values = response[keep] if keep.sum() > 64 else response.ravel()
-    return float(math.sqrt(math.pi / 2.0) * values.mean() / 6.0)
-
-
-def estimate_noise_sigma(
-    image: np.ndarray, method: str = "immerkaer", edge_quantile: float = 0.9
-) -> float:
-    """Standard deviation of additive white noise, in 8-bit units (0-255).
-
-    ``method``: ``"immerkaer"`` (default; edge-excluded, Tai & Yang 2008) or ``"wavelet"``
-    (Donoho MAD of the finest diagonal wavelet band, scikit-image). Colour images are estimated
-    per channel and averaged.
-    """
-    array = np.asarray(image, dtype=np.float32)
-    if method == "wavelet":
-        from skimage.restoration import estimate_sigma
-
-        axis = 2 if array.ndim == 3 else None
-        return float(estimate_sigma(array, average_sigmas=True, channel_axis=axis)) * 255.0
-    if method != "immerkaer":
-        raise ValueError(f"unknown noise estimation method {method!r}; use immerkaer or wavelet")
-    planes = [array[..., c] for c in range(array.shape[2])] if array.ndim == 3 else [array]
-    return 255.0 * float(np.mean([_immerkaer_plane(p, edge_quantile) for p in planes]))
+# Re-exported for callers that still import them from here (restora.agent.candidates,
+# tests/test_agent.py); new code imports them from restora.quality.statistics.
+__all__ = [
+    "estimate_gaussian_blur_sigma",
+    "estimate_jpeg_quality",
+    "estimate_motion_blur",
+    "estimate_noise_sigma",
+    "gaussian_kernel",
+    "motion_kernel",
+]
 
 
 def gaussian_kernel(sigma: float, size: int | None = None) -> np.ndarray:
@@ -111,7 +70,7 @@ def estimate_gaussian_blur_sigma(
     image: np.ndarray, reblur_sigma: float = 1.5, max_sigma: float = 8.0
 ) -> float:
     """Sigma (pixels) of a Gaussian/defocus blur from the re-blur gradient ratio at edges."""
-    grey = _grey(image)
+    grey = luma(image)
     # a light denoise first: noise inflates the gradient of the sharp image far more than of
     # the re-blurred one and would bias the ratio towards "sharp"
     grey = cv2.GaussianBlur(grey, (0, 0), 0.5)
@@ -139,7 +98,7 @@ def estimate_motion_blur(
     image: np.ndarray, max_length: int = 40, min_length: int = 3
 ) -> tuple[float, float]:
     """(length, angle in degrees) of a linear motion blur from the cepstrum (best effort)."""
-    grey = _grey(image)
+    grey = luma(image)
     size = 2 ** math.ceil(math.log2(max(grey.shape)))
     size = min(size, 1024)
     crop = grey[: min(grey.shape[0], size), : min(grey.shape[1], size)]
@@ -165,28 +124,3 @@ def estimate_motion_blur(
     # the cepstral dip sits at the distance between the two ends of the path, which is one
     # pixel less than the kernel length in motion_kernel's convention
     return best[0] + 1.0, best[1]
-
-
-def jpeg_blockiness(image: np.ndarray) -> float:
-    """Mean absolute step across the 8x8 JPEG block borders over the mean step elsewhere
-    (after Wang, Bovik & Evans, ICIP 2000): ~1 for an unblocked image, 2-4 at quality 10."""
-    grey = _grey(image)
-    if min(grey.shape) < 16:
-        return 1.0
-    dx, dy = np.abs(np.diff(grey, axis=1)), np.abs(np.diff(grey, axis=0))
-    across = dx[:, 7::8].mean() + dy[7::8, :].mean()
-    inside = np.delete(dx, np.s_[7::8], axis=1).mean() + np.delete(dy, np.s_[7::8], axis=0).mean()
-    return float(across / max(inside, 1e-6))
-
-
-def estimate_jpeg_quality(image: np.ndarray) -> float:
-    """A rough JPEG quality (1-100) from the blockiness; 100 when no blocking is seen.
-
-    Fitted on BSDS500 *train* images re-compressed with Pillow at quality 5-95: blockiness - 1
-    falls as about 1.67 * (10 / quality)^0.8; the spread between images is ~25 %, so treat the
-    result as a severity, not the true quality setting.
-    """
-    excess = jpeg_blockiness(image) - 1.0
-    if excess <= 0.02:
-        return 100.0
-    return float(np.clip(10.0 * (1.67 / excess) ** 1.25, 1.0, 100.0))

@@ -53,16 +53,21 @@ def torch_expert(
     forward: Callable[..., Any] | None = None,
     description: str = "",
     reference: str = "",
+    cache_key: str | None = None,
+    **descriptor: Any,
 ) -> Expert:
     """An :class:`Expert` around a torch ``nn.Module`` built by ``build()``.
 
     ``forward(module, x, **params)`` maps an NCHW float tensor in [0, 1] to the restored tensor
     (default: ``module(x)``); use it for models that take a noise level or an embedding.
+    Experts built with the same ``cache_key`` (default: the name) share one loaded module per
+    device, so an all-in-one network behind several task names is loaded once. ``descriptor``
+    holds the other :class:`Expert` fields (``rank``, ``handles``, ``side_effects``...).
     """
     weights_path = Path(weights) if weights is not None else None
 
     def module_on(device: Any) -> Any:
-        key = (name, str(device))
+        key = (cache_key or name, str(device))
         with _LOCK:
             if key not in _MODULES:
                 module = build()
@@ -96,4 +101,5 @@ def torch_expert(
         size_multiple=size_multiple,
         description=description,
         reference=reference,
+        **descriptor,
     )

@@ -7,10 +7,14 @@ the same table at run time; ``onnx:PATH`` names an ONNX model file directly.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import importlib
+import json
 import logging
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from restora.errors import NotAvailableError, UnknownNameError
@@ -48,6 +52,10 @@ LEARNED_EXPERTS: dict[str, tuple[str, str]] = {
 }  # fmt: skip
 """name -> (factory, weights file stem): listed only when the shipped weights are present
 (``restora/weights/experts``; see :mod:`restora.experts.learned_models`)."""
+
+COSTS_FILE = Path(__file__).with_name("costs.json")
+"""Measured seconds per megapixel of the built-in experts, written by
+``python -m restora.bench.costs`` (its machine and image are recorded in the file)."""
 
 _EXTRA: dict[str, ExpertFactory] = {}
 _CACHE: dict[str, Expert] = {}
@@ -129,9 +137,21 @@ def get_expert(name: str, **options: Any) -> Expert:
     expert = factory()
     if expert.name != name:
         raise RuntimeError(f"factory for {name!r} built an expert named {expert.name!r}")
+    if expert.seconds_per_mp is None and name in measured_costs():
+        expert = dataclasses.replace(expert, seconds_per_mp=measured_costs()[name])
     with _LOCK:
         _CACHE[name] = expert
     return expert
+
+
+@functools.cache
+def measured_costs() -> dict[str, float]:
+    """``name -> seconds per megapixel`` from :data:`COSTS_FILE` (empty when it is missing)."""
+    try:
+        data = json.loads(COSTS_FILE.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {str(k): float(v) for k, v in data.get("seconds_per_mp", {}).items()}
 
 
 def list_experts(task: str | None = None) -> list[Expert]:
@@ -150,6 +170,15 @@ def list_experts(task: str | None = None) -> list[Expert]:
     return experts
 
 
-def experts_for_task(task: str) -> list[Expert]:
-    """The experts that perform ``task``, the one to try first first."""
-    return list_experts(task)
+def experts_for_task(task: str, targets: tuple[str, ...] = ()) -> list[Expert]:
+    """The experts that perform ``task``, best first: by their rank for ``targets`` (the
+    degradation types the step aims at; default all the task undoes), experts that handle none
+    of the targets last. ``restora restore --task``, batch, the demo and the agent all take
+    this order."""
+    return sorted(list_experts(task), key=lambda e: order_key(e, targets))
+
+
+def order_key(expert: Expert, targets: tuple[str, ...] = ()) -> tuple[bool, float]:
+    """The sort key of :func:`experts_for_task`."""
+    aimed = targets or expert.handles
+    return (not set(aimed) & set(expert.handles), expert.rank_against(tuple(aimed)))

@@ -1,6 +1,7 @@
 """Language in every role: instructions in (``parse``), analyses and quality out in words
-(``describe``), an embedded sentence encoder shared with the analyzer (``encoder``), and optional
-external LLM / VLM / CLIP backends (``backends``).
+(``describe``), an embedded sentence encoder shared with the analyzer (``encoder``), and an
+optional external chat backend for instructions (``backends``; the image classifiers that use
+it are analyzer backends in :mod:`restora.perception`).
 
 Imports are lazy: ``import restora.language`` loads no model; the MiniLM encoder loads on the
 first call that needs it (``parse`` only needs it for clauses the lexicon does not cover).
@@ -8,21 +9,34 @@ first call that needs it (``parse`` only needs it for clauses the lexicon does n
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+import lazy_loader
 
 if TYPE_CHECKING:
+    from restora.language.descriptions import describe as describe
+    from restora.language.descriptions import describe_quality as describe_quality
+    from restora.language.encoder import embed_text as embed_text
+    from restora.language.encoder import get_text_encoder as get_text_encoder
+    from restora.language.parser import InstructionError as InstructionError
+    from restora.language.parser import UnsupportedInstructionError as UnsupportedInstructionError
+    from restora.language.parser import require_actionable as require_actionable
     from restora.types import Intent
 
-__all__ = [
-    "InstructionError",
-    "UnsupportedInstructionError",
-    "describe",
-    "describe_quality",
-    "embed_text",
-    "get_text_encoder",
-    "parse",
-    "require_actionable",
-]
+# the module is "descriptions" so that the function, not a module, is language.describe
+__getattr__, _, _lazy_names = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "descriptions": ["describe", "describe_quality"],
+        "encoder": ["embed_text", "get_text_encoder"],
+        "parser": ["InstructionError", "UnsupportedInstructionError", "require_actionable"],
+    },
+)
+__all__ = sorted([*_lazy_names, "parse"])
+
+
+def __dir__() -> list[str]:
+    return list(__all__)
 
 
 def parse(text: str) -> Intent:
@@ -42,20 +56,3 @@ def parse(text: str) -> Intent:
     from restora.language.parser import parse_instruction
 
     return parse_instruction(text)
-
-
-def __getattr__(name: str) -> Any:
-    if name in ("describe", "describe_quality"):
-        # the module is "descriptions" so that the function, not a module, is language.describe
-        from restora.language import descriptions
-
-        return getattr(descriptions, name)
-    if name in ("get_text_encoder", "embed_text"):
-        from restora.language import encoder
-
-        return getattr(encoder, name)
-    if name in ("InstructionError", "UnsupportedInstructionError", "require_actionable"):
-        from restora.language import parser
-
-        return getattr(parser, name)
-    raise AttributeError(f"module 'restora.language' has no attribute {name!r}")

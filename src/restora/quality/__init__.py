@@ -1,11 +1,17 @@
 """Image quality assessment: full-reference and no-reference metrics, levels and words.
 
-* :func:`list_metrics`, :func:`get_metric`, :func:`compute`: the metric registry. Each metric
-  declares its kind, direction, range and input convention (see docs/quality.md).
+* :func:`list_metrics`, :func:`get_metric`, :func:`compute`, :func:`register_metric`: the one
+  metric registry. Each metric declares its kind, direction, range and input convention (see
+  docs/quality.md).
 * :func:`psnr`, :func:`ssim`: the restoration-paper (BasicSR) convention with ``crop_border``
-  and ``y_channel``; every restoration benchmark uses these.
-* :func:`assess_nr`, :func:`level_for`, :func:`register_quality_model`: a 0-100 quality score,
-  its level (excellent / good / fair / poor / bad) and a short description.
+  and ``y_channel``; every restoration benchmark uses these. :func:`psnr_float` is PSNR of
+  unrounded float data.
+* :func:`assess_nr`, :func:`level_for`: a 0-100 quality score, its level (excellent / good /
+  fair / poor / bad) and a short description. The score comes from a *quality model*: a
+  registered no-reference metric scored 0-100, higher is better, picked by name
+  (``assess_nr(image, model=...)``; :func:`quality_models` lists them).
+* ``restora.quality.statistics``: pixel statistics shared with the experts (luma, noise sigma,
+  blockiness, a JPEG quality estimate).
 
 Submodules are imported on first use, so ``import restora.quality`` is cheap. The NIQE and
 PIQE functions live in their submodules (``restora.quality.niqe.niqe``) or are reached by name
@@ -15,60 +21,38 @@ replaced by the submodule on import.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+import lazy_loader
 
 if TYPE_CHECKING:
-    from restora.quality.full_reference import psnr, ssim
-    from restora.quality.levels import (
-        QualityCues,
-        assess_nr,
-        describe,
-        level_for,
-        measure_cues,
-        quality_models,
-        register_quality_model,
-    )
-    from restora.quality.registry import Metric, compute, get_metric, list_metrics
+    from restora.quality.full_reference import psnr as psnr
+    from restora.quality.full_reference import psnr_float as psnr_float
+    from restora.quality.full_reference import ssim as ssim
+    from restora.quality.levels import QualityCues as QualityCues
+    from restora.quality.levels import assess_nr as assess_nr
+    from restora.quality.levels import describe as describe
+    from restora.quality.levels import level_for as level_for
+    from restora.quality.levels import measure_cues as measure_cues
+    from restora.quality.registry import Metric as Metric
+    from restora.quality.registry import compute as compute
+    from restora.quality.registry import get_metric as get_metric
+    from restora.quality.registry import list_metrics as list_metrics
+    from restora.quality.registry import quality_models as quality_models
+    from restora.quality.registry import register_metric as register_metric
 
-# public name -> submodule that defines it
-_EXPORTS: dict[str, str] = {
-    "Metric": "registry",
-    "compute": "registry",
-    "get_metric": "registry",
-    "list_metrics": "registry",
-    "psnr": "full_reference",
-    "ssim": "full_reference",
-    "QualityCues": "levels",
-    "assess_nr": "levels",
-    "describe": "levels",
-    "level_for": "levels",
-    "measure_cues": "levels",
-    "quality_models": "levels",
-    "register_quality_model": "levels",
-}
-
-__all__ = [
-    "Metric",
-    "QualityCues",
-    "assess_nr",
-    "compute",
-    "describe",
-    "get_metric",
-    "level_for",
-    "list_metrics",
-    "measure_cues",
-    "psnr",
-    "quality_models",
-    "register_quality_model",
-    "ssim",
-]
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'restora.quality' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"restora.quality.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__, __all__ = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "registry": [
+            "Metric",
+            "compute",
+            "get_metric",
+            "list_metrics",
+            "quality_models",
+            "register_metric",
+        ],
+        "full_reference": ["psnr", "psnr_float", "ssim"],
+        "levels": ["QualityCues", "assess_nr", "describe", "level_for", "measure_cues"],
+    },
+)

@@ -107,6 +107,15 @@ def psnr_rgb(img: np.ndarray, ref: np.ndarray) -> float:
     return math.inf if mse == 0 else float(10.0 * np.log10(255.0**2 / mse))
 
 
+def psnr_float(img: np.ndarray, ref: np.ndarray, peak: float = 1.0) -> float:
+    """PSNR of the float values as they are (no 8-bit rounding, no clipping), in dB for a
+    signal peak of ``peak`` (inf when identical). For checks on unrounded data, such as a
+    resampling port or a denoiser's output before it is saved; benchmarks use :func:`psnr`."""
+    diff = np.asarray(img, dtype=np.float64) - np.asarray(ref, dtype=np.float64)
+    mse = float(np.mean(diff**2))
+    return math.inf if mse == 0 else float(10.0 * math.log10(peak * peak / mse))
+
+
 def _ssim_maps(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """SSIM and contrast-structure maps of Wang's ``ssim_index`` (K = 0.01, 0.03; L = 255)."""
     window = fspecial_gaussian(11, 1.5)

@@ -1,28 +1,23 @@
 """Quality levels and words: a 0-100 no-reference score, its level, and a short description.
 
-The score comes from a *quality model*: a function from an image to a number in [0, 100]
-(higher is better). restora ships ``"classical"`` (NIQE and PIQE mapped to 0-100, weighted 3:1);
-the analyzer's learned quality head plugs in with :func:`register_quality_model` and then
-becomes the default when registered with ``default=True``. The description does not depend on
+The score comes from a *quality model*: a no-reference metric of the one metric registry
+(:mod:`restora.quality.registry`) scored 0-100, higher is better. restora ships ``"quality"``
+(:func:`quality_score`: NIQE and PIQE mapped to 0-100, weighted 3:1); another (the analyzer's
+learned quality head, say) plugs in with :func:`~restora.quality.registry.register_metric` and
+:func:`assess_nr` picks it by name (``model=...``). The description does not depend on
 the model: it names the defects that simple measurements find (noise in flat areas, soft edges,
 8x8 blocking, low contrast, under/over-exposure), so it stays interpretable whatever the score.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
 
-from restora.errors import UnknownNameError
+from restora.quality.statistics import blockiness, estimate_flat_area_noise_sigma, luma
 from restora.types import QualityScore
 from restora.vocabulary import QUALITY_LEVELS
-
-QualityModel = Callable[[np.ndarray], float]
-"""An image (float RGB (H, W, 3) or grey (H, W) in [0, 1]) to a score in [0, 100]."""
 
 LEVEL_THRESHOLDS: tuple[tuple[float, str], ...] = (
     (80.0, "excellent"),
@@ -58,53 +53,14 @@ def level_for(score: float) -> str:
 # ---------------------------------------------------------------------------- measurable cues
 
 
-def luminance(image: np.ndarray) -> np.ndarray:
-    """BT.601 luma in [0, 1] (grey images unchanged)."""
-    arr = np.asarray(image, dtype=np.float64)
-    return arr if arr.ndim == 2 else arr @ np.array([0.299, 0.587, 0.114])
-
-
-def estimate_noise_sigma(image: np.ndarray) -> float:
-    """Noise standard deviation in 8-bit units, measured in the flattest 40% of the image.
-
-    Immerkaer's fast estimator (1996): the response to a mask that cancels smooth (linear)
-    image content is mostly noise; ``sigma = sqrt(pi/2) / 6 * mean|I * M|``. Restricting it to
-    pixels with the weakest gradients keeps texture from being counted as noise.
-    """
-    grey = luminance(image) * 255.0
-    if min(grey.shape) < 8:
-        return 0.0
-    mask = np.array([[1.0, -2.0, 1.0], [-2.0, 4.0, -2.0], [1.0, -2.0, 1.0]])
-    residual = np.abs(ndimage.correlate(grey, mask, mode="reflect"))[1:-1, 1:-1]
-    # Select flat pixels on a smoothed copy so that the noise itself does not pick them.
-    smooth = ndimage.gaussian_filter(grey, 2.0)
-    gradient = np.hypot(ndimage.sobel(smooth, 0), ndimage.sobel(smooth, 1))[1:-1, 1:-1]
-    flat = gradient <= np.percentile(gradient, 40)
-    return float(np.sqrt(np.pi / 2.0) / 6.0 * residual[flat].mean())
-
-
 def blur_amount(image: np.ndarray) -> float:
     """Perceptual blur of Crete et al. (2007) via scikit-image: 0 sharp .. 1 very blurred."""
     from skimage.measure import blur_effect
 
-    grey = luminance(image)
+    grey = luma(image, np.float64)
     if min(grey.shape) < 8:
         return 0.0
     return float(blur_effect(grey))
-
-
-def blockiness(image: np.ndarray, block: int = 8) -> float:
-    """Mean jump across 8x8 block boundaries divided by the mean jump elsewhere (1 = none)."""
-    grey = luminance(image) * 255.0
-    if min(grey.shape) < 3 * block:
-        return 1.0
-    dx = np.abs(np.diff(grey, axis=1))
-    dy = np.abs(np.diff(grey, axis=0))
-    on_x = (np.arange(dx.shape[1]) % block) == block - 1
-    on_y = (np.arange(dy.shape[0]) % block) == block - 1
-    boundary = dx[:, on_x].mean() + dy[on_y, :].mean()
-    inside = dx[:, ~on_x].mean() + dy[~on_y, :].mean()
-    return float(boundary / max(inside, 1e-6))
 
 
 @dataclass(frozen=True)
@@ -149,9 +105,9 @@ class QualityCues:
 
 
 def measure_cues(image: np.ndarray) -> QualityCues:
-    grey = luminance(image)
+    grey = luma(image, np.float64)
     return QualityCues(
-        noise_sigma=estimate_noise_sigma(image),
+        noise_sigma=estimate_flat_area_noise_sigma(image),
         blur=blur_amount(image),
         blockiness=blockiness(image),
         contrast=float(grey.std()),
@@ -200,46 +156,27 @@ def quality_score(image: np.ndarray) -> float:
     return float(np.clip(score, 0.0, 100.0))
 
 
-_MODELS: dict[str, QualityModel] = {"classical": quality_score}
-_DEFAULT = ["classical"]
-_LOCK = threading.Lock()
+DEFAULT_QUALITY_MODEL = "quality"
+"""The metric :func:`assess_nr` uses unless told otherwise (:func:`quality_score`)."""
 
 
-def register_quality_model(name: str, model: QualityModel, *, default: bool = False) -> None:
-    """Add (or replace) a quality model; ``default=True`` makes :func:`assess_nr` use it."""
-    with _LOCK:
-        _MODELS[name] = model
-        if default:
-            _DEFAULT[0] = name
-
-
-def quality_models() -> list[str]:
-    """Registered quality model names (``"classical"`` first)."""
-    return list(_MODELS)
-
-
-def default_quality_model() -> str:
-    return _DEFAULT[0]
-
-
-def assess_nr(image: np.ndarray, source: str | None = None) -> QualityScore:
+def assess_nr(image: np.ndarray, model: str = DEFAULT_QUALITY_MODEL) -> QualityScore:
     """No-reference judgement: 0-100 score, level and a short description.
 
-    ``source`` names a registered quality model (default: the current default model,
-    ``"classical"`` unless another was registered with ``default=True``).
+    ``model`` names a quality model of the metric registry: a registered no-reference metric
+    scored 0-100, higher is better (:func:`restora.quality.registry.quality_models`; default
+    ``"quality"``, restora's classical NIQE + PIQE score). Plug another in with
+    :func:`restora.quality.registry.register_metric`. Unlike :func:`~restora.quality.compute`,
+    no image is refused for its size: the model scores what it gets.
     """
-    from restora.quality.registry import as_metric_array
+    from restora.quality.registry import as_metric_array, get_quality_model
 
-    name = source or default_quality_model()
-    try:
-        model = _MODELS[name]
-    except KeyError:
-        raise UnknownNameError("quality model", name, list(_MODELS)) from None
+    metric = get_quality_model(model)
     arr = as_metric_array(image, "image")
-    score = float(np.clip(model(arr), 0.0, 100.0))
+    score = float(np.clip(metric.function()(arr, **metric.options), 0.0, 100.0))
     return QualityScore(
         score=score,
         level=level_for(score),
         description=describe(score, measure_cues(arr)),
-        source=name,
+        source=metric.name,
     )

@@ -61,6 +61,10 @@ class Metric:
 
     Call it as ``metric(image)`` (no-reference) or ``metric(image, ref)`` (full-reference) with
     float arrays in [0, 1], (H, W, 3) or (H, W) (uint8 arrays are accepted too).
+
+    ``target`` is where the implementation lives, ``"module:function"`` inside
+    ``restora.quality`` (imported on first use), or the function itself for a metric registered
+    from outside (:func:`register_metric`).
     """
 
     name: str
@@ -69,7 +73,7 @@ class Metric:
     range: tuple[float, float]
     input: str
     convention: str
-    target: str
+    target: str | Callable[..., float]
     description: str = ""
     min_size: int = 1
     options: dict[str, Any] = field(default_factory=dict, compare=False)
@@ -82,7 +86,14 @@ class Metric:
     def direction(self) -> str:
         return "higher is better" if self.higher_is_better else "lower is better"
 
+    @property
+    def is_quality_model(self) -> bool:
+        """No-reference, 0-100, higher is better: usable by :func:`restora.quality.assess_nr`."""
+        return self.kind == NO_REFERENCE and self.higher_is_better and self.range == (0.0, 100.0)
+
     def function(self) -> Callable[..., float]:
+        if callable(self.target):
+            return self.target
         module_name, attr = self.target.split(":")
         module = importlib.import_module(f"restora.quality.{module_name}")
         func: Callable[..., float] = getattr(module, attr)
@@ -258,6 +269,37 @@ def list_metrics(kind: str | None = None) -> list[str]:
     if kind is not None and kind not in (FULL_REFERENCE, NO_REFERENCE):
         raise UnknownNameError("metric kind", kind, [FULL_REFERENCE, NO_REFERENCE])
     return [name for name, m in METRICS.items() if kind is None or m.kind == kind]
+
+
+def register_metric(metric: Metric, *, replace: bool = False) -> Metric:
+    """Add ``metric`` to the registry (``replace=True`` to overwrite one of the same name).
+
+    >>> register_metric(Metric("my_quality", NO_REFERENCE, True, (0.0, 100.0), "float RGB",
+    ...                        "restora", lambda image: 100 * my_model(image)))
+    >>> assess_nr(image, model="my_quality")
+    """
+    if metric.kind not in (FULL_REFERENCE, NO_REFERENCE):
+        raise UnknownNameError("metric kind", metric.kind, [FULL_REFERENCE, NO_REFERENCE])
+    if metric.convention not in CONVENTIONS:
+        raise UnknownNameError("metric convention", metric.convention, list(CONVENTIONS))
+    if metric.name in METRICS and not replace:
+        raise ValueError(f"metric {metric.name!r} is already registered (pass replace=True)")
+    METRICS[metric.name] = metric
+    return metric
+
+
+def quality_models() -> list[str]:
+    """Metrics :func:`restora.quality.assess_nr` can use (no-reference, 0-100, higher is
+    better), ``"quality"`` (restora's classical NIQE + PIQE score) first."""
+    return [name for name, m in METRICS.items() if m.is_quality_model]
+
+
+def get_quality_model(name: str) -> Metric:
+    """The quality-model metric called ``name``; other names list the valid ones."""
+    metric = METRICS.get(name)
+    if metric is None or not metric.is_quality_model:
+        raise UnknownNameError("quality model", name, quality_models())
+    return metric
 
 
 def get_metric(name: str) -> Metric:

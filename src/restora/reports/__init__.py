@@ -1,5 +1,5 @@
 """Self-contained HTML reports (images and plots inlined) for ``analyze``, ``assess`` and
-``bench``; ``restore --report`` (``restora.agent.report``) uses the same building blocks.
+``bench``; ``restore --report`` (``restora.reports.restoration``) uses the same building blocks.
 
     >>> from restora.reports import analysis_report, assess_report, bench_report
 
@@ -9,27 +9,22 @@ module per report.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+import lazy_loader
 
 if TYPE_CHECKING:
-    from restora.reports.analysis import analysis_report
-    from restora.reports.assessment import AssessEntry, assess_entry, assess_report
-    from restora.reports.benchmark import bench_report
+    from restora.reports.analysis import analysis_report as analysis_report
+    from restora.reports.assessment import AssessEntry as AssessEntry
+    from restora.reports.assessment import assess_entry as assess_entry
+    from restora.reports.assessment import assess_report as assess_report
+    from restora.reports.benchmark import bench_report as bench_report
 
-_API: dict[str, str] = {
-    "analysis_report": "restora.reports.analysis",
-    "AssessEntry": "restora.reports.assessment",
-    "assess_entry": "restora.reports.assessment",
-    "assess_report": "restora.reports.assessment",
-    "bench_report": "restora.reports.benchmark",
-}
-
-__all__ = ["AssessEntry", "analysis_report", "assess_entry", "assess_report", "bench_report"]
-
-
-def __getattr__(name: str) -> Any:
-    module = _API.get(name)
-    if module is None:
-        raise AttributeError(f"module 'restora.reports' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__, __dir__, __all__ = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "analysis": ["analysis_report"],
+        "assessment": ["AssessEntry", "assess_entry", "assess_report"],
+        "benchmark": ["bench_report"],
+    },
+)

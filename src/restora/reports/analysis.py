@@ -6,6 +6,7 @@ import html
 
 import numpy as np
 
+from restora.quality.statistics import luma
 from restora.reports.html import (
     degradation_bars,
     describe_analysis,
@@ -30,8 +31,7 @@ def tone_histogram(rgb: np.ndarray) -> str:
     for channel, colour in zip(range(3), ("#d0544a", "#3a9a4a", "#4a7bd0"), strict=True):
         counts, _ = np.histogram(rgb[..., channel], bins=bins)
         axes.plot(bins[:-1], counts / counts.sum(), color=colour, linewidth=1)
-    luma = rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
-    counts, _ = np.histogram(luma, bins=bins)
+    counts, _ = np.histogram(luma(rgb), bins=bins)
     axes.fill_between(bins[:-1], counts / counts.sum(), color="#888", alpha=0.35, label="luma")
     axes.set_xlim(0, 1)
     axes.set_xlabel("pixel value (R, G, B lines; luma filled)")

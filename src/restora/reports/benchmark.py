@@ -1,9 +1,9 @@
 """``restora bench --report``: per data set a plot of quality against seconds per megapixel
 (one point per expert or anchor: up and to the left is better) and the table of the run.
 
-The expert harness's report (``restora.bench.harness.run_benchmark``) has ``rows``; the special
-benchmarks (``--task agent``, ``--task analyze``) return their own dictionaries, shown as tables
-of their lists of records.
+The expert harness's report (``restora.bench.harness.run_benchmark``) has ``rows``; the other
+benchmarks (the registry ``restora.bench.BENCHMARKS``: ``--task agent``, ``--task analyze``,
+``--task quality``...) return their own dictionaries, shown as tables of their lists of records.
 """
 
 from __future__ import annotations

@@ -36,6 +36,7 @@ import torch.nn.functional as F
 
 from restora.perception.model import AnalyzerConfig, DegradationAnalyzer, load_grown
 from restora.perception.sampling import crops_and_thumb
+from restora.training import SentenceEncoder
 from restora.vocabulary import DEGRADATION_TYPES
 
 log = logging.getLogger("restora.training.analyzer")
@@ -359,12 +360,15 @@ def train(
     out_dir: Path,
     device: str | None = None,
     resume: bool = False,
+    text_encoder: SentenceEncoder | None = None,
 ) -> dict[str, Any]:
-    """Train, calibrate thresholds, write ``analyzer.safetensors`` + ``analyzer.json``."""
+    """Train, calibrate thresholds, write ``analyzer.safetensors`` + ``analyzer.json``.
+
+    ``text_encoder`` embeds the captions for the contrastive loss (default: the process-wide
+    MiniLM on ``device``; the tests pass a small stand-in, a few seconds faster to load)."""
     from safetensors.torch import save_file
 
     from restora.device import allow_tf32, describe_device, resolve_device
-    from restora.language.encoder import get_text_encoder
 
     torch.manual_seed(cfg.seed)
     dev = resolve_device(device)
@@ -404,7 +408,11 @@ def train(
         scheduler.load_state_dict(state["scheduler"])
         start_step = int(state["step"])
         log.info("resumed at step %d", start_step)
-    encoder = get_text_encoder(str(dev))
+    encoder = text_encoder
+    if encoder is None:
+        from restora.language.encoder import get_text_encoder
+
+        encoder = get_text_encoder(str(dev))
     stream = AnalyzerSamples(train_files, cfg, cfg.seed, step_offset=start_step)
     loader = torch.utils.data.DataLoader(
         stream,

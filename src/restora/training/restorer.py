@@ -39,9 +39,15 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.nn import functional as F
 
-from restora.experts.archs.nafnet import SIZES, NAFNet, NAFNetConfig, count_parameters
+from restora.experts.archs.nafnet import (
+    SIZES,
+    NAFNet,
+    NAFNetConfig,
+    count_parameters,
+    upsample,
+)
+from restora.training import SentenceEncoder
 
 log = logging.getLogger("restora.training.restorer")
 
@@ -165,13 +171,6 @@ def sample_deblur(clean: np.ndarray, rng: np.random.Generator, _pool: Any) -> np
     return out.astype(np.float32)
 
 
-def upsample(image: torch.Tensor, scale: int, size: tuple[int, int] | None = None) -> torch.Tensor:
-    """Bicubic pre-upsampling of NCHW (torch, a = -0.75 as OpenCV), used in training and use."""
-    if size is None:
-        size = (image.shape[-2] * scale, image.shape[-1] * scale)
-    return F.interpolate(image, size=size, mode="bicubic", align_corners=False)
-
-
 def sample_upscale(clean: np.ndarray, rng: np.random.Generator, _pool: Any) -> np.ndarray:
     """x2 or x4 down (MATLAB bicubic 70 %, else Gaussian-blurred kernel) and bicubic back up."""
     import cv2
@@ -268,9 +267,9 @@ class TrainConfig:
 
 
 def smoke_config() -> TrainConfig:
-    """A run of a few seconds (the tests use it): tiny net, tiny crops, two validations."""
+    """A run of about a second (the tests use it): the tiny net, tiny crops, two validations."""
     return TrainConfig(
-        task="all", size="small", steps=4, batch=2, crop=32, warmup=1, val_every=2,
+        task="all", size="tiny", steps=4, batch=2, crop=32, warmup=1, val_every=2,
         log_every=1, val_crops=2, val_crop=32, tasks=("denoise", "upscale", "dejpeg"),
     )  # fmt: skip
 
@@ -346,15 +345,26 @@ def validation_set(
 # ------------------------------------------------------------------------------------ helpers
 
 
-def task_embeddings(tasks: Sequence[str]) -> dict[str, torch.Tensor]:
-    """MiniLM embeddings (normalised) of every phrasing of every task: {task: (P, 384)}."""
-    from restora.language.encoder import get_text_encoder
+def task_embeddings(
+    tasks: Sequence[str], encoder: SentenceEncoder | None = None
+) -> dict[str, torch.Tensor]:
+    """MiniLM embeddings (normalised) of every phrasing of every task: {task: (P, 384)}.
+    ``encoder`` defaults to the process-wide MiniLM."""
+    if encoder is None:
+        from restora.language.encoder import get_text_encoder
 
-    encoder = get_text_encoder()
+        encoder = get_text_encoder()
     return {
         t: torch.as_tensor(np.asarray(encoder.encode(list(TASK_PHRASES[t])), np.float32))
         for t in tasks
     }
+
+
+def task_condition(phrasings: torch.Tensor) -> torch.Tensor:
+    """A task's conditioning vector from its phrasings' embeddings ``(P, 384)``: their mean,
+    normalised. Exported with the weights (inference by task name uses it) and validated on."""
+    mean = phrasings.mean(0)
+    return mean / mean.norm()
 
 
 def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -435,14 +445,19 @@ def train(
     train_files: Sequence[Path],
     val_files: Sequence[Path],
     device: str = "auto",
+    *,
+    text_encoder: SentenceEncoder | None = None,
 ) -> dict[str, Any]:
-    """Train (or resume) the model of ``cfg`` in ``out_dir``; returns the final record."""
+    """Train (or resume) the model of ``cfg`` in ``out_dir``; returns the final record.
+
+    ``text_encoder`` embeds the all-in-one model's task phrasings (default: the process-wide
+    MiniLM; the tests pass a small stand-in, a few seconds faster to load)."""
 
     previous_threads = torch.get_num_threads()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     try:
-        return _train(cfg, out_dir, train_files, val_files, device)
+        return _train(cfg, out_dir, train_files, val_files, device, text_encoder)
     finally:
         torch.set_num_threads(previous_threads)
 
@@ -453,6 +468,7 @@ def _train(
     train_files: Sequence[Path],
     val_files: Sequence[Path],
     device: str,
+    text_encoder: SentenceEncoder | None,
 ) -> dict[str, Any]:
     from restora.device import allow_tf32, resolve_device
 
@@ -470,7 +486,7 @@ def _train(
         torch.backends.cudnn.benchmark = True  # fixed crop size: pick the fastest kernels once
     model = NAFNet(cfg.arch()).to(target)
     optimiser = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.9), weight_decay=0.0)
-    embeddings = task_embeddings(tasks) if cfg.task == "all" else {}
+    embeddings = task_embeddings(tasks, text_encoder) if cfg.task == "all" else {}
     checkpoint = out_dir / "last.pt"
     step, history = 0, []
     if checkpoint.is_file():
@@ -564,7 +580,7 @@ def evaluate(
         for task, degraded, clean in validation:
             cond = None
             if embeddings:
-                cond = embeddings[task].mean(0, keepdim=True).expand(len(degraded), -1).to(device)
+                cond = task_condition(embeddings[task]).expand(len(degraded), -1).to(device)
             output = model(degraded.to(device), cond).cpu()
             scores[task] = {
                 "input": round(psnr(degraded, clean), 3),
@@ -614,8 +630,7 @@ def export(
 
     tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     for task, emb in embeddings.items():
-        mean = emb.mean(0)
-        tensors[f"task_embedding.{task}"] = (mean / mean.norm()).contiguous()
+        tensors[f"task_embedding.{task}"] = task_condition(emb.cpu()).contiguous()
     weights = out_dir / f"{cfg.model_name}.safetensors"
     save_file(tensors, str(weights))
     record = {

@@ -10,23 +10,15 @@ cheap and never imports it, so the rest of restora works without it.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+import lazy_loader
 
 if TYPE_CHECKING:
-    from restora.web.app import build_app, launch, make_examples
+    from restora.web.app import build_app as build_app
+    from restora.web.app import launch as launch
+    from restora.web.app import make_examples as make_examples
 
-_API: dict[str, str] = {
-    "build_app": "restora.web.app",
-    "launch": "restora.web.app",
-    "make_examples": "restora.web.app",
-}
-
-__all__ = ["build_app", "launch", "make_examples"]
-
-
-def __getattr__(name: str) -> Any:
-    module = _API.get(name)
-    if module is None:
-        raise AttributeError(f"module 'restora.web' has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
+__getattr__, __dir__, __all__ = lazy_loader.attach(
+    __name__, submod_attrs={"app": ["build_app", "launch", "make_examples"]}
+)

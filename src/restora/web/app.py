@@ -98,7 +98,6 @@ class RestoraPage:
     ) -> Iterator[tuple[Any, ...]]:
         """Run the agent on the upload, streaming a status line per step, then every output."""
         from restora.agent.api import restore
-        from restora.quality import assess_nr
 
         try:
             image = read_upload(path, self.max_pixels)
@@ -149,7 +148,6 @@ class RestoraPage:
 
         result = outcome["result"]
         progress(0.95, desc="quality report")
-        nr_before, nr_after = assess_nr(image.rgb), assess_nr(result.rgb)
         files = write_run_files(result, self.workdir, Path(path).stem)
         kept = len(result.trace.kept)
         lines.append(
@@ -165,7 +163,7 @@ class RestoraPage:
             scores_after,
             plan_markdown(result),
             trace_rows(result),
-            quality_markdown(nr_before, nr_after, result),
+            quality_markdown(result),
             gr.update(value=str(files.image), visible=True),
             gr.update(value=str(files.report), visible=True),
         )

@@ -14,7 +14,7 @@ import numpy as np
 
 from restora.agent.trace import Result
 from restora.errors import InputError
-from restora.types import Analysis, QualityScore
+from restora.types import Analysis
 from restora.vocabulary import DEGRADATION_TYPES
 
 PREVIEW_SIDE = 1024
@@ -149,24 +149,22 @@ def trace_rows(result: Result) -> list[list[Any]]:
     return rows
 
 
-def quality_markdown(
-    nr_before: QualityScore, nr_after: QualityScore, result: Result | None = None
-) -> str:
-    """The quality report: the no-reference score (restora.quality.assess_nr) before and after,
-    with level and description, and the analyzer's own quality head when a run is given."""
+def quality_markdown(result: Result) -> str:
+    """The quality report: the judge's no-reference score before and after (carried by the
+    result, not recomputed) with its level, and the analyzer's own quality head."""
+    from restora.quality import level_for
+
+    before = float(result.quality_before or 0.0)
+    after = float(result.quality_after or 0.0)
+    q0, q1 = result.analysis_before.quality, result.analysis_after.quality
     rows = [
         "| | before | after |",
         "|---|---|---|",
-        f"| no-reference score (0-100) | {nr_before.score:.1f} ({nr_before.level}) | "
-        f"{nr_after.score:.1f} ({nr_after.level}) |",
-        f"| description | {nr_before.description} | {nr_after.description} |",
+        f"| no-reference score (0-100, {result.quality_model or 'judge'}) | "
+        f"{before:.1f} ({level_for(before)}) | {after:.1f} ({level_for(after)}) |",
+        f"| analyzer quality (0-100) | {q0.score:.1f} ({q0.level}) | {q1.score:.1f} ({q1.level}) |",
     ]
-    if result is not None:
-        q0, q1 = result.analysis_before.quality, result.analysis_after.quality
-        rows.append(
-            f"| analyzer quality (0-100) | {q0.score:.1f} ({q0.level}) | {q1.score:.1f} ({q1.level}) |"
-        )
-    change = nr_after.score - nr_before.score
+    change = after - before
     verdict = "better" if change > 0.5 else "worse" if change < -0.5 else "about the same"
     return "\n".join(rows) + f"\n\nNo-reference quality is {verdict} ({change:+.1f})."
 
@@ -174,7 +172,7 @@ def quality_markdown(
 def step_line(record: Any) -> str:
     """One line of progress for a finished step (the observer sees StepRecords)."""
     verdict = "kept" if record.kept else "rolled back"
-    return f"{record.task} with {record.expert or '-'}: {verdict} ({record.seconds:.1f} s)"
+    return f"{record.task} with {record.label}: {verdict} ({record.seconds:.1f} s)"
 
 
 @dataclass(frozen=True)
@@ -188,8 +186,8 @@ class RunFiles:
 def write_run_files(result: Result, folder: Path, stem: str) -> RunFiles:
     """Save the result as ``<stem>_restored.png`` and its report as ``<stem>_report.html`` in a
     new sub-folder of ``folder`` (one per run, so parallel runs never share a file)."""
-    from restora.agent.report import write_report
     from restora.io import save
+    from restora.reports.restoration import write_report
 
     run_dir = folder / uuid.uuid4().hex[:12]
     run_dir.mkdir(parents=True)

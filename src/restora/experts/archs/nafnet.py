@@ -58,6 +58,8 @@ class NAFNetConfig:
 
 
 SIZES: dict[str, NAFNetConfig] = {
+    # 20 k parameters, two levels: smoke runs and tests of the training loop, never shipped
+    "tiny": NAFNetConfig(width=8, enc_blocks=(1, 1), middle_blocks=1, dec_blocks=(1, 1)),
     "small": NAFNetConfig(
         width=16, enc_blocks=(1, 1, 1, 2), middle_blocks=2, dec_blocks=(1, 1, 1, 1)
     ),
@@ -217,6 +219,13 @@ def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, tuple
         mode = "reflect" if ph < height and pw < width else "replicate"
         x = F.pad(x, (0, pw, 0, ph), mode=mode)
     return x, (height, width)
+
+
+def upsample(image: torch.Tensor, scale: int, size: tuple[int, int] | None = None) -> torch.Tensor:
+    """Bicubic pre-upsampling of NCHW (torch, a = -0.75 as OpenCV), used in training and use."""
+    if size is None:
+        size = (image.shape[-2] * scale, image.shape[-1] * scale)
+    return F.interpolate(image, size=size, mode="bicubic", align_corners=False)
 
 
 def count_parameters(module: nn.Module) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from restora.experts.estimate import estimate_noise_sigma
+from restora.quality.statistics import estimate_noise_sigma
 
 
 def to_uint8(image: np.ndarray) -> np.ndarray:
@@ -39,11 +39,6 @@ def guided_filter(guide: np.ndarray, source: np.ndarray, radius: int, eps: float
         b = mean_p - a * mean_i
         out[..., c] = box_mean(a, radius) * guide + box_mean(b, radius)
     return out[..., 0] if source.ndim == 2 else out
-
-
-def luma(image: np.ndarray) -> np.ndarray:
-    """BT.601 luma of an RGB image in [0, 1]."""
-    return (image @ np.array([0.299, 0.587, 0.114], dtype=np.float32)).astype(np.float32)
 
 
 def prepare_noise_sigma(image: np.ndarray, **params: object) -> dict[str, object]:

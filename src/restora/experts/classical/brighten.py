@@ -88,6 +88,7 @@ def lime() -> Expert:
         tile_size=None,
         description="LIME: structure-aware illumination map, Retinex-style division.",
         reference="Guo, Li & Ling, TIP 2017",
+        rank=20,  # keeps colour better than CLAHE
     )
 
 
@@ -102,4 +103,5 @@ def clahe_gamma() -> Expert:
         tile_size=None,
         description="CLAHE on Lab lightness, then an adaptive gamma towards mid-grey.",
         reference="Zuiderveld 1994",
+        rank=30,
     )

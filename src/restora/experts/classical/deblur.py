@@ -16,10 +16,10 @@ from restora.experts.base import Expert
 from restora.experts.estimate import (
     estimate_gaussian_blur_sigma,
     estimate_motion_blur,
-    estimate_noise_sigma,
     gaussian_kernel,
     motion_kernel,
 )
+from restora.quality.statistics import estimate_noise_sigma
 
 
 def _prepare_gaussian(image: np.ndarray, **params: Any) -> dict[str, Any]:
@@ -140,6 +140,9 @@ def wiener() -> Expert:
         tile_overlap=128,
         description="Wiener deconvolution of a Gaussian/defocus blur; blind sigma estimate.",
         reference="Wiener 1949; blur estimate after Zhuo & Sim 2011",
+        handles=("blur",),
+        rank=20,
+        side_effects=frozenset({"noise", "jpeg"}),  # deconvolution amplifies both
     )
 
 
@@ -156,6 +159,9 @@ def richardson_lucy() -> Expert:
         tile_overlap=128,
         description="Richardson-Lucy deconvolution of a Gaussian/defocus blur (scikit-image).",
         reference="Richardson 1972; Lucy 1974",
+        rank=30,
+        rank_for={"motion_blur": 24},
+        side_effects=frozenset({"noise", "jpeg"}),  # deconvolution amplifies both
     )
 
 
@@ -173,4 +179,8 @@ def wiener_motion() -> Expert:
         description="Wiener deconvolution of a linear motion blur; cepstral kernel estimate "
         "(best effort: straight-line motion only).",
         reference="Cepstral estimate after Rom 1977, Moghaddam & Jamzad 2007",
+        handles=("motion_blur",),
+        rank=40,
+        rank_for={"motion_blur": 22},
+        side_effects=frozenset({"noise", "jpeg"}),  # deconvolution amplifies both
     )

@@ -15,7 +15,8 @@ import cv2
 import numpy as np
 
 from restora.experts.base import Expert
-from restora.experts.classical._common import guided_filter, luma
+from restora.experts.classical._common import guided_filter
+from restora.quality.statistics import luma
 
 
 def dark_channel(image: np.ndarray, patch: int) -> np.ndarray:
@@ -82,4 +83,5 @@ def dark_channel_expert() -> Expert:
         tile_overlap=384,
         description="Dark channel prior with guided-filter transmission refinement.",
         reference="He, Sun & Tang, CVPR 2009; guided filter, ECCV 2010",
+        rank=20,
     )

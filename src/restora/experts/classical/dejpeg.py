@@ -19,7 +19,7 @@ import numpy as np
 
 from restora.experts.base import Expert
 from restora.experts.classical._common import guided_filter
-from restora.experts.estimate import estimate_jpeg_quality
+from restora.quality.statistics import estimate_jpeg_quality
 
 
 def sigma_for_quality(quality: float) -> float:
@@ -70,4 +70,7 @@ def bm3d_deblock() -> Expert:
         description="BM3D on luma with a quality-derived sigma, guided-filter chroma; blind "
         "quality estimate from 8x8 blockiness.",
         reference="Dabov et al. 2007; after Foi, Katkovnik & Egiazarian 2007",
+        rank=20,
+        side_effects=frozenset({"blur", "reflection"}),  # smoothing reads as blur and veil
+        from_analysis={"quality": "jpeg_quality"},
     )

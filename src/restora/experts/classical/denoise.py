@@ -6,7 +6,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from restora.experts.base import Expert
+from restora.experts.base import CrossTask, Expert
 from restora.experts.classical._common import prepare_noise_sigma, to_uint8
 
 NLM_H_PER_SIGMA = 0.6
@@ -57,6 +57,13 @@ def nlm() -> Expert:
         tile_overlap=96,
         description="Fast non-local means (OpenCV, colour in Lab); blind sigma estimate.",
         reference="Buades, Coll & Morel, CVPR 2005",
+        rank=20,
+        side_effects=frozenset({"blur", "reflection"}),  # smoothing reads as blur and veil
+        from_analysis={"sigma": "noise_sigma"},
+        # JPEG error treated as noise with the sigma its quality implies (Foi et al. 2007): a
+        # fast stand-in for bm3d_deblock
+        also_serves=(CrossTask("dejpeg", rank=25, from_analysis={"sigma": "jpeg_noise_sigma"}),),
+        licence="Apache-2.0 (OpenCV)",
     )
 
 
@@ -73,4 +80,8 @@ def cbm3d() -> Expert:
         tile_overlap=64,
         description="Colour BM3D (bm3d package, opponent colour space); slow, strong.",
         reference="Dabov et al., ICIP 2007 (CBM3D)",
+        rank=30,
+        side_effects=frozenset({"blur", "reflection"}),  # smoothing reads as blur and veil
+        from_analysis={"sigma": "noise_sigma"},
+        licence="bm3d package licence (non-commercial)",
     )

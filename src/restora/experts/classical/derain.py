@@ -16,7 +16,8 @@ import cv2
 import numpy as np
 
 from restora.experts.base import Expert
-from restora.experts.classical._common import guided_filter, luma
+from restora.experts.classical._common import guided_filter
+from restora.quality.statistics import luma
 
 
 def dominant_orientation(detail: np.ndarray) -> float:
@@ -58,4 +59,6 @@ def guided_derain() -> Expert:
         description="Guided-filter base/detail split; removes bright, achromatic, oriented "
         "detail (rain streaks). A light baseline.",
         reference="after Kang, Lin & Fu 2012; Xu et al. 2012",
+        rank=20,
+        side_effects=frozenset({"blur", "reflection"}),  # smoothing reads as blur and veil
     )

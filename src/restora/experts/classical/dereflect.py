@@ -62,4 +62,5 @@ def laplacian_dereflect() -> Expert:
         description="Reflection suppression: keep strong gradients, Laplacian-domain "
         "reconstruction (soft, out-of-focus reflections only).",
         reference="Arvanitopoulos, Achanta & Süsstrunk, CVPR 2017",
+        rank=20,
     )

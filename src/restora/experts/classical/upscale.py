@@ -60,7 +60,7 @@ def back_project(
     return estimate
 
 
-def _upscaler(name: str, run: object, description: str, reference: str) -> Expert:
+def _upscaler(name: str, run: object, description: str, reference: str, rank: float) -> Expert:
     return Expert(
         name=name,
         task="upscale",
@@ -74,15 +74,18 @@ def _upscaler(name: str, run: object, description: str, reference: str) -> Exper
         tile_overlap=64 if name == "ibp" else 16,
         description=description,
         reference=reference,
+        rank=rank,
     )
 
 
 def bicubic() -> Expert:
-    return _upscaler("bicubic", _bicubic, "Bicubic (MATLAB imresize kernel, a=-0.5).", "Keys 1981")
+    return _upscaler(
+        "bicubic", _bicubic, "Bicubic (MATLAB imresize kernel, a=-0.5).", "Keys 1981", 40
+    )
 
 
 def lanczos() -> Expert:
-    return _upscaler("lanczos", _lanczos, "Lanczos-4 interpolation (OpenCV).", "Duchon 1979")
+    return _upscaler("lanczos", _lanczos, "Lanczos-4 interpolation (OpenCV).", "Duchon 1979", 30)
 
 
 def ibp() -> Expert:
@@ -91,4 +94,5 @@ def ibp() -> Expert:
         _ibp,
         "Iterative back-projection from bicubic: consistent with the low-resolution input.",
         "Irani & Peleg 1991",
+        20,  # Set5 (BENCHMARKS.md): ibp > lanczos > bicubic
     )

@@ -1,5 +1,5 @@
-"""Evaluate the degradation analyzer: ``python -m restora.perception.bench`` or
-``restora bench --task analyze``.
+"""Evaluate the degradation analyzer: ``restora bench --task analyze [--quick]`` or
+``python -m restora.bench.perception``.
 
 Everything is measured on images the analyzer never trained on:
 
@@ -13,7 +13,9 @@ Everything is measured on images the analyzer never trained on:
   subset;
 - seconds to analyse a 12-megapixel photo, next to the time to decode it from PNG as anchor.
 
-It rewrites the ``analyzer`` section of BENCHMARKS.md and the model card beside the weights.
+It rewrites the ``analyzer`` section of BENCHMARKS.md and the model card beside the weights,
+both through :func:`restora.bench.run_named` (not with ``--quick``: 3 images per set, crops of
+at most 256 px; nor with ``--no-write``).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from restora.bench import BenchmarkOutcome, command_line, default_command, run_named
 from restora.paths import data_dir as find_data_dir
 from restora.vocabulary import DEGRADATION_TYPES
 
@@ -211,14 +214,16 @@ def speed_12mp(analyzer: Any, tmp: Path) -> dict[str, float]:
     return {"megapixels": 12.0, "analyse_seconds": analyse, "decode_png_seconds": decode}
 
 
-def render(results: dict[str, Any], machine: str) -> str:
+def render(
+    results: dict[str, Any], machine: str, command: str = "restora bench --task analyze"
+) -> str:
     syn = results["synthetic"]
     lines = [
         "## Degradation analyzer",
         "",
-        f"Measured by `python -m restora.perception.bench` on {machine}. Synthetic degradations over "
+        f"Measured by `{command}` on {machine}. Synthetic degradations over "
         f"{syn['images']} test images never seen in training (CBSD68, LIVE1, Urban100 subset; centre "
-        "crops of at most 512 px), severities uniform in [0.2, 1].",
+        f"crops of at most {results.get('max_side', 512)} px), severities uniform in [0.2, 1].",
         "",
         "| measure | value | target |",
         "|---|---:|---:|",
@@ -254,7 +259,13 @@ def render(results: dict[str, Any], machine: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_model_card(weights: Path, results: dict[str, Any], machine: str) -> Path:
+def model_card(
+    weights: Path,
+    results: dict[str, Any],
+    machine: str,
+    command: str = "restora bench --task analyze",
+) -> str:
+    """The text of the model card beside ``weights`` (MODEL_CARD.md) with these results."""
     meta = json.loads(weights.with_suffix(".json").read_text())
     train = meta.get("train", {})
     syn = results["synthetic"]
@@ -301,7 +312,7 @@ engine's captions.
   seed {train.get("seed")}, on {meta.get("device")} in {meta.get("train_seconds", 0) / 60:.0f} minutes{boxed};
   {options}; the exact chain of the shipped weights is `make train-analyzer`.
 {stages}- **Thresholds** per type calibrated for F1 within [0.4, 0.8] (precision-leaning) on the held-out training images: {meta.get("thresholds")}.
-- **Measured** ({machine}, `python -m restora.perception.bench`): 4-class anchor protocol
+- **Measured** ({machine}, `{command}`): 4-class anchor protocol
   {100 * syn["four_class_accuracy"]:.1f} %, 9-class single-label {100 * syn["nine_class_accuracy"]:.1f} %,
   mixed exact-set {100 * syn["mixed_exact_set_accuracy"]:.1f} %, quality SRCC with LIVE Challenge MOS
   {results["live"]["srcc"]:.3f}, 12-MP analysis {results["speed"]["analyse_seconds"]:.2f} s.
@@ -309,9 +320,7 @@ engine's captions.
 - **Limits**: trained on synthetic degradations only; real photos with several mild defects are
   harder than the synthetic test; severity is the engine's scale, not a perceptual one.
 """
-    path = weights.parent / "MODEL_CARD.md"
-    path.write_text(card)
-    return path
+    return card
 
 
 def run(
@@ -319,39 +328,51 @@ def run(
     weights: Path | None = None,
     max_side: int = 512,
     seed: int = 7,
-    write: bool = True,
     per_set: int | None = None,
 ) -> dict[str, Any]:
+    """Every measurement of the analyzer, as a JSON-able dict; writes no file."""
     import tempfile
 
-    from restora.bench.report import machine_description, write_section
-    from restora.perception.analyzer import DEFAULT_WEIGHTS, Analyzer
+    from restora.bench.report import machine_description
+    from restora.perception.analyzer import Analyzer
 
     analyzer = Analyzer(weights, device="cpu")
-    machine = machine_description()
     with tempfile.TemporaryDirectory() as tmp:
-        results = {
+        return {
             "synthetic": synthetic_evaluation(analyzer, data, max_side, seed, per_set),
             "real": real_photo_predictions(analyzer, data),
             "live": live_challenge_correlation(analyzer, data),
             "speed": speed_12mp(analyzer, Path(tmp)),
+            "max_side": max_side,
+            "machine": machine_description(),
         }
-    text = render(results, machine)
-    if write:
-        write_section("analyzer", text)
-        write_model_card(Path(weights or DEFAULT_WEIGHTS), results, machine)
-    print(text)
-    return results
 
 
-def run_from_cli(data: Path | None, quick: bool) -> dict[str, Any]:
-    """``restora bench --task analyze [--quick]`` (quick: crops of at most 256 px)."""
+def benchmark(
+    data_dir: Path | None,
+    quick: bool,
+    weights: Path | None = None,
+    max_side: int | None = None,
+    command: str | None = None,
+) -> BenchmarkOutcome:
+    """The registered ``analyze`` benchmark (``restora bench --task analyze [--quick]``; quick:
+    3 images per set, crops of at most 256 px). The outcome brings the model card along."""
     from restora.errors import InputError
+    from restora.perception.analyzer import DEFAULT_WEIGHTS
 
-    root = find_data_dir(data)
+    root = find_data_dir(data_dir)
     if not (root / "test").is_dir():
         raise InputError(f"{root}/test not found (set --data or RESTORA_DATA)")
-    return run(root, max_side=256 if quick else 512, write=not quick, per_set=3 if quick else None)
+    side = max_side or (256 if quick else 512)
+    results = run(root, weights, side, per_set=3 if quick else None)
+    command = command or default_command("analyze", quick)
+    machine = results["machine"]
+    files: tuple[tuple[Path, str], ...] = ()
+    if not quick:  # the card quotes full runs only
+        card_weights = Path(weights or DEFAULT_WEIGHTS)
+        card = model_card(card_weights, results, machine, command)
+        files = ((card_weights.parent / "MODEL_CARD.md", card),)
+    return BenchmarkOutcome("analyzer", render(results, machine, command), results, files)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -359,20 +380,30 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=None)
     parser.add_argument("--weights", type=Path, default=None)
     parser.add_argument("--max-side", type=int, default=512)
+    parser.add_argument("--quick", action="store_true", help="a subset; nothing is written")
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     parser.add_argument(
         "--no-write", action="store_true", help="leave BENCHMARKS.md and the card alone"
     )
     args = parser.parse_args(argv)
-    data = find_data_dir(args.data)
-    if not (data / "test").is_dir():
-        print(
-            f"restora: error: {data}/test not found (set --data or RESTORA_DATA)", file=sys.stderr
+    from restora.errors import RestoraError
+
+    try:
+        outcome = run_named(
+            "analyze",
+            args.data,
+            args.quick,
+            write=not args.no_write,
+            weights=args.weights,
+            max_side=None if args.quick else args.max_side,
+            command=command_line("restora.bench.perception", argv),
         )
+    except RestoraError as error:
+        print(f"restora: error: {error}", file=sys.stderr)
         return 2
-    results = run(data, args.weights, args.max_side, write=not args.no_write)
+    print(outcome.markdown)
     if args.json:
-        args.json.write_text(json.dumps(results, indent=2, default=str))
+        args.json.write_text(json.dumps(outcome.results, indent=2, default=str))
     return 0
 
 

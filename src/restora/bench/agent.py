@@ -1,4 +1,4 @@
-"""Evaluate the agent: ``restora bench --task agent [--quick]`` or ``python -m restora.agent.bench``.
+"""Evaluate the agent: ``restora bench --task agent [--quick]`` or ``python -m restora.bench.agent``.
 
 On the deterministic mixed-degradation benchmark (``mixed_cbsd68``: CBSD68 with 2-3 hard
 degradations each) and on single-degradation sets, five ways to restore the same inputs with the
@@ -26,15 +26,18 @@ import sys
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from restora.agent.candidates import candidates_for
-from restora.agent.execution import Judge
+from restora.agent.judge import DefaultJudge
 from restora.agent.planning import AgentConfig, order_tasks
 from restora.agent.trace import StepRecord
 from restora.vocabulary import TASK_FOR_TYPE, TASKS
+
+if TYPE_CHECKING:
+    from restora.bench import BenchmarkOutcome
 
 VARIANTS: tuple[str, ...] = ("seed", "fixed", "fixed_reverse", "agent_no_rollback", "agent")
 FULL_SETS: tuple[tuple[str, int], ...] = (
@@ -79,12 +82,13 @@ class Tally:
         }
 
 
-class CachedJudge:
+class CachedAnalyzer:
     """The analyzer with a memory: the variants analyse the same inputs and, the agent with and
-    without rollback, the same first candidates; one pass per distinct image is enough."""
+    without rollback, the same first candidates; one pass per distinct image is enough. The
+    judge takes it as its analyzer."""
 
-    def __init__(self, judge: Judge, size: int = 64) -> None:
-        self.judge = judge
+    def __init__(self, analyzer: Any, size: int = 64) -> None:
+        self.analyzer = analyzer
         self.size = size
         self.cache: dict[bytes, Any] = {}
 
@@ -96,7 +100,7 @@ class CachedJudge:
         if key not in self.cache:
             if len(self.cache) >= self.size:
                 self.cache.pop(next(iter(self.cache)))
-            self.cache[key] = self.judge.analysis(array)
+            self.cache[key] = self.analyzer.analysis(array)
         return self.cache[key]
 
 
@@ -112,26 +116,24 @@ def _like(image: np.ndarray, target: np.ndarray) -> np.ndarray:
 
 
 def _first_candidate_run(
-    image: np.ndarray, task: str, targets: tuple[str, ...], config: AgentConfig
+    image: np.ndarray, task: str, targets: tuple[str, ...], config: AgentConfig, analysis: Any
 ) -> np.ndarray:
-    from restora.experts import get_expert
-
     found = candidates_for(task, targets, max_seconds_per_mp=config.max_seconds_per_mp)
     if not found:
         return image
     candidate = found[0]
-    return get_expert(candidate.expert)(image, **candidate.call_params(image, "normal", None))
+    return candidate.expert(image, **candidate.call_params(image, "normal", None, analysis))
 
 
 def seed_baseline(
-    image: np.ndarray, judge: Judge, config: AgentConfig, tally: Tally, target: np.ndarray
+    image: np.ndarray, analyzer: Any, config: AgentConfig, tally: Tally, target: np.ndarray
 ) -> np.ndarray:
     """Classify once, run the dedicated (first) expert of the top class."""
-    analysis = judge.analysis(image)
+    analysis = analyzer.analysis(image)
     if analysis.is_clean:
         return image
     top = analysis.degradations[0].type
-    out = _first_candidate_run(image, TASK_FOR_TYPE[top], (top,), config)
+    out = _first_candidate_run(image, TASK_FOR_TYPE[top], (top,), config, analysis)
     tally.steps += 1
     tally.kept += 1
     tally.judged += 1
@@ -141,20 +143,20 @@ def seed_baseline(
 
 def fixed_pipeline(
     image: np.ndarray,
-    judge: Judge,
+    analyzer: Any,
     config: AgentConfig,
     tally: Tally,
     target: np.ndarray,
     reverse_formation: bool,
 ) -> np.ndarray:
     """Every detected task in a fixed order, first expert each, no checks."""
-    analysis = judge.analysis(image)
+    analysis = analyzer.analysis(image)
     found = {TASK_FOR_TYPE[d.type]: d.type for d in analysis.degradations}
     tasks = order_tasks(list(found)) if reverse_formation else [t for t in TASKS if t in found]
     current = image
     for task in tasks:
         targets = tuple(d.type for d in analysis.degradations if TASK_FOR_TYPE[d.type] == task)
-        out = _first_candidate_run(current, task, targets, config)
+        out = _first_candidate_run(current, task, targets, config, analysis)
         tally.steps += 1
         tally.kept += 1
         tally.judged += 1
@@ -164,8 +166,8 @@ def fixed_pipeline(
 
 
 def agent_variant(
-    image: np.ndarray, judge: Judge, config: AgentConfig, tally: Tally, target: np.ndarray
-) -> np.ndarray:
+    image: np.ndarray, judge: DefaultJudge, config: AgentConfig, tally: Tally, target: np.ndarray
+) -> tuple[np.ndarray, float | None]:
     from restora.agent.api import restore
 
     def observe(record: StepRecord, before: np.ndarray, candidate: np.ndarray | None) -> None:
@@ -177,27 +179,26 @@ def agent_variant(
         tally.judged += 1
         tally.helped += (gain > 0) if record.kept else (gain <= 0)
 
-    result = restore(image, analyzer=judge, config=config, observe=observe)
-    return result.rgb
+    result = restore(image, judge=judge, config=config, observe=observe)
+    return result.rgb, result.quality_after
 
 
 def run(
     data: Path | None,
     sets: tuple[tuple[str, int], ...],
     config: AgentConfig | None = None,
-    judge: Judge | None = None,
+    judge: DefaultJudge | None = None,
     log: Any = print,
 ) -> dict[str, Any]:
-    """Every variant on the first ``n`` items of each set; returns the tables as a dict."""
+    """Every variant on the first ``n`` items of each set; returns the tables as a dict. Every
+    variant sees the same analyzer (the judge's, behind a cache); NR is the judge's model."""
     from restora.bench.datasets import get_dataset
-    from restora.quality import assess_nr, ssim
+    from restora.quality import ssim
 
     config = replace(config or AgentConfig(), small_side=0)
-    if judge is None:
-        from restora.perception import get_analyzer
-
-        judge = get_analyzer()
-    judge = CachedJudge(judge)
+    judge = judge or DefaultJudge()
+    analyzer = CachedAnalyzer(judge.get_analyzer())
+    judge = replace(judge, analyzer=analyzer)
     results: dict[str, Any] = {"config": config.__dict__, "sets": {}}
     anchor_seconds: list[float] = []
     for name, count in sets:
@@ -210,24 +211,27 @@ def run(
             rgb = np.repeat(source[..., None], 3, axis=2) if source.ndim == 2 else source
             target = np.asarray(pair.target, np.float32)
             start = time.perf_counter()
-            judge.analysis(rgb)  # the speed anchor; later calls on this input hit the cache
+            analyzer.analysis(rgb)  # the speed anchor; later calls on this input hit the cache
             anchor_seconds.append(time.perf_counter() - start)
             inputs.append(_psnr(rgb, target))
             for variant in VARIANTS:
                 tally = tallies[variant]
                 start = time.perf_counter()
+                quality: float | None = None
                 if variant == "seed":
-                    out = seed_baseline(rgb, judge, config, tally, target)
+                    out = seed_baseline(rgb, analyzer, config, tally, target)
                 elif variant.startswith("fixed"):
                     reverse = variant == "fixed_reverse"
-                    out = fixed_pipeline(rgb, judge, config, tally, target, reverse)
+                    out = fixed_pipeline(rgb, analyzer, config, tally, target, reverse)
                 else:
                     variant_config = replace(config, rollback=variant == "agent")
-                    out = agent_variant(rgb, judge, variant_config, tally, target)
+                    out, quality = agent_variant(rgb, judge, variant_config, tally, target)
                 tally.seconds.append(time.perf_counter() - start)
                 tally.psnr.append(_psnr(out, target))
                 tally.ssim.append(float(ssim(_like(out, target), target)))
-                tally.quality.append(float(assess_nr(out).score))
+                if quality is None:
+                    quality = judge.no_reference_quality(out)
+                tally.quality.append(float(quality))
             log(
                 f"{name} {pair.name}: input {inputs[-1]:.2f} dB; "
                 + ", ".join(f"{v} {tallies[v].psnr[-1]:.2f}" for v in VARIANTS)
@@ -279,22 +283,25 @@ def to_markdown(results: dict[str, Any], command: str, machine: str, seconds: fl
     return "\n".join(lines)
 
 
-def run_from_cli(data_dir: Path | None, quick: bool) -> dict[str, Any]:
-    """``restora bench --task agent [--quick]``: quick runs 7 items and leaves BENCHMARKS.md."""
-    from restora.bench.report import machine_description, write_section
+def run_from_cli(
+    data_dir: Path | None, quick: bool, command: str | None = None
+) -> BenchmarkOutcome:
+    """The registered ``agent`` benchmark (``restora bench --task agent [--quick]``; quick runs
+    7 items). It writes nothing: :func:`restora.bench.run_named` writes the section."""
+    from restora.bench import BenchmarkOutcome, default_command
+    from restora.bench.report import machine_description
 
     start = time.perf_counter()
     sets = QUICK_SETS if quick else FULL_SETS
     results = run(data_dir, sets, log=lambda line: print(line, file=sys.stderr))
-    command = "restora bench --task agent" + (" --quick" if quick else "")
+    command = command or default_command("agent", quick)
     text = to_markdown(results, command, machine_description(), time.perf_counter() - start)
-    if not quick:
-        write_section("agent", text)
-    print(text, file=sys.stderr)
-    return results
+    return BenchmarkOutcome("agent", text, results)
 
 
 def main(argv: list[str] | None = None) -> int:
+    from restora.bench import command_line, run_named
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=None)
     parser.add_argument("--quick", action="store_true")
@@ -303,11 +310,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--weights", type=Path, default=None, help="analyzer weights")
     args = parser.parse_args(argv)
     if args.tune:
-        from restora.perception import get_analyzer
-
-        results = tune(args.data, args.tune, get_analyzer(args.weights), rows_path=args.json)
+        judge = DefaultJudge(analyzer_weights=args.weights)
+        results = tune(args.data, args.tune, judge, rows_path=args.json)
     else:
-        results = run_from_cli(args.data, args.quick)
+        command = command_line("restora.bench.agent", argv)
+        outcome = run_named("agent", args.data, args.quick, command=command)
+        print(outcome.markdown)
+        results = outcome.results
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=str))
     return 0
@@ -349,13 +358,11 @@ def training_mixed_items(
 
 
 def collect_decisions(
-    items: list[tuple[np.ndarray, np.ndarray]], judge: Judge, config: AgentConfig
+    items: list[tuple[np.ndarray, np.ndarray]], judge: DefaultJudge, config: AgentConfig
 ) -> list[dict[str, Any]]:
     """For every step the agent (without rollback) meets: the state before and each candidate's
     score parts, fidelity and true PSNR change."""
     from restora.agent.api import restore
-    from restora.agent.execution import no_reference_quality
-    from restora.agent.scoring import analysis_probabilities, state_score
     from restora.experts import get_expert
 
     rows: list[dict[str, Any]] = []
@@ -367,24 +374,18 @@ def collect_decisions(
             _: np.ndarray | None,
             clean: np.ndarray = clean,
         ) -> None:
-            base = state_score(
-                analysis_probabilities(judge.analysis(before)),
-                record.targets,
-                no_reference_quality(before),
-            )
+            base = judge.score(judge.assess(before), record.targets)
             psnr_before = _psnr(before, clean)
             candidates = []
             for attempt in record.attempts:
                 if attempt.score is None:
                     continue
-                params = dict(attempt.params)
-                blend = float(params.pop("blend", 1.0))
-                name = attempt.expert.split("*")[0].split("@")[0]
-                output = get_expert(name)(before, **params)
-                output = before + np.float32(blend) * (output - before)
+                output = get_expert(attempt.expert)(before, **attempt.params)
+                output = before + np.float32(attempt.blend) * (output - before)
                 candidates.append(
                     {
                         "expert": attempt.expert,
+                        "blend": attempt.blend,
                         "residual": attempt.residual,
                         "others": attempt.others,
                         "quality": attempt.quality,
@@ -404,7 +405,7 @@ def collect_decisions(
 
         restore(
             degraded,
-            analyzer=judge,
+            judge=judge,
             config=replace(config, rollback=False, small_side=0),
             observe=observe,
         )
@@ -412,36 +413,31 @@ def collect_decisions(
 
 
 def decision_value(
-    rows: list[dict[str, Any]],
-    weights: tuple[float, float, float],
-    margin: float,
-    floor: float,
-    max_quality_drop: float,
-    use_blends: bool = True,
+    rows: list[dict[str, Any]], judge: DefaultJudge, use_blends: bool = True
 ) -> tuple[float, float]:
-    """Mean PSNR change per step of the rule (best candidate by score, kept when it gains more
-    than ``margin`` and passes the guards), and the share of steps where it chose right."""
-
-    def score(c: dict[str, Any], targets_residual: float) -> float:
-        w_r, w_o, w_q = weights
-        return (
-            100
-            * (w_r * (1 - targets_residual) + w_o * (1 - c["others"]) + w_q * c["quality"] / 100)
-            / (w_r + w_o + w_q)
-        )
-
+    """Mean PSNR change per step of ``judge``'s decisions replayed over cached ``rows`` (the
+    best candidate by its score among those its guards admit, kept when :meth:`keeps` says so),
+    and the share of steps where it chose right."""
     total, right = 0.0, 0
     for row in rows:
-        before = score(row, row["residual"])
+        before = judge.combine(row["residual"], row["others"], row["quality"])
         allowed = [
             c
             for c in row["candidates"]
-            if (use_blends or "*" not in c["expert"])
-            and c["fidelity"] >= floor
-            and row["quality"] - c["quality"] <= max_quality_drop
+            if (use_blends or (c.get("blend", 1.0) == 1.0 and "*" not in c["expert"]))
+            and judge.admits(c["fidelity"], row["quality"] - c["quality"])[0]
         ]
-        best = max(allowed, key=lambda c: score(c, c["residual"]), default=None)
-        keep = best is not None and score(best, best["residual"]) - before > margin
+        best = max(
+            allowed,
+            key=lambda c: judge.combine(c["residual"], c["others"], c["quality"]),
+            default=None,
+        )
+        gain_score = (
+            judge.combine(best["residual"], best["others"], best["quality"]) - before
+            if best is not None
+            else 0.0
+        )
+        keep = best is not None and judge.keeps(gain_score, asked=False)
         gain = best["gain"] if keep and best is not None else 0.0
         total += gain
         oracle = max([0.0, *(c["gain"] for c in row["candidates"])])
@@ -452,26 +448,23 @@ def decision_value(
 def tune(
     data: Path | None,
     count: int,
-    judge: Judge | None = None,
+    judge: DefaultJudge | None = None,
     log: Any = print,
     rows_path: Path | None = None,
 ) -> dict[str, Any]:
-    """Grid over score weights, margin, fidelity floor and the quality-drop guard on
-    training-image mixed items; prints the best settings (the defaults of AgentConfig came from
-    this: ``python -m restora.agent.bench --tune 48 --json rows.json``; an existing ``--json``
-    file's collected steps are reused instead of running the agent again)."""
+    """Grid over the judge's score weights, margin, fidelity floor and quality-drop guard on
+    training-image mixed items, replaying the same judge object with each setting; prints the
+    best settings (DefaultJudge's defaults came from this: ``python -m restora.bench.agent
+    --tune 48 --json rows.json``; an existing ``--json`` file's collected steps are reused
+    instead of running the agent again)."""
     import itertools
 
-    if judge is None:
-        from restora.perception import get_analyzer
-
-        judge = get_analyzer()
+    judge = judge or DefaultJudge()
     if rows_path is not None and rows_path.is_file():
         rows = json.loads(rows_path.read_text())["rows"]
     else:
-        rows = collect_decisions(
-            training_mixed_items(data, count), CachedJudge(judge), AgentConfig()
-        )
+        cached = replace(judge, analyzer=CachedAnalyzer(judge.get_analyzer()))
+        rows = collect_decisions(training_mixed_items(data, count), cached, AgentConfig())
     grid: list[dict[str, Any]] = []
     for w_r, w_o, w_q, margin, floor, drop, blends in itertools.product(
         (0.25, 0.5, 0.75),
@@ -484,7 +477,16 @@ def tune(
     ):
         if w_r + w_o + w_q == 0:
             continue
-        value, right = decision_value(rows, (w_r, w_o, w_q), margin, floor, drop, blends)
+        setting = replace(
+            judge,
+            weight_residual=w_r,
+            weight_others=w_o,
+            weight_quality=w_q,
+            improve_margin=margin,
+            fidelity_floor=floor,
+            max_quality_drop=drop,
+        )
+        value, right = decision_value(rows, setting, blends)
         grid.append(
             {
                 "weights": (w_r, w_o, w_q),
@@ -503,17 +505,11 @@ def tune(
     oracle = sum(max([0.0, *(c["gain"] for c in r["candidates"])]) for r in rows) / max(
         1, len(rows)
     )
-    default = AgentConfig()
-    current = decision_value(
-        rows,
-        (default.weight_residual, default.weight_others, default.weight_quality),
-        default.improve_margin,
-        default.fidelity_floor,
-        default.max_quality_drop,
-        bool(default.blend_fractions),
-    )
+    current = decision_value(rows, judge, bool(AgentConfig().blend_fractions))
     log(
-        f"{len(rows)} steps from {count} training items; dB per step: keep first candidate always {always:+.3f}, oracle {oracle:+.3f}, current defaults {current[0]:+.3f} ({100 * current[1]:.0f}% right)"
+        f"{len(rows)} steps from {count} training items; dB per step: keep first candidate "
+        f"always {always:+.3f}, oracle {oracle:+.3f}, current judge {current[0]:+.3f} "
+        f"({100 * current[1]:.0f}% right)"
     )
     for g in grid[:10]:
         log(f"  {g}")

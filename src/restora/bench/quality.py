@@ -1,6 +1,7 @@
 """Quality benchmark: calibration against official outputs and correlation with human scores.
 
-    python -m restora.quality.bench [--data ../shared/data] [--no-write]
+    restora bench --task quality [--data ../shared/data] [--quick]
+    python -m restora.bench.quality [--data ../shared/data] [--no-write]
 
 1. TID2013 calibration: every metric with an official value in
    ``iqa/TID2013_calibration/results_official.csv`` on its five pairs, ours vs official.
@@ -9,8 +10,9 @@
    where lower is better are negated first, so positive means "agrees with people".
 3. Speed on one 512x384 pair, as a ratio to SSIM measured in the same run.
 
-Rewrites the ``quality`` section of BENCHMARKS.md (between its BEGIN/END markers) unless
-``--no-write`` is given; prints the section either way.
+Rewrites the ``quality`` section of BENCHMARKS.md (between its BEGIN/END markers, through
+:func:`restora.bench.run_named`) unless ``--no-write`` or ``--quick`` (20 of the LIVE photos, one
+timing repeat) is given; prints the section either way.
 """
 
 from __future__ import annotations
@@ -21,12 +23,14 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy.stats import pearsonr, spearmanr
 
-from restora.bench.report import machine_description, write_section
-from restora.paths import data_dir
+from restora.bench import BenchmarkOutcome, command_line, default_command, run_named
+from restora.bench.report import machine_description
+from restora.paths import data_dir as find_data_dir
 from restora.quality.niqe import PristineModel, niqe
 from restora.quality.registry import get_metric, list_metrics
 
@@ -76,11 +80,14 @@ def calibration_rows(data: Path) -> list[tuple[str, list[float], list[float], fl
     return rows
 
 
-def correlation_rows(data: Path) -> tuple[list[tuple[str, float, float]], int]:
-    """(metric, SRCC, PLCC) on the LIVE Challenge subset, each oriented so higher = better."""
+def correlation_rows(
+    data: Path, limit: int | None = None
+) -> tuple[list[tuple[str, float, float]], int]:
+    """(metric, SRCC, PLCC) on the LIVE Challenge subset (its first ``limit`` photos), each
+    oriented so higher = better."""
     folder = data / "iqa" / "LIVE_Challenge_subset"
     with open(folder / "mos_subset.csv", newline="") as fh:
-        entries = list(csv.DictReader(fh))
+        entries = list(csv.DictReader(fh))[:limit]
     images = [_load(folder / "Images" / e["image"]) for e in entries]
     mos = np.array([float(e["mos"]) for e in entries])
     pristine = PristineModel.load(data / "iqa" / "TID2013_calibration" / "niqe_pris_params.npz")
@@ -122,16 +129,39 @@ def _fmt(value: float) -> str:
     return f"{value:.4f}" if abs(value) < 100 else f"{value:.2f}"
 
 
-def render(data: Path) -> str:
-    calibration = calibration_rows(data)
-    correlations, n_images = correlation_rows(data)
-    speeds = speed_rows(data)
-    anchor = dict(speeds)["ssim"]
-    machine = machine_description()
+def measure(data: Path, quick: bool = False) -> dict[str, Any]:
+    """Calibration, correlation and speed rows as a JSON-able dict (quick: the first 20 LIVE
+    photos, one timing repeat)."""
+    correlations, n_images = correlation_rows(data, 20 if quick else None)
+    return {
+        "calibration": [
+            {
+                "metric": label,
+                "ours": [float(v) for v in ours],
+                "official": official,
+                "tolerance": tolerance,
+            }
+            for label, ours, official, tolerance in calibration_rows(data)
+        ],
+        "correlation_images": n_images,
+        "correlation": [
+            {"metric": label, "srcc": srcc, "plcc": plcc} for label, srcc, plcc in correlations
+        ],
+        "speed_ms": dict(speed_rows(data, 1 if quick else 3)),
+        "machine": machine_description(),
+    }
+
+
+def render(results: dict[str, Any], command: str = "restora bench --task quality") -> str:
+    """The ``quality`` section of BENCHMARKS.md from :func:`measure`'s results."""
+    speeds = results["speed_ms"]
+    anchor = speeds["ssim"]
+    n_images = results["correlation_images"]
+    machine = results["machine"]
     lines = [
         "## Quality assessment",
         "",
-        "Written by `python -m restora.quality.bench --data ../shared/data`.",
+        f"Written by `{command}`.",
         "",
         "### Calibration on TID2013 (5 pairs, `iqa/TID2013_calibration`)",
         "",
@@ -143,7 +173,10 @@ def render(data: Path) -> str:
         "| metric | I03 ours / official | I04 | I06 | I08 | I19 | max rel. error | tolerance |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for label, ours, official, tolerance in calibration:
+    for row in results["calibration"]:
+        label, ours, official, tolerance = (
+            row[k] for k in ("metric", "ours", "official", "tolerance")
+        )
         rel = max(abs(o - r) / max(abs(r), 1e-12) for o, r in zip(ours, official, strict=True))
         cells = " | ".join(f"{_fmt(o)} / {_fmt(r)}" for o, r in zip(ours, official, strict=True))
         lines.append(f"| {label} | {cells} | {rel:.1e} | {tolerance:.0e} |")
@@ -159,7 +192,8 @@ def render(data: Path) -> str:
         "| no-reference metric | SRCC | SRCC 95% interval (Fisher z) | PLCC |",
         "|---|---|---|---|",
     ]
-    for label, srcc, plcc in correlations:
+    for row in results["correlation"]:
+        label, srcc, plcc = row["metric"], row["srcc"], row["plcc"]
         low, high = _fisher_interval(srcc, n_images)
         lines.append(f"| {label} | {srcc:.3f} | [{low:.2f}, {high:.2f}] | {plcc:.3f} |")
     lines += [
@@ -169,23 +203,40 @@ def render(data: Path) -> str:
         "| metric | ms | relative to ssim |",
         "|---|---|---|",
     ]
-    lines += [f"| {name} | {ms:.1f} | {ms / anchor:.2f}x |" for name, ms in speeds]
+    lines += [f"| {name} | {ms:.1f} | {ms / anchor:.2f}x |" for name, ms in speeds.items()]
     return "\n".join(lines) + "\n"
+
+
+def benchmark(data_dir: Path | None, quick: bool, command: str | None = None) -> BenchmarkOutcome:
+    """The registered ``quality`` benchmark (``restora bench --task quality [--quick]``)."""
+    from restora.errors import InputError
+
+    data = find_data_dir(data_dir)
+    if not (data / "iqa").is_dir():
+        raise InputError(f"{data}/iqa not found (set --data or RESTORA_DATA)")
+    results = measure(data, quick)
+    return BenchmarkOutcome(
+        "quality", render(results, command or default_command("quality", quick)), results
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=None, help="restora data folder")
+    parser.add_argument("--quick", action="store_true", help="a subset; BENCHMARKS.md stays")
     parser.add_argument("--no-write", action="store_true", help="do not touch BENCHMARKS.md")
     args = parser.parse_args(argv)
-    data = data_dir(args.data)
-    if not (data / "iqa").is_dir():
-        print(f"restora: error: {data}/iqa not found (set --data or RESTORA_DATA)", file=sys.stderr)
+    from restora.errors import RestoraError
+
+    command = command_line("restora.bench.quality", argv)
+    try:
+        outcome = run_named(
+            "quality", args.data, args.quick, write=not args.no_write, command=command
+        )
+    except RestoraError as error:
+        print(f"restora: error: {error}", file=sys.stderr)
         return 2
-    text = render(data)
-    print(text)
-    if not args.no_write:
-        write_section("quality", text)
+    print(outcome.markdown)
     return 0
 
 

@@ -1,14 +1,16 @@
 """Evaluate the instruction parser on the held-out instructions and write BENCHMARKS.md.
 
-    python -m restora.language.bench            # prints the table, rewrites the language section
-    python -m restora.language.bench --split dev --no-write
+    restora bench --task language               # prints the table, rewrites the language section
+    python -m restora.bench.language            # the same
+    python -m restora.bench.language --split dev --no-write
 
 Exact match is computed per field on the *test* split by default (and always on the
 *unlisted* split: phrasings without the lexicon's keywords): ``tasks`` as a set (and, as
 an extra column, in order), ``exclude`` as a set, ``scale``, ``auto``, ``strength`` and whether
 the instruction was flagged unsupported. Latency is the median wall time of ``parse`` per
 instruction after the encoder is loaded, quoted with the time of one MiniLM forward pass of one
-sentence measured in the same run (the anchor).
+sentence measured in the same run (the anchor). The section is written through
+:func:`restora.bench.run_named`; ``--quick`` measures the same and writes nothing.
 """
 
 from __future__ import annotations
@@ -21,10 +23,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from restora.bench.report import machine_description, write_section
+from restora.bench import BenchmarkOutcome, command_line, default_command, run_named
+from restora.bench.report import machine_description
+from restora.paths import PACKAGE_DIR
 from restora.types import Intent
 
-EVAL_DIR = Path(__file__).resolve().parent / "eval"
+EVAL_DIR = PACKAGE_DIR / "language" / "eval"
 FIELDS = ("tasks", "tasks_order", "exclude", "scale", "auto", "strength", "unsupported")
 
 
@@ -120,13 +124,13 @@ def run(split: str = "test") -> dict[str, Any]:
     }
 
 
-def markdown(result: dict[str, Any]) -> str:
+def markdown(result: dict[str, Any], command: str = "restora bench --task language") -> str:
     acc, lex = result["accuracy"], result["lexicon_only"]
     ratio = result["median_parse_ms"] / result["anchor_ms"]
     lines = [
         "## Language: instruction parsing",
         "",
-        f"Written by `python -m restora.language.bench` on a {result['machine']}. "
+        f"Written by `{command}` on a {result['machine']}. "
         f"Exact match on the **{result['split']}** split of "
         f"`src/restora/language/eval/` ({result['n']} hand-written instructions; "
         + (
@@ -176,22 +180,43 @@ def markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def benchmark(
+    data_dir: Path | None, quick: bool, split: str = "test", command: str | None = None
+) -> BenchmarkOutcome:
+    """The registered ``language`` benchmark (``restora bench --task language``); the
+    instructions ship with the package, so ``data_dir`` is not read, and the run takes seconds,
+    so ``quick`` measures the same."""
+    del data_dir
+    result = run(split)
+    return BenchmarkOutcome(
+        "language", markdown(result, command or default_command("language", quick)), result
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--split", default="test", choices=["dev", "test", "unlisted"])
-    parser.add_argument("--benchmarks", type=Path, default=Path("BENCHMARKS.md"))
+    parser.add_argument(
+        "--benchmarks", type=Path, default=None, help="file to write (default the checkout's)"
+    )
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--show-misses", action="store_true")
     args = parser.parse_args(argv)
-    result = run(args.split)
-    text = markdown(result)
-    print(text)
+    outcome = run_named(
+        "language",
+        None,
+        False,
+        write=not args.no_write,
+        path=args.benchmarks,
+        split=args.split,
+        command=command_line("restora.bench.language", argv),
+    )
+    print(outcome.markdown)
     if args.show_misses:
-        for miss in result["misses"] + result["unlisted_misses"]:
+        for miss in outcome.results["misses"] + outcome.results["unlisted_misses"]:
             print(json.dumps(miss, ensure_ascii=False))
     if not args.no_write:
-        write_section("language", text, args.benchmarks)
-        print(f"wrote the language section of {args.benchmarks}")
+        print(f"wrote the language section of {args.benchmarks or 'BENCHMARKS.md'}")
 
 
 if __name__ == "__main__":

@@ -1,11 +1,13 @@
 """Throughput of ``restora batch``: local (1 and N workers) against Ray Data on the same folder.
 
-    python -m restora.batch.bench --images 200 --agent-images 24 --write
+    restora bench --task batch [--quick]      # 200 and 24 images (quick: 20 and 4, no write)
+    python -m restora.bench.batch --images 200 --agent-images 24 --write
 
 makes a folder of small noisy crops of scikit-image's astronaut (the same maker the tests use),
 runs each pipeline (``--task denoise``, and the agent with no instruction) through every engine,
 checks that every engine wrote byte-identical outputs and the same summary rows, and prints a
-Markdown table (``--write``: into the ``batch`` section of BENCHMARKS.md). Speed is quoted as a
+Markdown table (``restora bench --task batch``, or ``--write`` here: into the ``batch`` section
+of BENCHMARKS.md, through :func:`restora.bench.run_named`). Speed is quoted as a
 ratio to the local one-process run measured in the same invocation, so tables from different
 machines compare. Ray's start-up (``ray.init`` of a local instance) is timed on its own: on a
 cluster it is paid once, not per run; actor start and model loading are in the run's time.
@@ -26,6 +28,7 @@ import numpy as np
 
 from restora.batch.job import BatchConfig
 from restora.batch.run import run_batch
+from restora.bench import BenchmarkOutcome, command_line, default_command, run_named
 
 
 def noisy_tiles(source: np.ndarray, count: int, side: int, seed: int = 0) -> list[np.ndarray]:
@@ -139,6 +142,29 @@ def to_markdown(results: dict[str, Any], command: str, machine: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def benchmark(
+    data_dir: Path | None,
+    quick: bool,
+    images: int | None = None,
+    agent_images: int | None = None,
+    workers: int = 2,
+    command: str | None = None,
+) -> BenchmarkOutcome:
+    """The registered ``batch`` benchmark (``restora bench --task batch [--quick]``): the images
+    are made here, so ``data_dir`` is not read; quick runs 20 and 4 images."""
+    from restora.bench.report import machine_description
+
+    del data_dir
+    images = images if images is not None else (20 if quick else 200)
+    agent_images = agent_images if agent_images is not None else (4 if quick else 24)
+    with tempfile.TemporaryDirectory(prefix="restora-batch-bench-") as tmp:
+        results = run(
+            images, agent_images, workers, Path(tmp), log=lambda line: print(line, file=sys.stderr)
+        )
+    text = to_markdown(results, command or default_command("batch", quick), machine_description())
+    return BenchmarkOutcome("batch", text, results)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--images", type=int, default=200, help="images for --task denoise")
@@ -155,22 +181,18 @@ def main(argv: list[str] | None = None) -> int:
         photo = np.asarray(data.astronaut(), dtype=np.float32) / 255.0
         make_folder(args.make_folder, photo, args.images)
         return 0
-    from restora.bench.report import machine_description, write_section
-
-    with tempfile.TemporaryDirectory(prefix="restora-batch-bench-") as tmp:
-        results = run(
-            args.images,
-            args.agent_images,
-            args.workers,
-            Path(tmp),
-            log=lambda line: print(line, file=sys.stderr),
-        )
-    command = "python -m restora.batch.bench " + " ".join(argv or sys.argv[1:])
-    text = to_markdown(results, command.strip(), machine_description())
-    print(text)
-    if args.write:
-        write_section("batch", text)
-    return 0 if all(r["identical_to_local_1"] for r in results["rows"]) else 1
+    outcome = run_named(
+        "batch",
+        None,
+        False,
+        write=args.write,
+        images=args.images,
+        agent_images=args.agent_images,
+        workers=args.workers,
+        command=command_line("restora.bench.batch", argv),
+    )
+    print(outcome.markdown)
+    return 0 if all(r["identical_to_local_1"] for r in outcome.results["rows"]) else 1
 
 
 if __name__ == "__main__":

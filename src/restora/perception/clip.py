@@ -1,4 +1,5 @@
-"""Zero-shot degradation classification with a CLIP model from a local folder (transformers).
+"""Zero-shot degradation classification with a CLIP model from a local folder (transformers),
+the ``clip`` analyzer backend (``restora analyze --analyzer clip --weights DIR``).
 
 Any CLIP checkpoint saved with ``save_pretrained`` (openai/clip-vit-base-patch32, a DA-CLIP
 export, ...) works; nothing is downloaded (``local_files_only``). Each degradation type is scored
@@ -46,7 +47,7 @@ CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 
 
 class ClipZeroShotClassifier:
-    """``classify(image) -> list[Degradation]`` with a local CLIP checkpoint."""
+    """``detect(image) -> (degradations, scores)`` with a local CLIP checkpoint."""
 
     def __init__(self, model_dir: str | Path, device: str | None = None, threshold: float = 0.5):
         model_dir = Path(model_dir).expanduser()
@@ -128,8 +129,13 @@ class ClipZeroShotClassifier:
             probs = torch.softmax(scale * logits, dim=1)[:, 0].float().cpu().numpy()
         return {kind: float(p) for kind, p in zip(DEGRADATION_TYPES, probs, strict=True)}
 
-    def classify(self, image: Any) -> list[Degradation]:
-        """Types whose probability clears the threshold, most confident first."""
+    def detect(self, image: Any) -> tuple[list[Degradation], dict[str, float]]:
+        """Types whose probability clears the threshold (most confident first), and the
+        probability of every type."""
         probs = self.probabilities(image)
         found = [Degradation(k, p, p) for k, p in probs.items() if p >= self.threshold]
-        return sorted(found, key=lambda d: -d.confidence)
+        return sorted(found, key=lambda d: -d.confidence), probs
+
+    def classify(self, image: Any) -> list[Degradation]:
+        """Types whose probability clears the threshold, most confident first."""
+        return self.detect(image)[0]
