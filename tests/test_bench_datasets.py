@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from restora.bench import datasets
-from restora.bench.datasets import Pair, get_dataset, list_datasets, psnr
+from restora.bench.datasets import Pair, get_dataset, list_datasets
 from restora.errors import UnknownNameError
+from restora.quality.full_reference import psnr_float as psnr
 from restora.vocabulary import DEGRADATION_TYPES, TASKS
 
 REQUIRED = [
@@ -111,7 +112,7 @@ def test_set14_grey_bridge_is_rgb(data_dir: Path) -> None:
 @pytest.mark.needs_data
 @pytest.mark.parametrize("name", ["live1_q10", "classic5_q40"])
 def test_jpeg_pairs_are_grey_and_compressed_at_the_quality(data_dir: Path, name: str) -> None:
-    from restora.degradations.jpeg import encode_jpeg, estimate_jpeg_quality
+    from restora.degradations.jpeg import encode_jpeg, jpeg_quality_from_quantization_tables
 
     dataset = get_dataset(name, data_dir)
     assert dataset.task == "dejpeg"
@@ -119,7 +120,7 @@ def test_jpeg_pairs_are_grey_and_compressed_at_the_quality(data_dir: Path, name:
     check_pair(pair, grey=True)
     quality = pair.meta["quality"]
     grey_uint8 = (pair.target * 255 + 0.5).astype(np.uint8)
-    assert estimate_jpeg_quality(encode_jpeg(grey_uint8, quality)) == quality
+    assert jpeg_quality_from_quantization_tables(encode_jpeg(grey_uint8, quality)) == quality
     assert 20.0 < psnr(pair.input, pair.target) < 45.0
     if name.startswith("live1"):  # studio-range luma
         assert float(pair.target.min()) >= 16 / 255 - 1e-6

@@ -229,7 +229,7 @@ def execute(
             observe(record, before_image, candidate)
         if config.reanalyse and plan.auto and record.kept:
             planned = {s.task for s in pending} | attempted | excluded
-            side_effects = _side_effects(record, plan)
+            side_effects = _side_effects(record, step)
             for found in state.analysis.degradations:
                 task = TASK_FOR_TYPE[found.type]
                 if task in planned:
@@ -264,15 +264,14 @@ class Execution:
     trace: Trace
 
 
-def _side_effects(record: StepRecord, plan: Plan) -> frozenset[str]:
+def _side_effects(record: StepRecord, step: Step) -> frozenset[str]:
     """The kept expert's declared side effects (``Expert.side_effects``): types the analyzer
     may read into its output that are not new damage. On LIVE1 the analyzer saw blur after NLM
     deblocking and Wiener then lost 2.9 dB; on CBSD68 sigma 25 it saw a reflection on 2 of 10
     denoised images, and the added dereflect steps lost 4.6 and 3.4 dB."""
-    for step in plan.steps:
-        for candidate in step.candidates:
-            if candidate.name == record.expert and step.task == record.task:
-                return candidate.expert.side_effects
+    for candidate in step.candidates:
+        if candidate.name == record.expert:
+            return candidate.expert.side_effects
     return frozenset()
 
 

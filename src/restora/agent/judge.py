@@ -93,9 +93,9 @@ def analysis_probabilities(analysis: Analysis) -> dict[str, float]:
 
 
 def _low_pass_luma(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    pixels = np.asarray(image, dtype=np.float32)
-    luma = pixels @ np.array([0.299, 0.587, 0.114], np.float32) if pixels.ndim == 3 else pixels
-    luma = np.asarray(luma, dtype=np.float32)
+    from restora.quality.statistics import luma as bt601_luma
+
+    luma = bt601_luma(image)
     if luma.shape != shape:
         luma = np.asarray(cv2.resize(luma, (shape[1], shape[0]), interpolation=cv2.INTER_AREA))
     sigma = max(1.0, 2.0 * (shape[0] * shape[1] / 150_000.0) ** 0.5)

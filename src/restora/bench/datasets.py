@@ -43,7 +43,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -458,12 +457,6 @@ def get_dataset(name: str, data_dir: str | Path | None = None) -> PairedDataset:
     if not (root / "test").is_dir():
         raise NotAvailableError(f"data folder {root} has no test/ (set RESTORA_DATA)")
     return _DATASETS[name](root)
-
-
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    """PSNR in dB for float images in [0, 1] (used to check the bicubic port)."""
-    mse = float(np.mean((np.asarray(a, np.float64) - np.asarray(b, np.float64)) ** 2))
-    return math.inf if mse == 0 else 10.0 * math.log10(1.0 / mse)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -109,9 +109,10 @@ def run_benchmark(
 
 def set5_bicubic_fidelity(data_dir: str | None = None) -> list[tuple[int, float, float]]:
     """(scale, min PSNR, share of identical pixels) of our imresize vs Set5's shipped LR."""
-    from restora.bench.datasets import modcrop, psnr, read_uint8
+    from restora.bench.datasets import modcrop, read_uint8
     from restora.degradations.resize import imresize
     from restora.paths import data_dir as find
+    from restora.quality.full_reference import psnr_float as psnr
 
     folder = find(data_dir) / "test" / "Set5"
     rows = []

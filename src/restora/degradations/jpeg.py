@@ -95,11 +95,6 @@ def jpeg_quality_from_quantization_tables(data: bytes) -> int:
     return int(np.argmin(errors)) + 1
 
 
-# The old name, kept only for tests/test_bench_datasets.py until it imports the new one; it is
-# not exported by restora.degradations (the pixel estimator has that name).
-estimate_jpeg_quality = jpeg_quality_from_quantization_tables
-
-
 def add_jpeg(
     image: np.ndarray,
     severity: float,

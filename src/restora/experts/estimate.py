@@ -18,18 +18,7 @@ import math
 import cv2
 import numpy as np
 
-from restora.quality.statistics import estimate_jpeg_quality, estimate_noise_sigma, luma
-
-# Re-exported for callers that still import them from here (restora.agent.candidates,
-# tests/test_agent.py); new code imports them from restora.quality.statistics.
-__all__ = [
-    "estimate_gaussian_blur_sigma",
-    "estimate_jpeg_quality",
-    "estimate_motion_blur",
-    "estimate_noise_sigma",
-    "gaussian_kernel",
-    "motion_kernel",
-]
+from restora.quality.statistics import luma
 
 
 def gaussian_kernel(sigma: float, size: int | None = None) -> np.ndarray:
