@@ -532,3 +532,24 @@ def test_decision_value_rewards_rolling_back_harmful_steps() -> None:
     keep_all, _ = decision_value(rows, replace(residual_only, max_quality_drop=101.0))
     guarded, right = decision_value(rows, replace(residual_only, max_quality_drop=20.0))
     assert keep_all == pytest.approx(-1.5) and guarded == 0.0 and right == 1.0
+
+
+def test_a_step_predicted_to_overrun_the_budget_is_not_started(noisy: np.ndarray) -> None:
+    """The budget is honoured before a step starts, not only between steps: a step whose first
+    expert is predicted to take longer than what is left does not run, and the trace says so."""
+    from restora.experts import Expert, register, unregister
+
+    calls: list[int] = []
+
+    def slow(image: np.ndarray) -> np.ndarray:
+        calls.append(1)
+        return image
+
+    register("toy_slow", Expert("toy_slow", "denoise", "classical", run=slow, seconds_per_mp=1e6))
+    try:
+        p = _one_step_plan("toy_slow")
+        done = execute(noisy, p, judge_with(NoiseAnalyzer()), replace(NO_UPSCALE, time_budget_s=5))
+    finally:
+        unregister("toy_slow")
+    assert not calls and done.trace.steps == ()
+    assert "would take" in done.trace.stopped and np.array_equal(done.image, noisy)

@@ -90,6 +90,7 @@ def test_peak_rss_sees_a_large_allocation() -> None:
     assert memory.rise_mb > 200
 
 
+@pytest.mark.slow  # 8 s on 2 CPU cores: two DnCNNs on two full BSD68 images
 @pytest.mark.needs_data
 def test_dncnn_anchor_subset(data_dir: Path) -> None:
     """KAIR's DnCNN on the first BSD68 images at sigma 25. The full 68-image mean (29.23 dB

@@ -201,3 +201,111 @@ def test_validators() -> None:
         extract_json_object("[1, 2]")
     intent = validate_intent_payload({**INTENT, "tasks": ["denoise", "denoise"], "scale": 4.0})
     assert intent.tasks == ("denoise",) and intent.scale is None  # no upscale: no scale
+
+
+class RawServer:
+    """A loopback TCP server whose every connection is handled by ``handle(conn)``: for the
+    misbehaving endpoints a real HTTP server will not imitate."""
+
+    def __init__(self, handle: Any) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/v1"
+        self.stop = threading.Event()
+        self.handle = handle
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        self.sock.settimeout(0.2)
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            threading.Thread(target=self._one, args=(conn,), daemon=True).start()
+
+    def _one(self, conn: socket.socket) -> None:
+        with conn:
+            try:
+                conn.recv(65536)
+                self.handle(conn, self.stop)
+            except OSError:
+                pass
+
+    def close(self) -> None:
+        self.stop.set()
+        self.sock.close()
+
+
+def _trickle(conn: socket.socket, stop: threading.Event) -> None:
+    conn.sendall(
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 9999\r\n\r\n"
+    )
+    for _ in range(100):  # one byte every 0.3 s: each read succeeds, the answer never completes
+        if stop.is_set():
+            return
+        conn.sendall(b" ")
+        time.sleep(0.3)
+
+
+def _drop(conn: socket.socket, stop: threading.Event) -> None:
+    conn.sendall(
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n"
+    )
+    conn.sendall(b'{"choices": [')  # then the connection closes: IncompleteRead
+
+
+def _huge(conn: socket.socket, stop: threading.Event) -> None:
+    size = 64 * 1024 * 1024
+    conn.sendall(
+        f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {size}\r\n\r\n".encode()
+    )
+    block = b" " * 65536
+    for _ in range(size // len(block)):
+        if stop.is_set():
+            return
+        conn.sendall(block)
+
+
+@pytest.mark.parametrize("behaviour", [_trickle, _drop, _huge])
+def test_misbehaving_endpoints_fall_back_within_the_deadline(
+    behaviour: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    raw = RawServer(behaviour)
+    try:
+        cfg = LLMConfig(base_url=raw.url, timeout=2.0, retries=1)
+        start = time.monotonic()
+        with caplog.at_level(logging.WARNING, logger="restora.language.backends"):
+            intent = parse_with_fallback("remove the noise", cfg)
+        elapsed = time.monotonic() - start
+    finally:
+        raw.close()
+    assert intent.tasks == ("denoise",)  # the embedded parser answered
+    assert elapsed < 4.0  # the whole-request deadline (2 s) held, retries included
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "\n" not in warnings[0].getMessage()
+    if behaviour is _huge:  # refused at the cap, not read whole (three times, once)
+        assert "larger than 4 MB" in warnings[0].getMessage()
+
+
+def test_a_bad_timeout_setting_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from restora.errors import RestoraError
+
+    monkeypatch.setenv("RESTORA_LLM_URL", "http://127.0.0.1:1/v1")
+    monkeypatch.setenv("RESTORA_LLM_TIMEOUT", "abc")
+    with pytest.raises(RestoraError, match="RESTORA_LLM_TIMEOUT must be a number"):
+        LLMConfig.from_env()
+
+
+def test_instructions_are_capped() -> None:
+    from restora.language import parse
+    from restora.language.parser import MAX_INSTRUCTION_CHARS, InstructionError
+
+    start = time.monotonic()
+    with pytest.raises(InstructionError, match="at most 2000"):
+        parse("remove the noise " * 10_000)
+    assert time.monotonic() - start < 1.0
+    assert parse("remove the noise").tasks == ("denoise",)
+    assert MAX_INSTRUCTION_CHARS == 2000

@@ -28,6 +28,9 @@ README_SCREENSHOT_MAX_BYTES = 300_000
 IN_CI = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
 RUN_TIMEOUT_MS = 90_000
 
+# A browser, a server and a real restore run: seconds at best (make test-fast leaves them out).
+pytestmark = pytest.mark.slow
+
 
 def _unavailable(reason: str) -> None:
     """Skip on a developer machine; in CI a missing browser is a failure, not a skip."""

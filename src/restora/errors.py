@@ -30,6 +30,12 @@ class ImageTooLargeError(InputError):
     """The image has more pixels than the configured limit (decompression-bomb guard)."""
 
 
+class InvalidValueError(RestoraError, ValueError):
+    """A value given to a function is out of its range or of the wrong kind (a severity of NaN,
+    an image too small for the operation, a parameter that is not a number). It is also a
+    ValueError, so code that catches ValueError keeps working."""
+
+
 class OutputError(RestoraError):
     """The output cannot be written: it exists, it is the input, or the folder is not writable."""
 

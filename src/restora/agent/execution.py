@@ -65,12 +65,11 @@ def _try_candidates(
     deadline: float,
     device: str | None,
 ) -> tuple[list[Attempt], list[_Judged]]:
-    megapixels = state.image.shape[0] * state.image.shape[1] / 1e6
     attempts: list[Attempt] = []
     results: list[_Judged] = []
     for index, candidate in enumerate(step.candidates):
         remaining = deadline - time.perf_counter()
-        if index > 0 and candidate.predicted_seconds(megapixels) > remaining:
+        if index > 0 and predicted_seconds(candidate, state, config) > remaining:
             attempts.append(
                 Attempt(candidate.name, {}, 0.0, task=candidate.task,
                         note="not tried: over the time budget")
@@ -116,6 +115,15 @@ def _try_candidates(
             attempts.append(attempt)
             results.append(_Judged(_State(image, assessment), verdict, attempt))
     return attempts, results
+
+
+def predicted_seconds(candidate: Any, state: _State, config: AgentConfig) -> float:
+    """What trying ``candidate`` on ``state`` is expected to cost: the expert's measured seconds
+    per megapixel, plus one judge assessment per variant (full step and each blend) at the
+    speed the judge showed on this image."""
+    megapixels = state.image.shape[0] * state.image.shape[1] / 1e6
+    variants = 1 + (len(config.blend_fractions) if candidate.task != "upscale" else 0)
+    return float(candidate.predicted_seconds(megapixels) + variants * state.assessment.seconds)
 
 
 def run_step(
@@ -205,10 +213,20 @@ def execute(
         if len(records) >= config.max_steps:
             stopped = f"step limit ({config.max_steps}) reached"
             break
-        if time.perf_counter() >= deadline:
+        remaining = deadline - time.perf_counter()
+        if remaining <= 0:
             stopped = f"time budget ({config.time_budget_s:.0f} s) spent"
             notes += [f"{s.task}: not run, time budget spent" for s in pending]
             break
+        if pending[0].candidates:
+            needed = predicted_seconds(pending[0].candidates[0], state, config)
+            if needed > remaining:
+                stopped = (
+                    f"time budget ({config.time_budget_s:.0f} s): {pending[0].task} would take "
+                    f"about {needed:.0f} s, {remaining:.0f} s left"
+                )
+                notes += [f"{s.task}: not run, over the time budget" for s in pending]
+                break
         step = pending.pop(0)
         attempted.add(step.task)
         if config.reanalyse and step.source == "analyzer" and records:

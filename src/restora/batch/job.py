@@ -11,10 +11,12 @@ the output root, and one summary row. A file that cannot be read or restored giv
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import time
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -33,6 +35,10 @@ OUTPUT_SUFFIX = ".png"
 MANIFEST_NAME = "batch_manifest.jsonl"
 SUMMARY_CSV = "batch_summary.csv"
 SUMMARY_JSON = "batch_summary.json"
+
+DISK_FULL = "no space left on the device"
+"""How the error of a file that could not be written for want of space begins: the run stops
+there (every next file would fail the same way) and exits 1."""
 
 TOP_TYPES = 3
 """Degradation types of the analysis kept in a summary row (most confident first)."""
@@ -135,21 +141,103 @@ def list_images(in_dir: str | os.PathLike[str]) -> list[str]:
     )
 
 
-def output_names(files: Iterable[str]) -> dict[str, str]:
-    """Relative output path for every relative input path: the same path with ``.png``.
+def output_names(
+    files: Iterable[str], taken: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Relative output path for every relative input path; never two the same.
 
-    Two inputs that differ only by extension (``a.jpg``, ``a.png``) would collide; those keep
-    their extension in the name (``a.jpg.png``, ``a.png.png``) so no output overwrites another.
+    The rule (docs/batch.md, "Output names"), decided once for the whole folder before any
+    work, in sorted order so that every run and resume of the same folder gives the same names:
+
+    1. the input's path with its extension replaced by ``.png`` (``photo.jpg`` -> ``photo.png``);
+    2. inputs that share that name (case-insensitively: ``a.jpg``, ``a.png``) keep their
+       extension in it (``a.jpg.png``, ``a.png.png``);
+    3. a name still taken (``a.jpg`` and ``a.jpg.png`` both give ``a.jpg.png``) stays with the
+       first input in sorted order; the next ones get ``~2``, ``~3``, ... before ``.png``
+       (``a.jpg.png`` -> ``a.jpg~2.png``), a suffix never taking a name another input has by
+       rule 1 or 2.
+
+    ``taken`` maps inputs to outputs already written (the done rows of a manifest being
+    resumed): those inputs keep their output, and no other input is given one of them, even
+    when files were added to or removed from the folder since.
     """
-    files = list(files)
+    files = sorted(set(files))
+    taken = dict(taken or {})
+    names: dict[str, str] = {f: taken[f] for f in files if f in taken}
+    used = {name.lower() for name in taken.values()}
     plain = {f: str(PurePosixPath(f).with_suffix(OUTPUT_SUFFIX)) for f in files}
-    counts: dict[str, int] = {}
-    for name in plain.values():
-        key = name.lower()
-        counts[key] = counts.get(key, 0) + 1
-    return {
-        f: (name if counts[name.lower()] == 1 else f + OUTPUT_SUFFIX) for f, name in plain.items()
-    }
+    counts = Counter(name.lower() for name in plain.values())
+    wanted = {f: plain[f] if counts[plain[f].lower()] == 1 else f + OUTPUT_SUFFIX for f in files}
+    natural = {wanted[f].lower() for f in files if f not in names}
+    for f in files:
+        if f in names:
+            continue
+        name = wanted[f]
+        if name.lower() in used:
+            stem = name[: -len(OUTPUT_SUFFIX)]
+            number = 2
+            while True:
+                name = f"{stem}~{number}{OUTPUT_SUFFIX}"
+                if name.lower() not in used and name.lower() not in natural:
+                    break
+                number += 1
+        used.add(name.lower())
+        names[f] = name
+    return names
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """True when ``exc``, or an error it was raised from, is ENOSPC or EDQUOT (quota)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def _check_value(expert: Any, key: str, value: Any) -> None:
+    """A value given for a parameter whose default is a bool or a number must be one too."""
+    default = expert.params.get(key)
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise RestoraError(
+                f"expert {expert.name!r}: parameter {key!r} takes true or false, got {value!r}"
+            )
+    elif isinstance(default, (int, float)) and (
+        isinstance(value, bool) or not isinstance(value, (int, float))
+    ):
+        raise RestoraError(
+            f"expert {expert.name!r}: parameter {key!r} takes a number (default {default!r}), "
+            f"got {value!r}"
+        )
+
+
+def check_request(config: BatchConfig) -> None:
+    """Fail once, before any file is read, on a request that would fail on every file: an
+    unknown expert or task, an instruction that does not parse, an unknown parameter, or a
+    parameter value of the wrong type (``--param strength=abc``)."""
+    request = config.request()
+    if config.uses_agent:
+        from restora.agent.api import make_intent
+
+        make_intent(config.instruction, exclude=config.exclude, scale=config.scale)
+        return
+    if request.expert is not None and request.expert.startswith("onnx:"):
+        return  # ONNX models are opened (and their parameters known) in the workers
+    from restora.agent.planning import plan_explicit
+    from restora.experts import get_expert
+    from restora.types import Intent
+
+    expert = None if request.expert is None else get_expert(request.expert)
+    plan = plan_explicit(request.tasks, expert, request.scale, request.params, Intent())
+    for step in plan.steps:
+        for candidate in step.candidates:
+            for key, value in request.params.items():
+                if value is not None:
+                    _check_value(candidate.expert, key, value)
 
 
 def _top_types(analysis: Any) -> list[dict[str, Any]]:
@@ -227,7 +315,9 @@ class FileRestorer:
             row.update(fields, status="done")
         except Exception as exc:  # one bad file must never stop the run: it becomes a row
             message = str(exc).splitlines()[0] if str(exc) else ""
-            if not isinstance(exc, RestoraError):
+            if is_disk_full(exc):
+                message = f"{DISK_FULL} writing {output}: free some space, then rerun with --resume"
+            elif not isinstance(exc, RestoraError):
                 message = f"{type(exc).__name__}: {message}".rstrip(": ")
                 log.debug("%s failed", file, exc_info=True)
             row["error"] = message or type(exc).__name__

@@ -10,6 +10,7 @@ one ``open_output_stream`` (an object store publishes an object only when it is 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
 import tempfile
@@ -89,13 +90,92 @@ def write_text(root: str, name: str, text: str) -> str:
     return f"{root.rstrip('/')}/{name}"
 
 
-def sweep_partial_writes(root: str, outputs: Iterable[str]) -> int:
-    """Remove temporary files a killed run left next to its outputs; how many were removed.
+TEMPORARY_NAME = re.compile(r"\.(?P<name>.+)\.[a-z0-9_]{8}\.tmp")
+"""The temporary files of :func:`restora.io.write_bytes_atomic`: ``tempfile.mkstemp`` with
+prefix ``.{name}.`` and suffix ``.tmp``, so eight characters of tempfile's alphabet between."""
 
-    :func:`restora.io.write_bytes_atomic` writes ``.{name}.XXXX.tmp`` and renames it; a SIGKILL
-    between the two leaves the temporary file. Only names of this batch's outputs are matched,
-    so nothing else in the folder is touched.
-    """
+
+def check_writable(location: str | os.PathLike[str], what: str = "OUT_DIR") -> None:
+    """Refuse, before any work, a local folder in which no file can be written (read-only,
+    not a folder, or a full disk): one line ``... OUT_DIR is not writable (why)``, exit 2.
+
+    The folder need not exist yet: its nearest existing parent is probed, by writing a small
+    file there and removing it (``os.access`` is wrong for root and read-only mounts)."""
+    if is_uri(location):
+        return
+    folder = local_path(location).absolute()
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise OutputError(f"{location}: {what} is not writable ({folder} is not a folder)")
+    try:
+        fd, name = tempfile.mkstemp(prefix=".restora-probe-", dir=folder)
+    except OSError as exc:
+        raise OutputError(f"{location}: {what} is not writable ({_reason(exc)})") from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(b"\0" * PROBE_BYTES)
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as exc:
+        raise OutputError(f"{location}: {what} is not writable ({_reason(exc)})") from None
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+
+
+PROBE_BYTES = 64 * 1024
+"""What the writability probe writes: a full disk refuses it, where an empty file may pass."""
+
+
+def _reason(exc: OSError) -> str:
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "no space left on the device"
+    return exc.strerror or type(exc).__name__
+
+
+def existing(root: str, names: Iterable[str]) -> list[str]:
+    """Those of ``names`` (relative to ``root``) that already exist there, in the given order."""
+    names = list(names)
+    if not is_uri(root):
+        base = local_path(root)
+        return [name for name in names if os.path.lexists(base / name)]
+    from pyarrow import fs as pafs
+
+    filesystem, base_path = filesystem_for(root)
+    infos = filesystem.get_file_info([f"{base_path}/{name}" for name in names])
+    return [
+        name for name, info in zip(names, infos, strict=True)
+        if info.type != pafs.FileType.NotFound
+    ]
+
+
+def _open_files() -> set[str] | None:
+    """Every file some process (that this one may inspect) holds open; None where /proc is
+    not there to tell (not Linux)."""
+    proc = Path("/proc")
+    if not (proc / "self" / "fd").is_dir():
+        return None
+    found: set[str] = set()
+    for pid in os.listdir(proc):
+        if not pid.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            for entry in os.scandir(proc / pid / "fd"):
+                with contextlib.suppress(OSError):
+                    found.add(os.readlink(entry.path))
+    return found
+
+
+def sweep_partial_writes(root: str, outputs: Iterable[str]) -> int:
+    """Remove temporary files a killed write left next to ``outputs``; how many were removed.
+
+    :func:`restora.io.write_bytes_atomic` writes ``.{name}.XXXXXXXX.tmp`` and renames it; a
+    SIGKILL between the two leaves the temporary file. Only that pattern, only for the names in
+    ``outputs`` (paths relative to ``root``), only regular files (never a link), and only ones
+    no process holds open (where /proc tells) are removed: nothing else in the folder is
+    touched. Call it while holding the run's manifest lock, so no other batch run on this
+    manifest is writing there."""
     if is_uri(root):
         return 0
     base = local_path(root)
@@ -103,14 +183,22 @@ def sweep_partial_writes(root: str, outputs: Iterable[str]) -> int:
     for rel in outputs:
         path = base / rel
         by_folder.setdefault(path.parent, set()).add(path.name)
-    removed = 0
+    candidates: list[str] = []
     for folder, names in by_folder.items():
         if not folder.is_dir():
             continue
         for entry in os.scandir(folder):
-            match = re.fullmatch(r"\.(.+)\.[^.]+\.tmp", entry.name)
-            if match and match.group(1) in names and entry.is_file():
-                with contextlib.suppress(OSError):
-                    os.unlink(entry.path)
-                    removed += 1
+            match = TEMPORARY_NAME.fullmatch(entry.name)
+            if match and match["name"] in names and entry.is_file(follow_symlinks=False):
+                candidates.append(os.path.abspath(entry.path))
+    if not candidates:
+        return 0
+    in_use = _open_files() or set()
+    removed = 0
+    for path in candidates:
+        if path in in_use or os.path.realpath(path) in in_use:
+            continue
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+            removed += 1
     return removed

@@ -40,7 +40,13 @@ log = logging.getLogger(__name__)
     default=None,
     help="Severity in [0, 1] for every type (default: random per type).",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option(
+    "--seed",
+    type=click.IntRange(0, 2**32 - 1),
+    default=0,
+    show_default=True,
+    help="Random seed (0 to 2^32 - 1).",
+)
 @click.option(
     "--stage",
     type=click.Choice(["easy", "medium", "hard"]),

@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from restora.errors import InvalidValueError
+
 
 def check_image(image: np.ndarray) -> np.ndarray:
     """Float32 RGB (H, W, 3) in [0, 1], C-contiguous (a copy only when needed).
@@ -17,18 +19,20 @@ def check_image(image: np.ndarray) -> np.ndarray:
     if arr.ndim == 2:
         arr = np.repeat(arr[:, :, None], 3, axis=2)
     if arr.ndim != 3 or arr.shape[2] != 3:
-        raise ValueError(f"expected an RGB image of shape (H, W, 3), got {arr.shape}")
+        raise InvalidValueError(f"expected an RGB image of shape (H, W, 3), got {arr.shape}")
     if arr.shape[0] < 2 or arr.shape[1] < 2:
-        raise ValueError(f"image too small: {arr.shape}")
+        raise InvalidValueError(
+            f"the image is {arr.shape[1]}x{arr.shape[0]} pixels; degradations need at least 2x2"
+        )
     if not np.issubdtype(arr.dtype, np.floating):
-        raise ValueError(f"expected float pixels in [0, 1], got dtype {arr.dtype}")
+        raise InvalidValueError(f"expected float pixels in [0, 1], got dtype {arr.dtype}")
     return np.ascontiguousarray(arr, dtype=np.float32)
 
 
 def check_severity(severity: float) -> float:
     value = float(severity)
     if not 0.0 <= value <= 1.0 or value != value:
-        raise ValueError(f"severity must be in [0, 1], got {severity!r}")
+        raise InvalidValueError(f"severity must be a number in [0, 1], got {severity!r}")
     return value
 
 

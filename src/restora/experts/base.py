@@ -171,14 +171,28 @@ class Expert:
             ],
         }
 
+    def _annotation(self, key: str) -> str:
+        """The run function's annotation of parameter ``key`` as text ('' when unknown)."""
+        try:
+            parameter = inspect.signature(self.run).parameters.get(key)
+        except (TypeError, ValueError):
+            return ""
+        if parameter is None or parameter.annotation is inspect.Parameter.empty:
+            return ""
+        annotation = parameter.annotation
+        return annotation if isinstance(annotation, str) else repr(annotation)
+
     def resolve_params(self, given: Mapping[str, Any]) -> dict[str, Any]:
-        """The defaults updated with ``given``; an unknown name is a user error."""
+        """The defaults updated with ``given``; an unknown name, or a value of another kind than
+        a number/flag default (``strength=abc``), is a user error."""
         unknown = sorted(set(given) - set(self.params))
         if unknown:
             valid = ", ".join(self.params) or "none"
             raise RestoraError(
                 f"expert {self.name!r} has no parameter {unknown[0]!r}; parameters: {valid}"
             )
+        for key, value in given.items():
+            _check_param_kind(self.name, key, self.params[key], value, self._annotation(key))
         merged = dict(self.params)
         merged.update({k: v for k, v in given.items() if v is not None})
         return merged
@@ -224,6 +238,28 @@ class Expert:
             raise RuntimeError(f"expert {self.name!r} returned {result.shape}, expected {expected}")
         result = np.clip(np.nan_to_num(result, nan=0.0), 0.0, 1.0).astype(np.float32, copy=False)
         return result.mean(axis=2) if grey else result
+
+
+def _check_param_kind(
+    expert: str, key: str, default: Any, value: Any, annotation: str = ""
+) -> None:
+    """A parameter whose default (or, for a None default, whose annotation) is a number takes a
+    finite number, one whose default is a flag takes true/false; others (text) accept what the
+    expert itself checks."""
+    if value is None:
+        return
+    numeric_annotation = (
+        default is None
+        and ("float" in annotation or "int" in annotation)
+        and "str" not in annotation
+    )
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise RestoraError(f"expert {expert!r}: {key} takes true or false, got {value!r}")
+    elif numeric_annotation or isinstance(default, (int, float)):
+        number = isinstance(value, (int, float, np.integer, np.floating))
+        if not number or isinstance(value, bool) or not np.isfinite(float(value)):
+            raise RestoraError(f"expert {expert!r}: {key} takes a number, got {value!r}")
 
 
 def pad_to_multiple(image: np.ndarray, multiple: int) -> tuple[np.ndarray, tuple[int, int]]:

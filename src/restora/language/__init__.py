@@ -44,12 +44,15 @@ def parse(text: str) -> Intent:
 
     Uses the external chat backend when ``RESTORA_LLM_URL`` is set (falling back to the
     embedded parser, with a warning, on any error), else the embedded parser. Raises
-    :class:`InstructionError` for an empty instruction; an instruction asking for nothing restora
+    :class:`InstructionError` for an empty instruction or one longer than
+    :data:`~restora.language.parser.MAX_INSTRUCTION_CHARS` characters; an instruction asking for nothing restora
     can do returns an Intent whose ``unsupported`` lists what was asked (see
     :func:`require_actionable`).
     """
     from restora.language.backends import LLMConfig, parse_with_fallback
+    from restora.language.parser import check_instruction
 
+    check_instruction(text)
     config = LLMConfig.from_env()
     if config is not None:
         return parse_with_fallback(text, config)

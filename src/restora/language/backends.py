@@ -8,21 +8,26 @@ Configuration comes from the environment (or a JSON file named by ``RESTORA_LLM_
 - ``RESTORA_LLM_URL``: base URL, e.g. ``http://127.0.0.1:11434/v1`` (unset = backend off)
 - ``RESTORA_LLM_MODEL``: model name (default ``llama3.1``)
 - ``RESTORA_LLM_API_KEY``: bearer token, when the server wants one
-- ``RESTORA_LLM_TIMEOUT`` (seconds, default 20), ``RESTORA_LLM_RETRIES`` (default 2)
+- ``RESTORA_LLM_TIMEOUT``: seconds for the whole request, retries included (default 20)
+- ``RESTORA_LLM_RETRIES``: retries within that deadline (default 1)
 - ``RESTORA_VLM_URL`` / ``RESTORA_VLM_MODEL``: the same for image classification (default: the
   LLM settings; read with ``LLMConfig.from_env("RESTORA_VLM")``)
 
-Only the standard library's ``urllib`` is used, so this adds no dependency. Every answer is
-validated against the contract (:data:`INTENT_SCHEMA`); any error, timeout or invalid answer
-falls back to the embedded parser with a warning.
+Only the standard library's ``urllib`` is used, so this adds no dependency. The timeout is a
+deadline for the whole exchange (a server trickling one byte every few seconds cannot hold a
+request past it), answers larger than :data:`MAX_RESPONSE_BYTES` are refused, and every answer
+is validated against the contract (:data:`INTENT_SCHEMA`); any failure falls back to the
+embedded parser with one warning line.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import logging
 import os
 import re
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -31,11 +36,15 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from restora.errors import NotAvailableError
+from restora.errors import InvalidValueError, NotAvailableError
 from restora.types import Intent
 from restora.vocabulary import STRENGTHS, TASKS
 
 log = logging.getLogger(__name__)
+
+MAX_RESPONSE_BYTES = 4 * 1024 * 1024
+"""The largest answer read from a chat endpoint: a parse or a classification is a few hundred
+bytes of JSON; anything near this is not an answer."""
 
 
 class BackendError(NotAvailableError):
@@ -53,7 +62,7 @@ class LLMConfig:
     model: str = "llama3.1"
     api_key_env: str = "RESTORA_LLM_API_KEY"
     timeout: float = 20.0
-    retries: int = 2
+    retries: int = 1
     temperature: float = 0.0
     max_image_side: int = 768
 
@@ -96,10 +105,22 @@ class LLMConfig:
         if os.environ.get(f"{prefix}_MODEL"):
             overrides["model"] = os.environ[f"{prefix}_MODEL"]
         if os.environ.get(f"{prefix}_TIMEOUT"):
-            overrides["timeout"] = float(os.environ[f"{prefix}_TIMEOUT"])
+            overrides["timeout"] = _env_number(f"{prefix}_TIMEOUT", float, 0.1)
         if os.environ.get(f"{prefix}_RETRIES"):
-            overrides["retries"] = int(os.environ[f"{prefix}_RETRIES"])
+            overrides["retries"] = _env_number(f"{prefix}_RETRIES", int, 0)
         return replace(config, **overrides)
+
+
+def _env_number(name: str, kind: type, minimum: float) -> Any:
+    text = os.environ[name]
+    try:
+        value = kind(text)
+    except ValueError:
+        value = None
+    if value is None or value != value or value < minimum:
+        what = "a whole number" if kind is int else "a number of seconds"
+        raise InvalidValueError(f"{name} must be {what} >= {minimum:g}, got {text!r}")
+    return value
 
 
 # --------------------------------------------------------------------------------------------
@@ -113,7 +134,13 @@ class ChatClient:
     def __init__(self, config: LLMConfig) -> None:
         self.config = config
 
-    def _post(self, body: dict[str, Any]) -> dict[str, Any]:
+    def _post(self, body: dict[str, Any], deadline: float) -> dict[str, Any]:
+        """One POST, finished by ``deadline`` (``time.monotonic()``) or abandoned.
+
+        urllib's timeout applies to each socket read, so a server that trickles bytes could hold
+        it forever: the exchange runs in a worker thread that reads at most
+        :data:`MAX_RESPONSE_BYTES` and stops between reads once the deadline has passed, and
+        the caller waits for it only until the deadline."""
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
         key = os.environ.get(self.config.api_key_env)
         if key:
@@ -121,14 +148,45 @@ class ChatClient:
         request = urllib.request.Request(
             self.config.endpoint, data=json.dumps(body).encode(), headers=headers, method="POST"
         )
-        with urllib.request.urlopen(request, timeout=self.config.timeout) as response:
-            payload = json.loads(response.read().decode("utf-8"))
+        outcome: dict[str, Any] = {}
+
+        def exchange() -> None:
+            try:
+                remaining = max(0.05, deadline - time.monotonic())
+                with urllib.request.urlopen(request, timeout=remaining) as response:
+                    chunks: list[bytes] = []
+                    size = 0
+                    while time.monotonic() < deadline:
+                        chunk = response.read1(65536)
+                        if not chunk:
+                            break
+                        size += len(chunk)
+                        if size > MAX_RESPONSE_BYTES:
+                            raise BackendError(
+                                f"the answer is larger than {MAX_RESPONSE_BYTES // 2**20} MB"
+                            )
+                        chunks.append(chunk)
+                    else:
+                        raise TimeoutError("the answer did not arrive in time")
+                outcome["data"] = b"".join(chunks)
+            except BaseException as exc:  # handed to the caller's thread
+                outcome["error"] = exc
+
+        worker = threading.Thread(target=exchange, name="restora-llm-request", daemon=True)
+        worker.start()
+        worker.join(max(0.0, deadline - time.monotonic()) + 0.05)
+        if worker.is_alive() or not outcome:
+            raise TimeoutError(f"no complete answer within {self.config.timeout:g} s")
+        if "error" in outcome:
+            raise outcome["error"]
+        payload = json.loads(outcome["data"].decode("utf-8"))
         if not isinstance(payload, dict):
             raise BackendError("the chat endpoint did not answer a JSON object")
         return payload
 
     def complete(self, messages: list[dict[str, Any]], json_mode: bool = True) -> str:
-        """The assistant message's text; raises :class:`BackendError` after the retries."""
+        """The assistant message's text; raises :class:`BackendError` when the retries or the
+        deadline (``config.timeout`` for the whole call, retries included) run out."""
         body: dict[str, Any] = {
             "model": self.config.model,
             "messages": messages,
@@ -139,9 +197,10 @@ class ChatClient:
             body["response_format"] = {"type": "json_object"}
         last_error: Exception | None = None
         failures = 0
-        while failures <= self.config.retries:
+        deadline = time.monotonic() + self.config.timeout
+        while failures <= self.config.retries and time.monotonic() < deadline:
             try:
-                payload = self._post(body)
+                payload = self._post(body, deadline)
                 content = payload["choices"][0]["message"]["content"]
                 if not isinstance(content, str):
                     raise BackendError("the chat answer has no text content")
@@ -156,6 +215,7 @@ class ChatClient:
                     break  # a client error will not go away by retrying
             except (
                 urllib.error.URLError,
+                http.client.HTTPException,  # IncompleteRead: a dropped connection
                 TimeoutError,
                 OSError,
                 ValueError,
@@ -166,9 +226,11 @@ class ChatClient:
             ) as exc:  # unreachable, slow, or not speaking the protocol: retry, then give up
                 last_error = exc
             failures += 1
-            if failures <= self.config.retries:
-                time.sleep(min(2.0, 0.25 * 2 ** (failures - 1)))
-        raise BackendError(f"chat endpoint {self.config.endpoint} failed: {last_error}")
+            pause = min(2.0, 0.25 * 2 ** (failures - 1))
+            if failures <= self.config.retries and time.monotonic() + pause < deadline:
+                time.sleep(pause)
+        reason = " ".join(str(last_error or "no time left").split())[:200]
+        raise BackendError(f"chat endpoint {self.config.endpoint} failed: {reason}")
 
 
 def extract_json_object(text: str) -> dict[str, Any]:
@@ -289,6 +351,7 @@ def parse_with_fallback(text: str, config: LLMConfig) -> Intent:
         raise InstructionError("the instruction is empty")
     try:
         return parse_with_llm(text, config)
-    except BackendError as exc:
-        log.warning("LLM instruction parsing failed (%s); using the embedded parser", exc)
+    except Exception as exc:  # any failure of the optional backend: the embedded parser answers
+        reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+        log.warning("LLM instruction parsing failed (%s); using the embedded parser", reason)
         return parse_instruction(text)

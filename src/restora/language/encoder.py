@@ -63,6 +63,7 @@ class TextEncoder:
 
         self.device = str(resolve_device(device))
         start = time.perf_counter()
+        quiet_library_progress_bars()
         self._model: Any = SentenceTransformer(str(model_path()), device=self.device)
         self.load_seconds = time.perf_counter() - start
         log.info("loaded %s on %s in %.1f s", self.name, self.device, self.load_seconds)
@@ -116,6 +117,21 @@ def read_wordpiece_vocabulary() -> frozenset[str]:
 
 _ENCODERS: dict[str, TextEncoder] = {}
 _ENCODERS_LOCK = threading.Lock()
+
+
+def quiet_library_progress_bars() -> None:
+    """Turn off the progress bars transformers and huggingface_hub draw on stderr while loading
+    ("Loading weights 0/103 ..."), unless restora logs at INFO or more (``-v``): a command's
+    stderr holds its own one-line messages, not a library's bars."""
+    if logging.getLogger("restora").isEnabledFor(logging.INFO):
+        return
+    try:
+        from huggingface_hub.utils import disable_progress_bars
+        from transformers.utils import logging as transformers_logging
+    except ImportError:  # pragma: no cover - both come with sentence-transformers
+        return
+    disable_progress_bars()
+    transformers_logging.disable_progress_bar()
 
 
 def get_text_encoder(device: str | None = None) -> TextEncoder:

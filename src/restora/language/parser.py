@@ -64,7 +64,28 @@ CAPABILITIES = (
 
 
 class InstructionError(RestoraError):
-    """An instruction that cannot be parsed at all (empty or not text)."""
+    """An instruction that cannot be parsed at all (empty, not text, or too long)."""
+
+
+MAX_INSTRUCTION_CHARS = 2000
+"""The longest instruction accepted. A restoration request is a sentence or two; parsing is
+roughly linear in the length with a large constant (1 MB of text took 220 s), so a cap keeps one
+request from occupying a worker for minutes."""
+
+
+def check_instruction(text: object) -> str:
+    """``text`` if it is a non-empty instruction of at most :data:`MAX_INSTRUCTION_CHARS`
+    characters; else :class:`InstructionError` with one clear line."""
+    if not isinstance(text, str):
+        raise InstructionError(f"an instruction must be text, got {type(text).__name__}")
+    if not text.strip():
+        raise InstructionError(f"the instruction is empty; {CAPABILITIES}")
+    if len(text) > MAX_INSTRUCTION_CHARS:
+        raise InstructionError(
+            f"the instruction has {len(text)} characters; at most {MAX_INSTRUCTION_CHARS} are "
+            "accepted (describe what to fix in a sentence or two)"
+        )
+    return text
 
 
 class UnsupportedInstructionError(InstructionError):
@@ -587,10 +608,7 @@ def parse_instruction(
     trace: ParseTrace | None = None,
 ) -> Intent:
     """Parse ``text`` into an :class:`Intent` with the embedded lexicon and MiniLM fallback."""
-    if not isinstance(text, str):
-        raise InstructionError(f"an instruction must be text, got {type(text).__name__}")
-    if not text.strip():
-        raise InstructionError(f"the instruction is empty; {CAPABILITIES}")
+    check_instruction(text)
     normalised = normalise_text(text)
     corrected, fixes = correct_typos(normalised)
     if trace is not None:
