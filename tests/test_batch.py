@@ -21,6 +21,7 @@ from restora.batch.job import check_roots
 from restora.batch.storage import sweep_partial_writes
 from restora.bench.batch import make_folder
 from restora.errors import InputError
+from restora.experts import experts_for_task
 
 from .test_cli import run_cli
 
@@ -92,11 +93,11 @@ def test_manifest_drops_a_line_cut_by_a_kill(tmp_path: Path) -> None:
 
 
 def test_sweep_removes_only_this_batchs_temporary_files(tmp_path: Path) -> None:
-    (tmp_path / ".a.png.k2j4_x.tmp").write_bytes(b"half")
-    (tmp_path / ".other.png.abc.tmp").write_bytes(b"not ours")
+    (tmp_path / ".a.png.k2j4_xq0.tmp").write_bytes(b"half")  # tempfile's 8 random characters
+    (tmp_path / ".other.png.abcdefgh.tmp").write_bytes(b"not ours")
     (tmp_path / "a.png").write_bytes(b"done")
     assert sweep_partial_writes(str(tmp_path), ["a.png"]) == 1
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".other.png.abc.tmp", "a.png"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".other.png.abcdefgh.tmp", "a.png"]
 
 
 def test_cli_isolates_bad_files_and_never_touches_the_input(
@@ -108,7 +109,8 @@ def test_cli_isolates_bad_files_and_never_touches_the_input(
     (src / "empty.png").write_bytes(b"")
     before = _digest(src)
     code, stdout, err = run_cli(capsys, "batch", src, out, "--task", "denoise", "--json")
-    assert code == 0, err
+    assert code == 1, err  # files failed: exit 1, the count on the last line of stderr
+    assert err.strip().splitlines()[-1].startswith("restora batch: 2 of 6 files failed")
     report = json.loads(stdout)
     assert (report["files"], report["done"], report["failed"]) == (6, 4, 2)
     assert {f["file"] for f in report["failures"]} == {"broken.jpg", "empty.png"}
@@ -120,7 +122,7 @@ def test_cli_isolates_bad_files_and_never_touches_the_input(
     rows = {r["file"]: r for r in summary["files"]}
     assert rows["broken.jpg"]["status"] == "failed" and "broken.jpg" in rows["broken.jpg"]["error"]
     good = rows[names[0]]
-    assert good["tasks"] == ["denoise"] and good["experts"] == ["nlm"]
+    assert good["tasks"] == ["denoise"] and good["experts"] == [experts_for_task("denoise")[0].name]
     assert 0 <= good["quality_before"] <= 100 and 0 <= good["quality_after"] <= 100
     csv_lines = (out / "batch_summary.csv").read_text().splitlines()
     assert csv_lines[0].startswith("file,output,status,tasks")
@@ -133,7 +135,7 @@ def test_cli_isolates_bad_files_and_never_touches_the_input(
     assert code == 2 and "tasks" in err
     args = ["batch", src, out, "--task", "denoise", "--resume", "--progress"]
     code, stdout, err = run_cli(capsys, *args)
-    assert code == 0
+    assert code == 1  # the two broken files failed again
     assert "restora batch" in err and "6/6" in err  # the bar, counting the files done before
     assert "4 of 6 done" in stdout and "4 already done" in stdout
     code, _, err = run_cli(capsys, "batch", src, src / "x", "--task", "denoise")

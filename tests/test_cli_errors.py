@@ -80,3 +80,51 @@ def test_parse_prints_no_library_progress_bar() -> None:
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "cannot do" in lines[0]
     assert "Loading" not in done.stderr and "%|" not in done.stderr
+
+
+def test_every_output_location_is_checked_before_any_work(
+    photo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An unwritable report folder stops the run before the image is written (as root a chmod
+    does not make a folder unwritable, so the probe is told the folder refuses writes)."""
+    import restora.io
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    real = restora.io._can_write_in
+    monkeypatch.setattr(
+        restora.io, "_can_write_in", lambda folder: folder != locked and real(folder)
+    )
+    out = tmp_path / "out.png"
+    args = ["restore", str(photo), "-o", str(out), "--report", str(locked / "r.html")]
+    assert main(args) == 2
+    assert "not writable" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_a_file_name_too_long_is_refused_before_any_work(
+    photo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = photo.with_name("a" * 300 + ".png")
+    assert main(["degrade", str(photo), "-o", str(out), "--type", "noise"]) == 2
+    err = capsys.readouterr().err
+    assert "too long" in err and "internal error" not in err
+
+
+def test_a_full_disk_is_one_line_and_exit_2(
+    photo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import errno
+    import os
+
+    import restora.io
+
+    def full(*_: object, **__: object) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(photo.with_name("d.png")))
+
+    monkeypatch.setattr(restora.io, "write_bytes_atomic", full)
+    monkeypatch.setattr(restora.io, "save", full)
+    out = photo.with_name("d.png")
+    assert main(["degrade", str(photo), "-o", str(out), "--type", "noise"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "No space left on device" in err and len(err.splitlines()) == 1

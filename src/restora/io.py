@@ -137,10 +137,10 @@ class Image:
 def to_float(array: np.ndarray) -> np.ndarray:
     """Integer or float pixels to float32 in [0, 1] (uint8 /255, uint16 /65535)."""
     arr = np.asarray(array)
-    if arr.dtype == np.uint8:
-        return arr.astype(np.float32) / 255.0
-    if arr.dtype == np.uint16:
-        return arr.astype(np.float32) / 65535.0
+    if arr.dtype in (np.uint8, np.uint16):
+        # divide in place: one float32 copy of the pixels instead of two (same values)
+        out = arr.astype(np.float32)
+        return np.divide(out, 255.0 if arr.dtype == np.uint8 else 65535.0, out=out)
     if arr.dtype == np.bool_:
         return arr.astype(np.float32)
     if np.issubdtype(arr.dtype, np.integer):
@@ -409,6 +409,7 @@ def check_output(
     """
     out = Path(path)
     format_for(out)
+    check_name_length(out)
     resolved = out.resolve()
     for src in inputs:
         try:
@@ -423,13 +424,39 @@ def check_output(
         raise OutputError(f"{out}: is a directory, expected an output file name")
     if resolved.exists() and not overwrite:
         raise OutputError(f"{out}: already exists (use --overwrite to replace it)")
-    parent = resolved.parent
-    existing = parent
+    check_folder_writable(out)
+    return resolved
+
+
+def check_folder_writable(path: str | os.PathLike[str]) -> None:
+    """Refuse an output whose folder (or its nearest existing ancestor, which the writer would
+    create folders under) cannot be written, and a file name too long for it."""
+    out = Path(path)
+    check_name_length(out)
+    existing = out.resolve().parent
     while not existing.exists():
         existing = existing.parent
     if not existing.is_dir() or not _can_write_in(existing):
         raise OutputError(f"{out}: folder {existing} is not writable")
-    return resolved
+
+
+def check_name_length(path: Path) -> None:
+    """Refuse a file name longer than the file system takes (255 bytes on most), before any
+    work is done rather than when the result is written."""
+    folder = path.parent if str(path.parent) else Path(".")
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        limit = os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        limit = 255
+    # the atomic writer adds a hidden prefix and a random suffix to the name
+    longest = limit - 24
+    if len(os.fsencode(path.name)) > longest:
+        raise OutputError(
+            f"{path.name[:40]}...: the file name is too long ({len(os.fsencode(path.name))} "
+            f"bytes; this folder takes at most {longest} for an output)"
+        )
 
 
 def _can_write_in(folder: Path) -> bool:

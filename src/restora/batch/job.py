@@ -141,9 +141,7 @@ def list_images(in_dir: str | os.PathLike[str]) -> list[str]:
     )
 
 
-def output_names(
-    files: Iterable[str], taken: Mapping[str, str] | None = None
-) -> dict[str, str]:
+def output_names(files: Iterable[str], taken: Mapping[str, str] | None = None) -> dict[str, str]:
     """Relative output path for every relative input path; never two the same.
 
     The rule (docs/batch.md, "Output names"), decided once for the whole folder before any

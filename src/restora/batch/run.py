@@ -12,19 +12,23 @@ from pathlib import Path
 from typing import Any
 
 from restora.batch.job import (
+    DISK_FULL,
     MANIFEST_NAME,
     SUMMARY_CSV,
     SUMMARY_JSON,
     BatchConfig,
+    check_request,
     check_roots,
     empty_row,
+    is_disk_full,
     is_uri,
     list_images,
     local_path,
     output_names,
 )
 from restora.batch.manifest import Manifest
-from restora.errors import InputError, UnknownNameError
+from restora.batch.storage import check_writable
+from restora.errors import InputError, OutputError, RestoraError, UnknownNameError
 
 log = logging.getLogger("restora.batch")
 
@@ -48,6 +52,13 @@ class BatchReport:
     workers: int
     interrupted: bool = False
     failures: tuple[dict[str, str], ...] = field(default_factory=tuple)
+    stopped: str | None = None
+    """Why the run ended before every file was tried (the disk is full), else None."""
+
+    @property
+    def pending(self) -> int:
+        """Files not tried: after an interrupt or an early stop."""
+        return self.files - self.done - self.failed
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -63,6 +74,8 @@ class BatchReport:
             "engine": self.engine,
             "workers": self.workers,
             "interrupted": self.interrupted,
+            "stopped": self.stopped,
+            "pending": self.pending,
             "failures": list(self.failures),
         }
 
@@ -87,7 +100,10 @@ def _check_resume(manifest: Manifest, header: dict[str, Any], resume: bool) -> N
             )
         return
     if manifest.header is None:
-        return
+        raise InputError(
+            f"{manifest.path}: no batch manifest to resume (nothing was recorded in that "
+            "OUT_DIR): run without --resume to start"
+        )
     if manifest.header.get("in_dir") != header["in_dir"]:
         raise InputError(
             f"{manifest.path} belongs to a run on {manifest.header.get('in_dir')}, not "
@@ -146,60 +162,71 @@ def run_batch(
         raise InputError(f"--workers must be at least 1, got {workers}")
     in_root, out_root = str(in_dir), str(out_dir)
     check_roots(in_root, out_root)
-    # a request that would fail on every file fails here, once, before any file is read
-    request = config.request()
-    if config.uses_agent:
-        from restora.agent.api import make_intent
-
-        make_intent(config.instruction, exclude=config.exclude, scale=config.scale)
-    elif request.expert is not None and not request.expert.startswith("onnx:"):
-        from restora.experts import get_expert  # ONNX models are opened by the workers
-
-        get_expert(request.expert)
-    else:
-        from restora.agent.planning import plan_explicit
-        from restora.types import Intent
-
-        plan_explicit(request.tasks, None, request.scale, request.params, Intent())
+    check_request(config)  # a request that would fail on every file fails here, once
+    manifest_path = _manifest_path(out_root, manifest)
+    check_writable(out_root)
+    if manifest is not None:
+        check_writable(manifest_path.parent, "the --manifest folder")
     files = list_images(in_root)
     if not files:
         raise InputError(f"{in_root}: no images found (looked for png, jpg, tif, bmp, webp)")
-    outputs = output_names(files)
-    book = Manifest(_manifest_path(out_root, manifest))
+    book = Manifest(manifest_path)
     header = {"in_dir": in_root, "out_dir": out_root, "config": config.identity()}
     _check_resume(book, header, resume)
-    finished = book.done
-    todo = [f for f in files if f not in finished]
-    if resume:
-        from restora.batch.storage import sweep_partial_writes
-
-        removed = sweep_partial_writes(out_root, (outputs[f] for f in todo))
-        if removed:
-            log.info("removed %d partial writes of the interrupted run", removed)
+    # files done keep the output they were written to; no other file may take one of those
+    written = {
+        f: str(row["output"])
+        for f, row in book.rows.items()
+        if row.get("status") == "done" and row.get("output")
+    }
+    outputs = output_names(files, written)
+    todo = [f for f in files if f not in written]
+    if book.header is None and not overwrite:
+        _refuse_existing(out_root, [outputs[f] for f in todo])
     skipped = len(files) - len(todo)
     start = time.perf_counter()
     processed = 0
     interrupted = False
+    stopped: str | None = None
+    failed_files = {f for f, row in book.rows.items() if row.get("status") == "failed"}
     bar = _progress(len(files), skipped, progress)
 
     def on_row(row: dict[str, Any]) -> None:
         nonlocal processed
-        book.append(row)
+        try:
+            book.append(row)
+        except OSError as exc:
+            if not is_disk_full(exc):
+                raise
+            raise _Stop(f"{DISK_FULL} writing the manifest {book.path}") from None
         processed += 1
         bar.update(1)
-        failed = sum(r.get("status") == "failed" for r in book.rows.values())
-        if failed:
-            bar.set_postfix(failed=failed, refresh=False)
         if row["status"] == "failed":
+            failed_files.add(row["file"])
             log.warning("%s: %s", row["file"], row["error"])
+        else:
+            failed_files.discard(row["file"])
+        if failed_files:
+            bar.set_postfix(failed=len(failed_files), refresh=False)
+        if row["status"] == "failed" and str(row["error"]).startswith(DISK_FULL):
+            # every next file would fail the same way: stop rather than fail thousands
+            raise _Stop(str(row["error"]))
 
     book.open(header)
+    from restora.batch.storage import sweep_partial_writes
+
+    # the lock is held: no other batch run on this manifest writes here now
+    swept = {*outputs.values(), *(str(r.get("output")) for r in book.rows.values())}
+    removed = sweep_partial_writes(out_root, [*swept, SUMMARY_CSV, SUMMARY_JSON])
+    if removed:
+        log.info("removed %d temporary files of an interrupted write", removed)
     from tqdm.contrib.logging import logging_redirect_tqdm
 
     redirect = logging_redirect_tqdm([logging.getLogger("restora")])
     redirect.__enter__()
     # a resumed run replaces outputs of unfinished files: a kill may have left them complete
-    # but unrecorded (they were written atomically, so never half-written)
+    # but unrecorded (they were written atomically, so never half-written); the names are
+    # the run's own (the first run refused an OUT_DIR that held any of them)
     replace_outputs = overwrite or resume
     engine_options: dict[str, Any] = {}
     run_engine: Callable[..., None]
@@ -224,6 +251,8 @@ def run_batch(
             on_row=on_row,
             **engine_options,
         )
+    except _Stop as stop:
+        stopped = str(stop)
     except KeyboardInterrupt:
         interrupted = True
         raise
@@ -237,7 +266,14 @@ def run_batch(
         rows = [
             recorded.rows.get(f) or {**empty_row(f, outputs[f]), "status": "pending"} for f in files
         ]
-        csv_path, json_path = write_summary(out_root, rows, recorded.header or header)
+        csv_path, json_path = _summary_paths(out_root)
+        try:
+            csv_path, json_path = write_summary(out_root, rows, recorded.header or header)
+        except (OSError, RestoraError) as exc:
+            if not is_disk_full(exc):
+                raise
+            log.warning("the summary could not be written: %s", DISK_FULL)
+            stopped = stopped or DISK_FULL
         if interrupted:
             print(
                 f"restora batch: interrupted after {processed} files; {len(recorded.done)} of "
@@ -261,7 +297,32 @@ def run_batch(
         workers=workers,
         interrupted=interrupted,
         failures=failures,
+        stopped=stopped,
     )
+
+
+class _Stop(Exception):
+    """Raised from a row callback to end the run early (the disk is full)."""
+
+
+def _refuse_existing(out_root: str, outputs: list[str]) -> None:
+    """A new run never replaces files it did not write: refuse, before any work, an OUT_DIR
+    that already holds one of its outputs or summaries (``--overwrite`` allows it)."""
+    from restora.batch.storage import existing
+
+    clash = existing(out_root, [SUMMARY_CSV, SUMMARY_JSON, *outputs])
+    if clash:
+        more = f" and {len(clash) - 1} more" if len(clash) > 1 else ""
+        raise OutputError(
+            f"{out_root}: OUT_DIR already holds {clash[0]}{more}, not written by a batch run "
+            "recorded there: use --overwrite to replace them, or another OUT_DIR"
+        )
+
+
+def _summary_paths(out_root: str) -> tuple[str, str]:
+    if is_uri(out_root):
+        return f"{out_root.rstrip('/')}/{SUMMARY_CSV}", f"{out_root.rstrip('/')}/{SUMMARY_JSON}"
+    return str(local_path(out_root) / SUMMARY_CSV), str(local_path(out_root) / SUMMARY_JSON)
 
 
 def write_summary(

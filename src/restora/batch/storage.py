@@ -145,8 +145,7 @@ def existing(root: str, names: Iterable[str]) -> list[str]:
     filesystem, base_path = filesystem_for(root)
     infos = filesystem.get_file_info([f"{base_path}/{name}" for name in names])
     return [
-        name for name, info in zip(names, infos, strict=True)
-        if info.type != pafs.FileType.NotFound
+        name for name, info in zip(names, infos, strict=True) if info.type != pafs.FileType.NotFound
     ]
 
 
@@ -195,10 +194,10 @@ def sweep_partial_writes(root: str, outputs: Iterable[str]) -> int:
         return 0
     in_use = _open_files() or set()
     removed = 0
-    for path in candidates:
-        if path in in_use or os.path.realpath(path) in in_use:
+    for candidate in candidates:
+        if candidate in in_use or os.path.realpath(candidate) in in_use:
             continue
         with contextlib.suppress(OSError):
-            os.unlink(path)
+            os.unlink(candidate)
             removed += 1
     return removed

@@ -8,6 +8,7 @@ cannot take the others down. Exit codes: 0 success, 2 bad input or usage (one li
 
 from __future__ import annotations
 
+import errno
 import importlib
 import logging
 import os
@@ -118,22 +119,39 @@ def main(argv: list[str] | None = None) -> int:
         with open(os.devnull, "w") as devnull:
             os.dup2(devnull.fileno(), sys.stdout.fileno())
         return 0
+    except OSError as exc:
+        if exc.errno not in _USER_OS_ERRORS:
+            return _internal_error(exc, args)
+        where = f": {exc.filename}" if exc.filename else ""
+        click.echo(f"restora: error: {exc.strerror or exc}{where}", err=True)
+        return 2
     except MemoryError:
         click.echo(
             "restora: error: out of memory (try a smaller --tile or a smaller image)", err=True
         )
         return 1
     except Exception as exc:
-        if _verbose_requested(args):
-            import traceback
+        return _internal_error(exc, args)
 
-            traceback.print_exc()
-        click.echo(
-            f"restora: internal error: {type(exc).__name__}: {_one_line(str(exc))} "
-            "(run with -v for the traceback)",
-            err=True,
-        )
-        return 1
+
+_USER_OS_ERRORS = frozenset(
+    {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.ENAMETOOLONG}
+)
+"""Operating-system errors the user can fix (disk full, read-only or forbidden folder, a file
+name too long): one line and exit 2, like any other bad output location."""
+
+
+def _internal_error(exc: BaseException, args: list[str]) -> int:
+    if _verbose_requested(args):
+        import traceback
+
+        traceback.print_exc()
+    click.echo(
+        f"restora: internal error: {type(exc).__name__}: {_one_line(str(exc))} "
+        "(run with -v for the traceback)",
+        err=True,
+    )
+    return 1
 
 
 def _one_line(text: str) -> str:

@@ -104,14 +104,20 @@ def batch(
     progress: bool | None,
     max_pixels: float | None,
     as_json: bool,
-) -> None:
+) -> int:
     """Restore every image under IN_DIR (recursively) into OUT_DIR, keeping relative paths.
 
-    Outputs are PNG. A file that cannot be read or restored is reported and skipped. Every
-    finished file is recorded in OUT_DIR/batch_manifest.jsonl; after a crash or Ctrl-C, run
-    the same command with --resume. OUT_DIR/batch_summary.csv and .json list, per file, the
-    status, tasks, detected degradations, quality before and after, and the time. IN_DIR and
-    OUT_DIR may be pyarrow URIs (s3://bucket/prefix) with --engine ray or local.
+    Outputs are PNG (photo.jpg -> photo.png; names that would collide keep their extension,
+    then get ~2, ~3: see docs/batch.md). A file that cannot be read or restored is reported and
+    skipped. Every finished file is recorded in OUT_DIR/batch_manifest.jsonl; after a crash or
+    Ctrl-C, run the same command with --resume. OUT_DIR/batch_summary.csv and .json list, per
+    file, the status, tasks, detected degradations, quality before and after, and the time.
+    Files already in OUT_DIR are never replaced without --overwrite. IN_DIR and OUT_DIR may be
+    pyarrow URIs (s3://bucket/prefix) with --engine ray or local.
+
+    Exit status: 0 when every file is done; 1 when any file failed or the run stopped early
+    (the disk is full), with the count on the last line of stderr; 2 when the request is
+    wrong (nothing is done); 130 on Ctrl-C.
     """
     from restora.batch import BatchConfig, run_batch
     from restora.errors import RestoraError
@@ -148,12 +154,27 @@ def batch(
     )
     if as_json:
         emit_json(report.to_dict())
-        return
-    for failure in report.failures:
-        click.echo(f"failed: {failure['file']}: {failure['error']}")
-    skipped = f", {report.skipped} already done" if report.skipped else ""
-    click.echo(
-        f"{report.done} of {report.files} done, {report.failed} failed{skipped} "
-        f"({report.processed} processed in {report.seconds:.1f} s)"
-    )
-    click.echo(f"summary: {report.summary_csv} and {report.summary_json}")
+    else:
+        for failure in report.failures:
+            click.echo(f"failed: {failure['file']}: {failure['error']}")
+        skipped = f", {report.skipped} already done" if report.skipped else ""
+        click.echo(
+            f"{report.done} of {report.files} done, {report.failed} failed{skipped} "
+            f"({report.processed} processed in {report.seconds:.1f} s)"
+        )
+        click.echo(f"summary: {report.summary_csv} and {report.summary_json}")
+    if report.stopped:
+        click.echo(
+            f"restora batch: stopped early: {report.stopped}; {report.failed} of "
+            f"{report.files} files failed, {report.pending} not tried: rerun with --resume",
+            err=True,
+        )
+        return 1
+    if report.failed:
+        click.echo(
+            f"restora batch: {report.failed} of {report.files} files failed "
+            f"(see {report.summary_csv})",
+            err=True,
+        )
+        return 1
+    return 0

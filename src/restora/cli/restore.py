@@ -53,6 +53,9 @@ def check_report_path(report: Path, overwrite: bool, input_path: Path) -> None:
         raise OutputError(f"{report}: refusing to overwrite the input")
     if report.exists() and not overwrite:
         raise OutputError(f"{report}: already exists (use --overwrite)")
+    from restora.io import check_folder_writable
+
+    check_folder_writable(report)
 
 
 def run_request(
