@@ -66,6 +66,7 @@ def test_a_too_long_instruction_is_a_usage_error(
     assert main(["parse", "x" * 5000]) == 2
 
 
+@pytest.mark.slow
 def test_parse_prints_no_library_progress_bar() -> None:
     """A fresh process (the text encoder is loaded in it) answers an unsupported instruction
     with one line on stderr, no "Loading weights" bar."""

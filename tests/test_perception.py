@@ -23,8 +23,6 @@ from restora.perception.sampling import crops_and_thumb, grid_positions
 from restora.training.analyzer import smoke_config
 from restora.vocabulary import DEGRADATION_TYPES
 
-# The fixture lives in conftest.py; tests/test_agent.py still imports it from this module.
-from .conftest import tiny_weights  # noqa: F401
 from .helpers import HashedTextEncoder
 
 TINY = smoke_config().model
@@ -213,7 +211,7 @@ def test_contrastive_loss_prefers_matching_pairs() -> None:
     assert float(matched) < float(shuffled)
 
 
-def test_analyze_contract_shape(tiny_weights: Path, small_rgb: np.ndarray) -> None:  # noqa: F811
+def test_analyze_contract_shape(tiny_weights: Path, small_rgb: np.ndarray) -> None:
     from restora.perception import analyze
 
     analysis = analyze(small_rgb, weights=tiny_weights, device="cpu")
@@ -230,7 +228,7 @@ def test_analyze_contract_shape(tiny_weights: Path, small_rgb: np.ndarray) -> No
 
 
 def test_analyze_cli_json(
-    tiny_weights: Path,  # noqa: F811
+    tiny_weights: Path,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     small_rgb: np.ndarray,

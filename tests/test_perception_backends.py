@@ -21,8 +21,8 @@ from restora.language.backends import LLMConfig
 from restora.perception.vlm import VlmClassifier, classify_image_with_vlm
 from restora.types import Analysis, Degradation
 from restora.vocabulary import DEGRADATION_TYPES, QUALITY_LEVELS
+from tests.helpers import run_cli
 from tests.test_language_backends import FakeChatServer, server  # noqa: F401 - the fixture
-from tests.test_perception import tiny_weights  # noqa: F401 - the fixture
 
 VLM_ANSWER = {"degradations": [
     {"type": "haze", "severity": 0.3, "confidence": 0.6},
@@ -32,14 +32,6 @@ VLM_ANSWER = {"degradations": [
 
 def config(fake: FakeChatServer, **kwargs: Any) -> LLMConfig:
     return LLMConfig(base_url=fake.url, model="tiny", **{"timeout": 5.0, "retries": 0, **kwargs})
-
-
-def run_cli(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str, str]:
-    from restora.cli import main
-
-    code = main([str(a) for a in args])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture()
@@ -192,7 +184,7 @@ def test_vlm_invalid_answer_falls_back(
 def test_vlm_backend_through_the_cli(
     server: FakeChatServer,  # noqa: F811
     image_file: Path,
-    tiny_weights: Path,  # noqa: F811
+    tiny_weights: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

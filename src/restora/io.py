@@ -18,12 +18,15 @@ import contextlib
 import io as _bytesio
 import logging
 import os
+import re
+import stat
 import struct
 import tempfile
 import threading
+import time
 import warnings
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -160,6 +163,179 @@ def max_pixels_default() -> int:
 
     value = settings().max_pixels
     return DEFAULT_MAX_PIXELS if value is None else value
+
+
+# ---------------------------------------------------------------------------------------- memory
+
+DECODE_BYTES_PER_PIXEL: dict[str, float] = {"default": 24.0, "alpha": 44.0, "sixteen": 32.0}
+"""Peak bytes per pixel of :func:`load` itself (Pillow's buffer, the uint array, the float32
+RGB planes), measured with ``getrusage`` on 12-24 MP files and rounded up: 8-bit RGB/grey
+about 19-20, RGBA about 40, 16-bit RGB about 27 (see docs/quality.md, "Memory")."""
+
+MEMORY_MARGIN = 1.15
+"""Headroom on top of an estimate: allocator slack and the interpreter's own growth."""
+
+
+def available_memory() -> int | None:
+    """Bytes this process can still allocate without swapping: the smaller of the system's
+    available memory (psutil when installed, else ``MemAvailable`` of /proc/meminfo, else
+    ``os.sysconf``) and the headroom under a cgroup memory limit; None when unknown."""
+    found: list[int] = []
+    try:
+        import psutil  # type: ignore[import-untyped]
+
+        found.append(int(psutil.virtual_memory().available))
+    except ImportError:
+        system = _meminfo_available()
+        if system is None:
+            with contextlib.suppress(ValueError, OSError, AttributeError):
+                system = int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+        if system is not None and system > 0:
+            found.append(system)
+    headroom = _cgroup_headroom()
+    if headroom is not None:
+        found.append(headroom)
+    return min(found) if found else None
+
+
+def _meminfo_available() -> int | None:
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    return None
+
+
+def _cgroup_headroom() -> int | None:
+    """Limit minus the memory in use (reclaimable page cache not counted) of this process's
+    cgroup (v2, then v1); None without a limit."""
+    root = Path("/sys/fs/cgroup")
+    with contextlib.suppress(OSError, ValueError):
+        folders = [root]
+        for line in Path("/proc/self/cgroup").read_text().splitlines():
+            if line.startswith("0::"):
+                folders.insert(0, root / line[3:].lstrip("/"))
+        for folder in folders:
+            limit_file = folder / "memory.max"
+            if limit_file.is_file():
+                limit = limit_file.read_text().strip()
+                if limit == "max":
+                    return None
+                used = int((folder / "memory.current").read_text())
+                used -= _cgroup_stat(folder / "memory.stat", "inactive_file")
+                return max(int(limit) - used, 0)
+        v1 = root / "memory"
+        if (v1 / "memory.limit_in_bytes").is_file():
+            limit_v1 = int((v1 / "memory.limit_in_bytes").read_text())
+            if limit_v1 >= 1 << 60:  # "no limit" is a huge number in v1
+                return None
+            used = int((v1 / "memory.usage_in_bytes").read_text())
+            used -= _cgroup_stat(v1 / "memory.stat", "total_inactive_file")
+            return max(limit_v1 - used, 0)
+    return None
+
+
+def _cgroup_stat(path: Path, key: str) -> int:
+    with contextlib.suppress(OSError, ValueError):
+        for line in path.read_text().splitlines():
+            name, _, value = line.partition(" ")
+            if name == key:
+                return int(value)
+    return 0
+
+
+def format_bytes(count: float) -> str:
+    """``"3.1 GB"``, ``"420 MB"`` (decimal units, as memory is usually quoted)."""
+    if count >= 1e9:
+        return f"{count / 1e9:.1f} GB"
+    return f"{max(count, 0) / 1e6:.0f} MB"
+
+
+@dataclass(frozen=True)
+class ImageHeader:
+    """What an image file declares before any pixel is decoded."""
+
+    path: Path
+    format: str
+    mode: str
+    width: int
+    height: int
+    sixteen_bit: bool = False
+    alpha: bool = False
+
+    @property
+    def pixels(self) -> int:
+        return self.width * self.height
+
+    @property
+    def decode_bytes(self) -> float:
+        """Estimated peak memory of decoding it with :func:`load`."""
+        if self.alpha:
+            per_pixel = DECODE_BYTES_PER_PIXEL["alpha"]
+        elif self.sixteen_bit or self.mode.startswith("I"):
+            per_pixel = DECODE_BYTES_PER_PIXEL["sixteen"]
+        else:
+            per_pixel = DECODE_BYTES_PER_PIXEL["default"]
+        return per_pixel * self.pixels
+
+
+def check_memory(
+    header: ImageHeader, needed: float, purpose: str, max_pixels: int | None = None
+) -> None:
+    """Refuse an image whose estimated peak memory (``needed`` bytes) is over what is
+    available, before any pixel is decoded (:class:`ImageTooLargeError`, one line)."""
+    available = available_memory()
+    if available is None:
+        return
+    needed *= MEMORY_MARGIN
+    if needed <= available:
+        return
+    fit = header.pixels * available / needed
+    limit = max_pixels_default() if max_pixels is None else max_pixels
+    raise ImageTooLargeError(
+        f"{header.path}: {header.width}x{header.height} = {header.pixels / 1e6:.1f} megapixels "
+        f"needs about {format_bytes(needed)} of memory to {purpose}, over the "
+        f"{format_bytes(available)} available (about {fit / 1e6:.1f} megapixels fit now; "
+        f"--max-pixels, now {limit / 1e6:.1f} megapixels, refuses larger images before reading)"
+    )
+
+
+def read_header(path: str | os.PathLike[str], *, max_pixels: int | None = None) -> ImageHeader:
+    """Format, mode and size of an image file without decoding its pixels (Pillow opens
+    lazily); the checks of :func:`load` on the path, format and pixel limit apply."""
+    path = Path(path)
+    _check_input_path(path)
+    limit = max_pixels_default() if max_pixels is None else int(max_pixels)
+    try:
+        with _own_pixel_limit(), PILImage.open(path) as im:
+            return _header_of(im, path, limit)
+    except (UnidentifiedImageError, PILImage.DecompressionBombError) as exc:
+        raise UnsupportedFormatError(f"{path}: not a recognised image file") from exc
+    except (OSError, SyntaxError, ValueError, struct.error, EOFError, IndexError) as exc:
+        if isinstance(exc, InputError):
+            raise
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise CorruptImageError(f"{path}: cannot decode image ({reason})") from exc
+
+
+def _header_of(im: PILImage.Image, path: Path, limit: int) -> ImageHeader:
+    fmt = im.format or "?"
+    if fmt not in READ_FORMATS:
+        raise UnsupportedFormatError(
+            f"{path}: unsupported image format {fmt} (PNG, JPEG, TIFF, BMP, WebP are)"
+        )
+    width, height = im.size
+    if width * height > limit:
+        raise ImageTooLargeError(
+            f"{path}: {width}x{height} = {width * height / 1e6:.1f} megapixels is over "
+            f"the limit of {limit / 1e6:.1f} (raise it with --max-pixels)"
+        )
+    if width == 0 or height == 0:
+        raise CorruptImageError(f"{path}: image has no pixels")
+    alpha = im.mode in ("RGBA", "LA", "La", "RGBa", "PA") or (
+        im.mode == "P" and "transparency" in im.info
+    )
+    return ImageHeader(path, fmt, im.mode, width, height, _is_sixteen_bit_colour(im), alpha)
 
 
 # --------------------------------------------------------------------------------------- reading
@@ -304,53 +480,56 @@ def _pil_to_planes(
     raise UnsupportedFormatError(f"{path}: unsupported pixel mode {mode}")
 
 
-def load(path: str | os.PathLike[str], *, max_pixels: int | None = None) -> Image:
+def load(
+    path: str | os.PathLike[str],
+    *,
+    max_pixels: int | None = None,
+    working_memory: Callable[[ImageHeader], float] | None = None,
+    purpose: str = "read it",
+) -> Image:
     """Read an image file into an :class:`Image`.
 
     Args:
         path: a PNG, JPEG, TIFF, BMP or WebP file.
         max_pixels: refuse images with more pixels than this (default 150 MP, or the
             ``RESTORA_MAX_PIXELS`` environment variable); checked before decoding.
+        working_memory: bytes the caller will need on top of decoding, from the header
+            (``lambda header: 60 * header.pixels``); with the decode's own peak it must fit in
+            :func:`available_memory`, checked before decoding.
+        purpose: what the memory is for, in the refusal (``"assess it"``).
 
     Raises:
         InputError: missing, empty, a directory, unreadable.
         UnsupportedFormatError: not an image format restora reads.
         CorruptImageError: truncated or garbled data.
-        ImageTooLargeError: over the pixel limit.
+        ImageTooLargeError: over the pixel limit, or too large for the memory available.
     """
     path = Path(path)
     _check_input_path(path)
     limit = max_pixels_default() if max_pixels is None else int(max_pixels)
     try:
         with _own_pixel_limit(), PILImage.open(path) as im:
-            fmt = im.format or "?"
-            if fmt not in READ_FORMATS:
-                raise UnsupportedFormatError(
-                    f"{path}: unsupported image format {fmt} (PNG, JPEG, TIFF, BMP, WebP are)"
-                )
-            width, height = im.size
-            if width * height > limit:
-                raise ImageTooLargeError(
-                    f"{path}: {width}x{height} = {width * height / 1e6:.1f} megapixels is over "
-                    f"the limit of {limit / 1e6:.1f} (raise it with --max-pixels)"
-                )
-            if width == 0 or height == 0:
-                raise CorruptImageError(f"{path}: image has no pixels")
-            mode = im.mode
-            sixteen = _is_sixteen_bit_colour(im)  # before getexif(), which may load the tiles
+            header = _header_of(im, path, limit)  # before getexif(), which may load the tiles
+            extra = 0.0 if working_memory is None else float(working_memory(header))
+            check_memory(header, header.decode_bytes + extra, purpose, limit)
+            fmt, mode, sixteen = header.format, header.mode, header.sixteen_bit
+            width, height = header.width, header.height
             exif_obj = im.getexif()
             orientation = int(exif_obj.get(EXIF_ORIENTATION_TAG, 1) or 1)
             if orientation not in range(1, 9):
                 orientation = 1
-            im.load()
-            rgb, alpha, depth, grey, icc = _pil_to_planes(im, path)
             if sixteen:
+                # Pillow would decode these to 8 bits: skip that copy, OpenCV/tifffile decode
                 raw = _decode_sixteen_bit(path, fmt)
                 if raw.shape[:2] != (height, width) or raw.ndim != 3:
                     raise CorruptImageError(f"{path}: 16-bit decode gave shape {raw.shape}")
                 rgb = to_float(np.ascontiguousarray(raw[:, :, :3]))
                 alpha = to_float(np.ascontiguousarray(raw[:, :, 3])) if raw.shape[2] == 4 else None
-                depth = 16
+                del raw
+                depth, grey, icc = 16, False, im.info.get("icc_profile")
+            else:
+                im.load()
+                rgb, alpha, depth, grey, icc = _pil_to_planes(im, path)
             exif_bytes: bytes | None = None
             if len(exif_obj):
                 if orientation != 1:
@@ -401,14 +580,17 @@ def check_output(
     *,
     overwrite: bool = False,
     inputs: list[Path] | tuple[Path, ...] = (),
+    image: bool = True,
 ) -> Path:
     """Validate an output path before any work is done; returns it resolved.
 
     Refuses a path that is one of the inputs (even with ``overwrite``), an existing file
     without ``overwrite``, an unknown extension and a folder that cannot be written.
+    ``image=False`` is for other outputs (a CSV table): every rule but the image extension.
     """
     out = Path(path)
-    format_for(out)
+    if image:
+        format_for(out)
     check_name_length(out)
     resolved = out.resolve()
     for src in inputs:
@@ -651,7 +833,95 @@ def write_bytes_atomic(
         raise
     with contextlib.suppress(OSError):
         tmp.unlink()
+    _sweep_once(target.parent)
     return target
+
+
+TEMPORARY_NAME = re.compile(r"\.(?P<name>.+)\.[a-z0-9_]{8}\.tmp")
+"""The temporary files of :func:`write_bytes_atomic`: ``tempfile.mkstemp`` with prefix
+``.{name}.`` and suffix ``.tmp``, so eight characters of tempfile's alphabet between."""
+
+PROBE_NAME = re.compile(r"\.restora-probe-[a-z0-9_]{8}")
+"""The files the writability probes create and remove at once (``.restora-probe-XXXXXXXX``)."""
+
+STALE_AFTER_SECONDS = 3600.0
+"""A temporary file untouched for this long belongs to a write that was killed."""
+
+_SWEPT: dict[str, float] = {}
+_SWEPT_LOCK = threading.Lock()
+
+
+def sweep_stale_temporaries(
+    folder: str | os.PathLike[str], *, older_than: float = STALE_AFTER_SECONDS
+) -> int:
+    """Remove the temporary files that killed writes of restora left in ``folder``; returns
+    how many were removed.
+
+    Only names of restora's own patterns (:data:`TEMPORARY_NAME`, :data:`PROBE_NAME`), only
+    regular files (never a link) owned by this user, not modified for ``older_than`` seconds
+    and that no process holds open (where /proc tells) are removed; nothing else is touched
+    and no error is raised."""
+    now = time.time()
+    candidates: list[str] = []
+    uid = os.getuid() if hasattr(os, "getuid") else None
+    try:
+        entries = os.scandir(folder)
+    except OSError:
+        return 0
+    with entries:
+        for entry in entries:
+            if not (TEMPORARY_NAME.fullmatch(entry.name) or PROBE_NAME.fullmatch(entry.name)):
+                continue
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            if not stat.S_ISREG(info.st_mode) or (uid is not None and info.st_uid != uid):
+                continue
+            if now - info.st_mtime >= older_than:
+                candidates.append(os.path.abspath(entry.path))
+    if not candidates:
+        return 0
+    in_use = _open_files()
+    removed = 0
+    for name in candidates:
+        if name in in_use or os.path.realpath(name) in in_use:
+            continue
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+            removed += 1
+            log.info("removed %s, left by an interrupted write", name)
+    return removed
+
+
+def _sweep_once(folder: Path) -> None:
+    """:func:`sweep_stale_temporaries` at most once an hour per folder and process, so that
+    writing many files into one folder does not rescan it for each."""
+    key = os.path.abspath(folder)
+    now = time.monotonic()
+    with _SWEPT_LOCK:
+        last = _SWEPT.get(key)
+        if last is not None and now - last < STALE_AFTER_SECONDS:
+            return
+        _SWEPT[key] = now
+    with contextlib.suppress(Exception):  # best effort: never fail a write that succeeded
+        sweep_stale_temporaries(folder)
+
+
+def _open_files() -> set[str]:
+    """Every file a process this one may inspect holds open (empty where there is no /proc)."""
+    found: set[str] = set()
+    proc = Path("/proc")
+    if not (proc / "self" / "fd").is_dir():
+        return found
+    for pid in os.listdir(proc):
+        if not pid.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            for fd_entry in os.scandir(proc / pid / "fd"):
+                with contextlib.suppress(OSError):
+                    found.add(os.readlink(fd_entry.path))
+    return found
 
 
 def _umask() -> int:

@@ -196,23 +196,6 @@ def is_disk_full(exc: BaseException) -> bool:
     return False
 
 
-def _check_value(expert: Any, key: str, value: Any) -> None:
-    """A value given for a parameter whose default is a bool or a number must be one too."""
-    default = expert.params.get(key)
-    if isinstance(default, bool):
-        if not isinstance(value, bool):
-            raise RestoraError(
-                f"expert {expert.name!r}: parameter {key!r} takes true or false, got {value!r}"
-            )
-    elif isinstance(default, (int, float)) and (
-        isinstance(value, bool) or not isinstance(value, (int, float))
-    ):
-        raise RestoraError(
-            f"expert {expert.name!r}: parameter {key!r} takes a number (default {default!r}), "
-            f"got {value!r}"
-        )
-
-
 def check_request(config: BatchConfig) -> None:
     """Fail once, before any file is read, on a request that would fail on every file: an
     unknown expert or task, an instruction that does not parse, an unknown parameter, or a
@@ -230,12 +213,9 @@ def check_request(config: BatchConfig) -> None:
     from restora.types import Intent
 
     expert = None if request.expert is None else get_expert(request.expert)
-    plan = plan_explicit(request.tasks, expert, request.scale, request.params, Intent())
-    for step in plan.steps:
-        for candidate in step.candidates:
-            for key, value in request.params.items():
-                if value is not None:
-                    _check_value(candidate.expert, key, value)
+    # resolve_params (called for every step's expert) refuses unknown names and values of
+    # another kind than a number/flag default
+    plan_explicit(request.tasks, expert, request.scale, request.params, Intent())
 
 
 def _top_types(analysis: Any) -> list[dict[str, Any]]:

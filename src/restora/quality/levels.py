@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from restora.quality.statistics import blockiness, estimate_flat_area_noise_sigma, luma
+from restora.quality.strips import STRIP_PIXELS, row_strips, with_halo
 from restora.types import QualityScore
 from restora.vocabulary import QUALITY_LEVELS
 
@@ -53,14 +54,49 @@ def level_for(score: float) -> str:
 # ---------------------------------------------------------------------------- measurable cues
 
 
-def blur_amount(image: np.ndarray) -> float:
-    """Perceptual blur of Crete et al. (2007) via scikit-image: 0 sharp .. 1 very blurred."""
+BLUR_WINDOW = 11
+"""The re-blur filter of Crete et al. (scikit-image's ``h_size``)."""
+
+
+def blur_amount(image: np.ndarray, strip_pixels: int = STRIP_PIXELS) -> float:
+    """Perceptual blur of Crete et al. (2007) via scikit-image: 0 sharp .. 1 very blurred.
+
+    Images over ``strip_pixels`` are measured strip by strip with scikit-image's filters (the
+    measure is two sums over the image, so the number is the same in bounded memory)."""
     from skimage.measure import blur_effect
 
-    grey = luma(image, np.float64)
-    if min(grey.shape) < 8:
+    height, width = image.shape[:2]
+    if min(height, width) < 8:
         return 0.0
-    return float(blur_effect(grey))
+    if height * width <= strip_pixels:
+        return float(blur_effect(luma(image, np.float64), h_size=BLUR_WINDOW))
+    return _blur_in_strips(image, strip_pixels)
+
+
+def _blur_in_strips(image: np.ndarray, strip_pixels: int) -> float:
+    """``skimage.measure.blur_effect`` (its sums over ``[2:-1]`` of each axis), strip-wise."""
+    from scipy import ndimage
+    from skimage.filters import sobel
+
+    epsilon = float(np.finfo(np.float64).eps)  # scikit-image's _EPSILON
+    height, width = image.shape[:2]
+    sharp_sums, excess_sums = np.zeros(2), np.zeros(2)
+    halo = BLUR_WINDOW // 2 + 3  # the box filter, Sobel's row of context, a spare row
+    for start, stop in row_strips(height, width, budget=strip_pixels):
+        lo, hi, _ = with_halo(start, stop, height, halo)
+        grey = luma(image[lo:hi], np.float64)
+        rows = slice(max(start, 2) - lo, min(stop, height - 1) - lo)
+        if rows.stop <= rows.start:
+            continue
+        for axis in (0, 1):
+            reblurred = ndimage.uniform_filter1d(grey, BLUR_WINDOW, axis=axis)
+            sharp = np.maximum(epsilon, np.abs(sobel(grey, axis=axis)))
+            blurred = np.maximum(epsilon, np.abs(sobel(reblurred, axis=axis)))
+            excess = np.maximum(0, sharp - blurred)
+            sharp_sums[axis] += float(np.sum(sharp[rows, 2 : width - 1]))
+            excess_sums[axis] += float(np.sum(excess[rows, 2 : width - 1]))
+    ratios = np.abs(sharp_sums - excess_sums) / sharp_sums
+    return float(np.max(ratios))
 
 
 @dataclass(frozen=True)
@@ -105,14 +141,27 @@ class QualityCues:
 
 
 def measure_cues(image: np.ndarray) -> QualityCues:
-    grey = luma(image, np.float64)
+    """The measurements behind the description; bounded memory on large images (each one
+    works strip by strip there, with the same numbers)."""
+    contrast, brightness = _luma_std_mean(image)
     return QualityCues(
         noise_sigma=estimate_flat_area_noise_sigma(image),
         blur=blur_amount(image),
         blockiness=blockiness(image),
-        contrast=float(grey.std()),
-        brightness=float(grey.mean()),
+        contrast=contrast,
+        brightness=brightness,
     )
+
+
+def _luma_std_mean(image: np.ndarray, strip_pixels: int = STRIP_PIXELS) -> tuple[float, float]:
+    height, width = image.shape[:2]
+    if height * width <= strip_pixels:
+        grey = luma(image, np.float64)
+        return float(grey.std()), float(grey.mean())
+    strips = row_strips(height, width, budget=strip_pixels)
+    mean = sum(float(luma(image[a:b], np.float64).sum()) for a, b in strips) / (height * width)
+    squares = sum(float(((luma(image[a:b], np.float64) - mean) ** 2).sum()) for a, b in strips)
+    return float(np.sqrt(squares / (height * width))), float(mean)
 
 
 def describe(score: float, cues: QualityCues) -> str:

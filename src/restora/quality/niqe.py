@@ -25,6 +25,7 @@ from scipy.special import gamma as gamma_fn
 from restora.errors import NotAvailableError
 from restora.paths import WEIGHTS_DIR
 from restora.quality.matlab import fspecial_gaussian, imfilter_replicate, imresize, rgb2gray
+from restora.quality.strips import STRIP_PIXELS, row_strips, with_halo
 
 BLOCK_SIZE = 96
 FEATURES_PER_SCALE = 18
@@ -142,6 +143,46 @@ def niqe_features(grey: np.ndarray, block_size: int = BLOCK_SIZE) -> tuple[np.nd
     return np.concatenate(per_scale, axis=1), sharpness
 
 
+STRIP_HALO = 16
+"""Rows of context a strip of block rows needs: 3 for the 7x7 MSCN window at full size, and
+at half size 3 for MSCN plus the 10 taps of ``imresize(0.5)`` (14 full-size rows); even, so
+that a strip's half-size rows fall on the whole image's."""
+
+
+def image_niqe_features(
+    image: np.ndarray, block_size: int = BLOCK_SIZE, strip_pixels: int = STRIP_PIXELS
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`niqe_features` of ``rgb2gray(image)`` (float in [0, 1], RGB or grey), computed
+    on strips of whole block rows so that memory stays bounded on large images.
+
+    Every step is local (MSCN, the half-size resize) or per block, so a strip with
+    :data:`STRIP_HALO` rows of context gives exactly the whole image's numbers; an image
+    within ``strip_pixels`` is one strip."""
+    height, width = image.shape[:2]
+    rows, cols = height // block_size, width // block_size
+    if rows == 0 or cols == 0:
+        raise ValueError(f"NIQE needs at least one {block_size}x{block_size} block")
+    cropped_h, cropped_w = rows * block_size, cols * block_size
+    if cropped_h * cropped_w <= strip_pixels or block_size % 2:
+        return niqe_features(rgb2gray(image[:cropped_h, :cropped_w]), block_size)
+    half = block_size // 2
+    features: list[np.ndarray] = []
+    sharpness: list[np.ndarray] = []
+    for start, stop in row_strips(cropped_h, cropped_w, unit=block_size, budget=strip_pixels):
+        lo, hi, offset = with_halo(start, stop, cropped_h, STRIP_HALO)
+        slab = rgb2gray(image[lo:hi, :cropped_w])
+        structdis, sigma = mscn(slab)
+        inner = slice(offset, offset + stop - start)
+        first = block_features(to_blocks(structdis[inner], block_size, block_size))
+        sharpness.append(to_blocks(sigma[inner], block_size, block_size).mean(axis=(1, 2)))
+        small = imresize(slab, 0.5)  # slab rows start on an even row: half-size rows align
+        structdis, _ = mscn(small)
+        inner = slice(offset // 2, (offset + stop - start) // 2)
+        second = block_features(to_blocks(structdis[inner], half, half))
+        features.append(np.concatenate([first, second], axis=1))
+    return np.concatenate(features, axis=0), np.concatenate(sharpness)
+
+
 def nan_mean_cov(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """MATLAB ``nanmean`` (per column) and ``nancov`` (complete rows, N - 1)."""
     with warnings.catch_warnings():
@@ -175,5 +216,5 @@ def niqe(image: np.ndarray, model: PristineModel | str | Path | None = None) -> 
         pristine = model
     else:
         pristine = _load_cached(str(model))
-    features, _ = niqe_features(rgb2gray(image))
+    features, _ = image_niqe_features(image)
     return niqe_distance(features, pristine)

@@ -16,6 +16,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from restora.quality.matlab import RGB2GRAY_WEIGHTS, to_uint8_levels
 from restora.quality.niqe import mscn, to_blocks
+from restora.quality.strips import STRIP_PIXELS, row_strips, with_halo
 
 BLOCK_SIZE = 16
 ACTIVITY_THRESHOLD = 0.1
@@ -43,11 +44,20 @@ class PiqeResult:
         return float(self.noise[self.active].mean()) if self.active.any() else 0.0
 
 
-def _grey_padded(image: np.ndarray) -> np.ndarray:
-    """Replicate-pad the 8-bit image to whole blocks (MATLAB pads before rgb2gray), then grey."""
-    levels = to_uint8_levels(image)
-    pad_r = (-levels.shape[0]) % BLOCK_SIZE
-    pad_c = (-levels.shape[1]) % BLOCK_SIZE
+def _grey_padded(image: np.ndarray, start: int = 0, stop: int | None = None) -> np.ndarray:
+    """Replicate-pad the 8-bit image to whole blocks (MATLAB pads before rgb2gray), then grey:
+    rows ``[start, stop)`` of that padded grey image (all of them by default)."""
+    height, width = image.shape[:2]
+    padded_h = height + (-height) % BLOCK_SIZE
+    stop = padded_h if stop is None else stop
+    if start == 0 and stop == padded_h:
+        levels = to_uint8_levels(image)
+        pad_r = padded_h - height
+    else:  # rows past the bottom repeat the last row, as the padding does
+        rows = np.minimum(np.arange(start, stop), height - 1)
+        levels = to_uint8_levels(image[rows])
+        pad_r = 0
+    pad_c = (-width) % BLOCK_SIZE
     pad = [(0, pad_r), (0, pad_c)] + ([(0, 0)] if levels.ndim == 3 else [])
     levels = np.pad(levels, pad, mode="edge")
     if levels.ndim == 3:
@@ -55,11 +65,16 @@ def _grey_padded(image: np.ndarray) -> np.ndarray:
     return levels
 
 
-def piqe_maps(image: np.ndarray) -> PiqeResult:
-    """PIQE score with its activity, artefact and noise block masks."""
-    grey = _grey_padded(image)
-    rows, cols = grey.shape[0] // BLOCK_SIZE, grey.shape[1] // BLOCK_SIZE
-    normalised, _ = mscn(grey)
+@dataclass(frozen=True)
+class _BlockMaps:
+    scores: np.ndarray
+    active: np.ndarray
+    artefact: np.ndarray
+    noise: np.ndarray
+
+
+def _block_maps(normalised: np.ndarray) -> _BlockMaps:
+    """PIQE's per-block decisions on MSCN coefficients of whole 16x16 blocks."""
     blocks = to_blocks(normalised, BLOCK_SIZE, BLOCK_SIZE)
     n = blocks.shape[0]
     block_var = blocks.reshape(n, -1).var(axis=1, ddof=1)
@@ -79,8 +94,37 @@ def piqe_maps(image: np.ndarray) -> PiqeResult:
         block_sigma = np.sqrt(block_var)
         block_beta = np.abs(block_sigma - cen_sur_dev) / np.maximum(block_sigma, cen_sur_dev)
     noise = block_sigma > 2 * block_beta
-
     scores = active * (artefact * (1 - block_var) + noise * block_var)
+    return _BlockMaps(scores, active, artefact, noise)
+
+
+MSCN_HALO = 3
+"""Rows of context of the 7x7 MSCN window."""
+
+
+def piqe_maps(image: np.ndarray, strip_pixels: int = STRIP_PIXELS) -> PiqeResult:
+    """PIQE score with its activity, artefact and noise block masks.
+
+    Computed on strips of whole block rows (with the MSCN window's rows of context), which
+    gives exactly the whole image's numbers in bounded memory; an image within
+    ``strip_pixels`` is one strip."""
+    height, width = image.shape[:2]
+    padded_h = height + (-height) % BLOCK_SIZE
+    padded_w = width + (-width) % BLOCK_SIZE
+    rows, cols = padded_h // BLOCK_SIZE, padded_w // BLOCK_SIZE
+    parts: list[_BlockMaps] = []
+    for start, stop in row_strips(padded_h, padded_w, unit=BLOCK_SIZE, budget=strip_pixels):
+        if start == 0 and stop == padded_h:
+            normalised, _ = mscn(_grey_padded(image))
+        else:
+            lo, hi, offset = with_halo(start, stop, padded_h, MSCN_HALO)
+            normalised, _ = mscn(_grey_padded(image, lo, hi))
+            normalised = normalised[offset : offset + stop - start]
+        parts.append(_block_maps(normalised))
+    scores = np.concatenate([p.scores for p in parts])
+    active = np.concatenate([p.active for p in parts])
+    artefact = np.concatenate([p.artefact for p in parts])
+    noise = np.concatenate([p.noise for p in parts])
     score = (scores.sum() + 1.0) / (1.0 + active.sum()) * 100.0
     shape = (rows, cols)
     return PiqeResult(

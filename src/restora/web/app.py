@@ -6,23 +6,36 @@ bars (before and after), the plan and every step of the trace, the quality repor
 (``restora.quality.assess_nr`` and the analyzer's quality head) and downloads of the result
 (PNG) and of the agent's self-contained HTML report.
 
-User errors (no file, not an image, over the pixel limit, an instruction restora cannot do)
-are shown in the page as one sentence (``gr.Error``); anything else is logged on the server
-and the page says that it failed, never with a traceback. Models are loaded once per process
+User errors (no file, not an image, over the pixel limit, an instruction restora cannot do or
+one that is too long) are shown in the page as one sentence (``gr.Error``, or a validation
+message before the run is queued); anything else is logged on the server and the page says that
+it failed, never with a traceback. Models are loaded once per process
 (``restora.perception.get_analyzer`` caches them; :func:`warm_up` loads them before the first
-visitor). Runs are queued one at a time: the agent already uses every CPU core.
+visitor). Runs go one at a time through a bounded queue; when it is full the page says that the
+server is busy.
+
+What the page stores (docs/web.md, "What the web app stores"): Gradio keeps uploads in its
+upload folder; every preview, result and report of a session is written to
+``<work folder>/<session>/``, the work folder being a ``restora-web-*`` folder inside Gradio's
+upload folder (so Gradio serves the files without copying them). A session's folder and its
+uploads are deleted when the session ends (the browser tab closes), the whole work folder when
+the server stops, and Gradio's ``delete_cache`` sweeps anything older than an hour.
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
+import hashlib
 import logging
 import os
 import queue
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterator
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,19 +43,31 @@ from typing import Any
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr
+from gradio.utils import get_upload_folder
 
 from restora.errors import RestoraError
-from restora.web.examples import make_examples
+from restora.web.examples import default_examples_dir, make_examples
+from restora.web.serving import (
+    BUSY_MESSAGE,
+    CACHE_MAX_AGE_SECONDS,
+    CACHE_SWEEP_SECONDS,
+    DEFAULT_MAX_QUEUE,
+    DEFAULT_MAX_UPLOAD_MB,
+    QUEUE_HEADROOM,
+    resolve_max_pixels,
+)
 from restora.web.views import (
     TRACE_HEADERS,
     analysis_markdown,
     analysis_scores,
     error_text,
+    instruction_problem,
     matched_pair,
     plan_markdown,
     preview,
     quality_markdown,
     read_upload,
+    save_preview,
     step_line,
     trace_rows,
     write_run_files,
@@ -56,72 +81,225 @@ RESULT_OUTPUTS = 10
 """Outputs of a run: status, slider, analysis words, bars before, bars after, plan, trace,
 quality, result download, report download."""
 
+RUN_API_NAME = "restore"
+"""The run's endpoint (``/gradio_api/call/restore``, ``Client.predict(api_name="/restore")``)."""
+
+ADMISSION_SECONDS = 2.0
+"""A run let in by the busy check counts as waiting for this long even before Gradio has put it
+in its queue, so that a burst of simultaneous requests cannot all pass the check at once."""
+
 INTRO = """# restora
 Language-driven, degradation-aware image restoration. Upload a picture or pick an example,
 say what to fix ("remove the noise but keep it dark"; leave it empty to fix what the analyzer
-finds), then press **Run**. Nothing leaves this machine."""
+finds), then press **Run**. Nothing leaves this machine; your uploads and results are deleted
+when you close the page."""
+
+
+def _session_key(request: Any) -> str:
+    """A folder name for the visitor's session: a digest of Gradio's session hash (which the
+    browser chooses, so it is never used as a path itself); "local" outside a request."""
+    session = getattr(request, "session_hash", None)
+    if not session:
+        return "local"
+    return hashlib.sha256(str(session).encode()).hexdigest()[:16]
 
 
 class RestoraPage:
-    """The callbacks of one page, with the settings they share: the pixel limit, the device of
-    the learned models and the folder where runs leave their downloads."""
+    """The callbacks of one page, with what they share: the pixel limit, the device of the
+    learned models, the queue bound, the work folder and the files of each open session."""
 
     def __init__(
         self,
-        max_pixels: int | None = None,
+        max_pixels: float | None = None,
         device: str | None = None,
         workdir: str | Path | None = None,
+        max_queue: int = DEFAULT_MAX_QUEUE,
     ) -> None:
-        self.max_pixels = max_pixels
+        self.max_pixels = resolve_max_pixels(max_pixels)
         self.device = device
+        self.max_queue = max_queue
+        self.owns_workdir = workdir is None
         if workdir is None:
-            made = Path(tempfile.mkdtemp(prefix="restora-web-"))
-            atexit.register(shutil.rmtree, made, ignore_errors=True)
-            workdir = made
+            # Inside Gradio's upload folder, so that Gradio serves the previews and downloads
+            # from here instead of copying each into its cache.
+            uploads = Path(get_upload_folder())
+            uploads.mkdir(parents=True, exist_ok=True)
+            workdir = tempfile.mkdtemp(prefix="restora-web-", dir=uploads)
+            atexit.register(self.close)
         self.workdir = Path(workdir)
+        self.app: gr.Blocks | None = None
+        self._lock = threading.Lock()
+        self._run_lock = threading.Lock()  # one agent at a time, whatever Gradio does
+        self._uploads: dict[str, set[Path]] = {}
+        self._sessions: set[str] = set()
+        self._admitted: list[float] = []
 
-    def on_upload(self, path: str | None) -> tuple[Any, str]:
+    # -------------------------------------------------------------------------------- sessions
+
+    def session_dir(self, request: Any = None) -> Path:
+        """The folder of the request's session (made on first use)."""
+        key = _session_key(request)
+        with self._lock:
+            self._sessions.add(key)
+        folder = self.workdir / key
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def _remember_upload(self, request: Any, path: str | None) -> None:
+        if path:
+            with self._lock:
+                self._uploads.setdefault(_session_key(request), set()).add(Path(path))
+
+    def _kept_files(self) -> set[Path]:
+        """Files Gradio keeps for every visitor (the examples' cached copies)."""
+        kept: set[Path] = set()
+        for block in getattr(self.app, "blocks", {}).values():
+            kept.update(Path(p) for p in getattr(block, "keep_in_cache", ()))
+        return kept
+
+    def _delete_upload(self, path: Path) -> None:
+        """Delete an uploaded file (and its folder when empty), only inside Gradio's upload
+        folder and never an example."""
+        root = Path(get_upload_folder()).resolve()
+        try:
+            resolved = path.resolve()
+        except OSError:
+            return
+        if (
+            not resolved.is_relative_to(root)
+            or resolved.is_relative_to(self.workdir.resolve())
+            or resolved.is_relative_to(default_examples_dir().resolve())
+            or path in self._kept_files()
+        ):
+            return
+        resolved.unlink(missing_ok=True)
+        if resolved.parent != root:
+            with contextlib.suppress(OSError):
+                resolved.parent.rmdir()  # only when empty
+
+    def end_session(self, request: Any = None) -> None:
+        """Delete what the session left: its uploads (unless another open session uploaded the
+        same file) and its folder of previews, results and reports."""
+        key = _session_key(request)
+        with self._lock:
+            mine = self._uploads.pop(key, set())
+            others = set().union(*self._uploads.values())
+            self._sessions.discard(key)
+        for path in mine - others:
+            self._delete_upload(path)
+        shutil.rmtree(self.workdir / key, ignore_errors=True)
+
+    def on_unload(self, request: gr.Request) -> None:
+        """Gradio's unload event: the visitor closed or reloaded the page."""
+        self.end_session(request)
+
+    def close(self) -> None:
+        """Delete every session's uploads and the work folder (at shutdown; idempotent)."""
+        with self._lock:
+            uploads = set().union(*self._uploads.values())
+            sessions = set(self._sessions)
+            self._uploads.clear()
+            self._sessions.clear()
+        for path in uploads:
+            self._delete_upload(path)
+        for key in sessions:
+            shutil.rmtree(self.workdir / key, ignore_errors=True)
+        if self.owns_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    # ----------------------------------------------------------------------------------- queue
+
+    def _waiting(self) -> int:
+        """Events waiting in Gradio's queue (0 before the app is queued)."""
+        waiting = getattr(self.app, "_queue", None)
+        try:
+            return len(waiting) if waiting is not None else 0
+        except TypeError:  # another Gradio whose queue has no length: the hard bound remains
+            return 0
+
+    def admit(self) -> bool:
+        """Whether a new run may join the queue (False: :data:`BUSY_MESSAGE`)."""
+        with self._lock:
+            now = time.monotonic()
+            self._admitted = [t for t in self._admitted if now - t < ADMISSION_SECONDS]
+            if self._waiting() + len(self._admitted) >= self.max_queue:
+                return False
+            self._admitted.append(now)
+            return True
+
+    def check_run(
+        self, path: str | None, instruction: str | None, request: gr.Request | None = None
+    ) -> list[dict[str, Any]]:
+        """Gradio's validator of a run, called before it is queued: an instruction that is too
+        long, or a full queue, is refused at once with a message on the input. The upload is
+        counted as the session's here, so that it goes with the session even when refused."""
+        self._remember_upload(request, path)
+        ok = gr.validate(True, "")
+        problem = instruction_problem(instruction)
+        if problem is not None:
+            return [ok, gr.validate(False, problem)]
+        if not self.admit():
+            return [gr.validate(False, BUSY_MESSAGE), ok]
+        return [ok, ok]
+
+    # ------------------------------------------------------------------------------- callbacks
+
+    def on_upload(self, path: str | None, request: gr.Request | None = None) -> tuple[Any, str]:
         """Check a new upload at once: its preview, or a message saying what is wrong."""
         if path is None:
             return None, ""
+        self._remember_upload(request, path)
         try:
             image = read_upload(path, self.max_pixels)
         except RestoraError as exc:
             gr.Warning(error_text(exc), title="Cannot use this file")
             return None, f"**Cannot use this file:** {exc}"
-        return preview(image.rgb), (
+        target = self.session_dir(request) / f"input-{uuid.uuid4().hex[:12]}.png"
+        shown = save_preview(preview(image.rgb), target)
+        return str(shown), (
             f"Ready: {image.width}x{image.height} pixels. Type an instruction and press Run."
         )
 
     def on_run(
-        self, path: str | None, instruction: str | None, progress: Any = gr.Progress()
+        self,
+        path: str | None,
+        instruction: str | None,
+        request: gr.Request | None = None,
+        progress: Any = gr.Progress(),
     ) -> Iterator[tuple[Any, ...]]:
         """Run the agent on the upload, streaming a status line per step, then every output."""
         from restora.agent.api import restore
 
+        problem = instruction_problem(instruction)
+        if problem is not None:
+            raise gr.Error(error_text(problem), title="Cannot use this instruction")
+        self._remember_upload(request, path)
         try:
             image = read_upload(path, self.max_pixels)
         except RestoraError as exc:
             raise gr.Error(error_text(exc), title="Cannot use this file") from None
         assert path is not None  # read_upload refuses None
+        asked = instruction if instruction and instruction.strip() else None
         skip = tuple(gr.skip() for _ in range(RESULT_OUTPUTS - 1))
         lines = [f"Analysing the {image.width}x{image.height} image..."]
         progress(0.0, desc="analysing")
         yield ("\n\n".join(lines), *skip)
 
         # The agent runs in a worker thread so that this generator can stream each step as the
-        # agent's observer reports it (Gradio shows each yield at once).
+        # agent's observer reports it (Gradio shows each yield at once). The run lock keeps one
+        # agent at a time even when a closed page abandons this generator mid-run.
         events: queue.Queue[Any] = queue.Queue()
         outcome: dict[str, Any] = {}
 
         def work() -> None:
             try:
-                outcome["result"] = restore(
-                    image,
-                    instruction or None,
-                    device=self.device,
-                    observe=lambda record, *_: events.put(record),
-                )
+                with self._run_lock:
+                    outcome["result"] = restore(
+                        image,
+                        asked,
+                        device=self.device,
+                        observe=lambda record, *_: events.put(record),
+                    )
             except BaseException as exc:  # handed to the page below
                 outcome["error"] = exc
             finally:
@@ -148,7 +326,12 @@ class RestoraPage:
 
         result = outcome["result"]
         progress(0.95, desc="quality report")
-        files = write_run_files(result, self.workdir, Path(path).stem)
+        files = write_run_files(result, self.session_dir(request), Path(path).stem)
+        before, after = matched_pair(image.rgb, result.rgb)
+        pair = (
+            str(save_preview(before, files.image.parent / "preview_before.png")),
+            str(save_preview(after, files.image.parent / "preview_after.png")),
+        )
         kept = len(result.trace.kept)
         lines.append(
             f"**Done** in {result.trace.seconds:.1f} s: {kept} of {len(result.trace.steps)} "
@@ -157,7 +340,7 @@ class RestoraPage:
         scores_after = analysis_scores(result.analysis_after)
         yield (
             "\n\n".join(lines),
-            matched_pair(image.rgb, result.rgb),
+            pair,
             analysis_markdown(result.analysis_before, result.analysis_after),
             analysis_scores(result.analysis_before),
             scores_after,
@@ -170,15 +353,27 @@ class RestoraPage:
 
 
 def build_app(
-    max_pixels: int | None = None,
+    max_pixels: float | None = None,
     device: str | None = None,
     examples: bool = True,
     workdir: str | Path | None = None,
+    max_queue: int = DEFAULT_MAX_QUEUE,
 ) -> gr.Blocks:
-    """The page as a ``gr.Blocks`` (not launched). ``examples`` adds the bundled examples,
-    made from scikit-image pictures at this call (see :mod:`restora.web.examples`)."""
-    page = RestoraPage(max_pixels=max_pixels, device=device, workdir=workdir)
-    with gr.Blocks(title="restora", analytics_enabled=False) as app:
+    """The page as a queued ``gr.Blocks`` (not launched). ``examples`` adds the bundled
+    examples, made from scikit-image pictures at this call (see :mod:`restora.web.examples`);
+    ``max_queue`` runs may wait behind the running one."""
+    page = RestoraPage(max_pixels=max_pixels, device=device, workdir=workdir, max_queue=max_queue)
+    return _build(page, examples)
+
+
+def _build(page: RestoraPage, examples: bool) -> gr.Blocks:
+    from restora.language.parser import MAX_INSTRUCTION_CHARS
+
+    with gr.Blocks(
+        title="restora",
+        analytics_enabled=False,
+        delete_cache=(CACHE_SWEEP_SECONDS, CACHE_MAX_AGE_SECONDS),
+    ) as app:
         gr.Markdown(INTRO)
         with gr.Row():
             with gr.Column(scale=2, min_width=320):
@@ -198,6 +393,7 @@ def build_app(
                 instruction = gr.Textbox(
                     label="Instruction",
                     placeholder="e.g. remove the noise but keep it dark (empty: fix what is found)",
+                    max_length=MAX_INSTRUCTION_CHARS,
                     elem_id="instruction",
                 )
                 run = gr.Button("Run", variant="primary", elem_id="run")
@@ -251,7 +447,9 @@ def build_app(
                 gr.Markdown("### Quality")
                 quality = gr.Markdown(elem_id="quality")
 
-        upload.change(page.on_upload, inputs=upload, outputs=[shown, status])
+        upload.change(
+            page.on_upload, inputs=upload, outputs=[shown, status], api_name="check_upload"
+        )
         outputs = [
             status,
             slider,
@@ -270,8 +468,15 @@ def build_app(
             page.on_run,
             inputs=[upload, instruction],
             outputs=outputs,
+            api_name=RUN_API_NAME,
+            validator=page.check_run,
             concurrency_limit=1,
+            concurrency_id="restora-run",
         )
+        app.unload(page.on_unload)
+    # Gradio's own bound: behind the page's busy check, and for the upload checks.
+    app.queue(max_size=page.max_queue + QUEUE_HEADROOM, default_concurrency_limit=1)
+    page.app = app
     return app
 
 
@@ -289,34 +494,67 @@ def warm_up(device: str | None = None) -> None:
     assess_nr(np.full((64, 64, 3), 0.5, dtype=np.float32))
 
 
+def _cleanup_at_shutdown(page: RestoraPage) -> Callable[[Any], Any]:
+    """A lifespan for Gradio's FastAPI app: the page's files go when the server stops."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Any) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            page.close()
+
+    return lifespan
+
+
 def launch(
     host: str = DEFAULT_HOST,
     port: int = DEFAULT_PORT,
     share: bool = False,
-    max_pixels: int | None = None,
+    max_pixels: float | None = None,
     device: str | None = None,
     block: bool = True,
     examples: bool = True,
+    max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB,
+    max_queue: int = DEFAULT_MAX_QUEUE,
+    auth: Sequence[tuple[str, str]] | None = None,
 ) -> gr.Blocks:
     """Build, warm up and serve the page on ``host:port`` (127.0.0.1 by default: only this
-    machine sees it; ``share`` asks Gradio for a public link). With ``block=False`` the server
-    runs in a background thread and the app is returned (call ``.close()`` to stop it)."""
+    machine sees it; ``share`` asks Gradio for a public link). ``auth`` is a list of (user,
+    password) pairs the page asks for; ``max_upload_mb`` the largest upload; ``max_queue`` the
+    runs that may wait. With ``block=False`` the server runs in a background thread and the app
+    is returned (``.close()`` stops it and deletes its files); blocking, Ctrl-C (or SIGTERM
+    through ``restora serve``) stops it the same way."""
     warm_up(device)
-    app = build_app(max_pixels=max_pixels, device=device, examples=examples)
-    app.queue(default_concurrency_limit=1)
+    page = RestoraPage(max_pixels=max_pixels, device=device, max_queue=max_queue)
+    app = _build(page, examples)
     try:
         app.launch(
             server_name=host,
             server_port=port,
             share=share,
-            prevent_thread_lock=not block,
+            auth=list(auth) if auth else None,
+            max_file_size=int(max_upload_mb * 1024 * 1024),
+            prevent_thread_lock=True,
             show_error=False,
             ssr_mode=False,
             quiet=not block,
+            run_history=False,  # nothing of a run is kept in the browser either
+            app_kwargs={"lifespan": _cleanup_at_shutdown(page)},
         )
     except OSError as exc:  # Gradio's "Cannot find empty port", or the address is not ours
+        page.close()
         raise RestoraError(
             f"cannot serve on {host}:{port} (is another server using the port? choose another "
             "with --port)"
         ) from exc
+    if block:
+        try:
+            while app.is_running:
+                time.sleep(0.2)
+        except KeyboardInterrupt:
+            log.info("restora web: stopping")
+        finally:
+            app.close(verbose=False)
+            page.close()
     return app

@@ -26,8 +26,9 @@ TRACE_HEADERS = ["#", "step", "expert", "decision", "score before → after", "s
 def read_upload(path: str | Path | None, max_pixels: int | None = None) -> Any:
     """The uploaded file as a :class:`restora.Image`, or an :class:`InputError` whose message
     names the file as the user called it (not Gradio's temporary path) and says what is wrong:
-    no file, not an image, broken, or over the pixel limit (``max_pixels``, default
-    ``RESTORA_MAX_PIXELS`` or 150 megapixels)."""
+    no file, not an image, broken, or over the pixel limit (``max_pixels``; the page passes its
+    own, :data:`restora.web.serving.DEFAULT_MAX_PIXELS` unless set). :func:`restora.io.load`
+    checks the limit from the file's header, before decoding anything."""
     from restora.io import load
 
     if path is None or not str(path).strip():
@@ -46,6 +47,22 @@ def read_upload(path: str | Path | None, max_pixels: int | None = None) -> Any:
         raise type(exc)(message) from exc
 
 
+def instruction_problem(text: str | None) -> str | None:
+    """Why the page cannot take this instruction (too long, not text), or None when it can; an
+    empty instruction is fine (the page then fixes what the analyzer finds). The rule itself is
+    :func:`restora.language.parser.check_instruction`'s."""
+    if text is None or (isinstance(text, str) and not text.strip()):
+        return None
+    from restora.errors import RestoraError
+    from restora.language.parser import check_instruction
+
+    try:
+        check_instruction(text)
+    except RestoraError as exc:
+        return str(exc)
+    return None
+
+
 def preview(rgb: np.ndarray, side: int = PREVIEW_SIDE) -> np.ndarray:
     """uint8 RGB of ``rgb`` with its longer side at most ``side`` (for the browser)."""
     from PIL import Image as PILImage
@@ -58,6 +75,16 @@ def preview(rgb: np.ndarray, side: int = PREVIEW_SIDE) -> np.ndarray:
     picture = PILImage.fromarray(pixels)
     picture.thumbnail((side, side), PILImage.Resampling.LANCZOS)
     return np.asarray(picture)
+
+
+def save_preview(pixels: np.ndarray, path: Path) -> Path:
+    """Write a uint8 preview as PNG (fast compression: it is only shown, and deleted with the
+    session)."""
+    from PIL import Image as PILImage
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    PILImage.fromarray(np.asarray(pixels, dtype=np.uint8)).save(path, "PNG", compress_level=1)
+    return path
 
 
 def matched_pair(before: np.ndarray, after: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -198,6 +225,6 @@ def write_run_files(result: Result, folder: Path, stem: str) -> RunFiles:
     return RunFiles(image_path, Path(report_path))
 
 
-def error_text(exc: BaseException) -> str:
+def error_text(exc: BaseException | str) -> str:
     """A user error's message, HTML-escaped for a Gradio toast (which renders HTML)."""
     return html.escape(str(exc))
