@@ -168,6 +168,29 @@ def test_resume_without_a_manifest_is_refused(
     assert {p.name: _sha(p) for p in out.iterdir()} == before
 
 
+def test_resume_never_replaces_the_output_of_a_file_that_failed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], fast: None
+) -> None:
+    """A manifest of an older restora: img00.png failed because the user's img00.png was
+    there. A failed file wrote nothing, so that file is not the run's to replace."""
+    src, out = tmp_path / "in", tmp_path / "out"
+    _folder(src, 2)
+    code, _, err = run_cli(capsys, "batch", src, out, *FAST)
+    assert code == 0, err
+    manifest = out / "batch_manifest.jsonl"
+    header, *rows = (json.loads(line) for line in manifest.read_text().splitlines())
+    failed = {**rows[0], "status": "failed", "error": "img00.png: already exists"}
+    manifest.write_text("".join(json.dumps(r) + "\n" for r in (header, failed, *rows[1:])))
+    (out / "img00.png").write_bytes(b"the user's")
+    code, _, err = run_cli(capsys, "batch", src, out, *FAST, "--resume")
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "img00.png" in err and "--overwrite" in err
+    assert (out / "img00.png").read_bytes() == b"the user's"
+    code, _, err = run_cli(capsys, "batch", src, out, *FAST, "--resume", "--overwrite")
+    assert code == 0, err
+    assert (out / "img00.png").read_bytes() != b"the user's"
+
+
 @pytest.mark.parametrize("theirs", ["img00.png", "batch_summary.csv", "batch_summary.json"])
 def test_a_new_run_never_replaces_files_it_did_not_write(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], fast: None, theirs: str

@@ -181,8 +181,8 @@ def run_batch(
     }
     outputs = output_names(files, written)
     todo = [f for f in files if f not in written]
-    if book.header is None and not overwrite:
-        _refuse_existing(out_root, [outputs[f] for f in todo])
+    if not overwrite:
+        _refuse_existing(out_root, outputs, todo, book)
     skipped = len(files) - len(todo)
     start = time.perf_counter()
     processed = 0
@@ -305,17 +305,27 @@ class _Stop(Exception):
     """Raised from a row callback to end the run early (the disk is full)."""
 
 
-def _refuse_existing(out_root: str, outputs: list[str]) -> None:
-    """A new run never replaces files it did not write: refuse, before any work, an OUT_DIR
-    that already holds one of its outputs or summaries (``--overwrite`` allows it)."""
+def _refuse_existing(
+    out_root: str, outputs: dict[str, str], todo: list[str], book: Manifest
+) -> None:
+    """Never replace files the run did not write: refuse, before any work, a new run into an
+    OUT_DIR that already holds one of its outputs or summaries, and a resume where the output
+    of a file that failed is there (a failed file wrote nothing, so it is someone else's).
+    ``--overwrite`` allows both."""
     from restora.batch.storage import existing
 
-    clash = existing(out_root, [SUMMARY_CSV, SUMMARY_JSON, *outputs])
+    if book.header is None:
+        clash = existing(out_root, [SUMMARY_CSV, SUMMARY_JSON, *(outputs[f] for f in todo)])
+        why = "not written by a batch run recorded there"
+    else:
+        failed = [f for f in todo if book.rows.get(f, {}).get("status") == "failed"]
+        clash = existing(out_root, [outputs[f] for f in failed])
+        why = "the output of a file that failed in this run, so not known to be its own"
     if clash:
         more = f" and {len(clash) - 1} more" if len(clash) > 1 else ""
         raise OutputError(
-            f"{out_root}: OUT_DIR already holds {clash[0]}{more}, not written by a batch run "
-            "recorded there: use --overwrite to replace them, or another OUT_DIR"
+            f"{out_root}: OUT_DIR already holds {clash[0]}{more}, {why}: move it away, or use "
+            "--overwrite to replace it"
         )
 
 

@@ -319,10 +319,13 @@ def compute(name: str, image: Any, ref: Any = None, **opts: Any) -> float:
 
 
 def as_metric_array(image: Any, what: str = "image") -> np.ndarray:
-    """Validate and convert an image to float64 (H, W) or (H, W, 3) in [0, 1].
+    """Validate an image for the metrics: float (H, W) or (H, W, 3) in [0, 1].
 
     Accepts numpy arrays (float in [0, 1], uint8, uint16), :class:`restora.io.Image` (grey files
-    stay grey) and (H, W, 1) arrays.
+    stay grey) and (H, W, 1) arrays. Float arrays keep their precision and are not copied
+    when they are already in range (the result may be the caller's array or a view of it:
+    metrics never write into it); integers become float32, whose 8- and 16-bit levels are
+    exact for every metric (they round to the 8-bit grid in float64, see docs/quality.md).
     """
     if hasattr(image, "rgb") and hasattr(image, "meta"):
         rgb = np.asarray(image.rgb)
@@ -334,20 +337,25 @@ def as_metric_array(image: Any, what: str = "image") -> np.ndarray:
         raise ImageShapeError(f"{what} has an alpha channel; pass RGB (H, W, 3) or grey (H, W)")
     if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] != 3):
         raise ImageShapeError(f"{what} must have shape (H, W, 3) or (H, W), got {tuple(arr.shape)}")
-    if arr.dtype == np.uint8:
-        return arr.astype(np.float64) / 255.0
-    if arr.dtype == np.uint16:
-        return arr.astype(np.float64) / 65535.0
+    if arr.dtype in (np.uint8, np.uint16):
+        out = arr.astype(np.float32)
+        return np.divide(out, 255.0 if arr.dtype == np.uint8 else 65535.0, out=out)
     if not np.issubdtype(arr.dtype, np.floating):
         raise ImageRangeError(f"{what} has unsupported pixel type {arr.dtype}; use float or uint8")
-    arr = arr.astype(np.float64)
-    if not np.all(np.isfinite(arr)):
-        raise ImageRangeError(f"{what} contains NaN or infinite values")
+    if arr.dtype not in (np.float32, np.float64):
+        arr = arr.astype(np.float32)
+    if arr.size == 0:
+        raise ImageShapeError(f"{what} is empty")
+    # min and max carry NaN through, so no full-size mask of finite values is needed
     low, high = float(arr.min()), float(arr.max())
+    if not (np.isfinite(low) and np.isfinite(high)):
+        raise ImageRangeError(f"{what} contains NaN or infinite values")
     if low < -1e-3 or high > 1.0 + 1e-3:
         hint = " (it looks like 0-255 data: divide by 255)" if high > 1.5 else ""
         raise ImageRangeError(f"{what} values must be in [0, 1], got [{low:.4g}, {high:.4g}]{hint}")
-    return np.clip(arr, 0.0, 1.0)
+    if low < 0.0 or high > 1.0:
+        return np.clip(arr, 0.0, 1.0)
+    return arr
 
 
 def check_size(image: np.ndarray, metric: Metric) -> None:

@@ -21,9 +21,10 @@ STRIP_PIXELS = 1 << 20
 """Pixels per strip (about one megapixel): at the metrics' ~50-150 bytes per working pixel a
 strip costs tens of megabytes, and numpy's per-call overhead stays negligible."""
 
-HISTOGRAM_BINS = 4096
-DISTINCT_LIMIT = 1 << 21
-"""Most distinct values :func:`percentile_of_chunks` keeps at once before narrowing again."""
+HISTOGRAM_BINS = 1 << 16
+DISTINCT_LIMIT = 1 << 19
+"""Most distinct values :func:`percentile_of_chunks` keeps at once (a few tens of megabytes
+while they are merged) before it narrows the range again."""
 
 
 def row_strips(
@@ -127,9 +128,9 @@ def _merge_distinct(
 ) -> tuple[np.ndarray | None, np.ndarray]:
     """Add ``values`` to the sorted distinct values and their counts; None once there are more
     than :data:`DISTINCT_LIMIT` (the range must narrow first)."""
-    if values.size > 8 * DISTINCT_LIMIT:
-        return None, counts
     new, new_counts = np.unique(values, return_counts=True)
+    if new.size > DISTINCT_LIMIT:
+        return None, counts
     merged, inverse = np.unique(np.concatenate([distinct, new]), return_inverse=True)
     if merged.size > DISTINCT_LIMIT:
         return None, counts

@@ -127,6 +127,10 @@ class RestoraPage:
             workdir = tempfile.mkdtemp(prefix="restora-web-", dir=uploads)
             atexit.register(self.close)
         self.workdir = Path(workdir)
+        self.scratch = self.workdir / "gradio-scratch"
+        """The upload component's Gradio cache: gr.File(type="filepath") makes an empty
+        temporary file there on every call and never deletes it (Gradio 6.x); here they are
+        swept after each run and session instead of piling up in Gradio's folder."""
         self.app: gr.Blocks | None = None
         self._lock = threading.Lock()
         self._run_lock = threading.Lock()  # one agent at a time, whatever Gradio does
@@ -177,6 +181,14 @@ class RestoraPage:
             with contextlib.suppress(OSError):
                 resolved.parent.rmdir()  # only when empty
 
+    def sweep_scratch(self) -> None:
+        """Delete the empty files Gradio's upload component leaves (see :attr:`scratch`); the
+        examples it caches there live in sub-folders and stay."""
+        for entry in self.scratch.glob("tmp*"):
+            with contextlib.suppress(OSError):
+                if entry.is_file() and entry.stat().st_size == 0:
+                    entry.unlink()
+
     def end_session(self, request: Any = None) -> None:
         """Delete what the session left: its uploads (unless another open session uploaded the
         same file) and its folder of previews, results and reports."""
@@ -188,6 +200,7 @@ class RestoraPage:
         for path in mine - others:
             self._delete_upload(path)
         shutil.rmtree(self.workdir / key, ignore_errors=True)
+        self.sweep_scratch()
 
     def on_unload(self, request: gr.Request) -> None:
         """Gradio's unload event: the visitor closed or reloaded the page."""
@@ -326,6 +339,7 @@ class RestoraPage:
 
         result = outcome["result"]
         progress(0.95, desc="quality report")
+        self.sweep_scratch()
         files = write_run_files(result, self.session_dir(request), Path(path).stem)
         before, after = matched_pair(image.rgb, result.rgb)
         pair = (
@@ -383,6 +397,8 @@ def _build(page: RestoraPage, examples: bool) -> gr.Blocks:
                     type="filepath",
                     elem_id="upload",
                 )
+                page.scratch.mkdir(parents=True, exist_ok=True)
+                upload.GRADIO_CACHE = str(page.scratch)  # see RestoraPage.scratch
                 shown = gr.Image(
                     label="Input",
                     interactive=False,
