@@ -400,3 +400,53 @@ def test_serve_refuses_a_malformed_auth_in_one_line(
     assert err.count("\n") == 1 and err.startswith("restora: error:")
     assert "USER:PASSWORD" in err and "hunter2" not in err
     assert launched == []
+
+
+def test_the_upload_component_hands_over_the_path_and_makes_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gradio.data_classes import FileData
+
+    from restora.web.app import build_app
+
+    uploads = tmp_path / "gradio"
+    uploads.mkdir()
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(uploads))
+    app = build_app(examples=False, workdir=tmp_path / "runs")
+    upload = next(b for b in app.blocks.values() if getattr(b, "elem_id", None) == "upload")
+    picture = uploads / "d1" / "photo.png"
+    picture.parent.mkdir()
+    picture.write_bytes(b"not checked here")
+    before = sorted(uploads.rglob("*"))
+    assert upload.preprocess(FileData(path=str(picture))) == str(picture)
+    assert upload.preprocess(None) is None
+    with pytest.raises(gr.Error, match="Invalid file type"):
+        upload.preprocess(FileData(path=str(uploads / "d1" / "notes.txt")))
+    assert sorted(uploads.rglob("*")) == before  # gr.File's own leaves an empty file each time
+
+
+def test_the_page_validates_runs_and_cleans_up_on_unload(tmp_path: Path) -> None:
+    from restora.web.app import RUN_API_NAME, build_app
+
+    app = build_app(examples=False, workdir=tmp_path)
+    run = next(fn for fn in app.fns.values() if fn.api_name == RUN_API_NAME)
+    assert getattr(run.validator, "__name__", "") == "check_run"
+    assert run.concurrency_limit == 1
+    unload = [fn for fn in app.fns.values() if any(t[1] == "unload" for t in fn.targets)]
+    assert [getattr(fn.fn, "__name__", "") for fn in unload] == ["on_unload"]
+    assert app.delete_cache == (600, 3600)
+    assert app._queue.max_size == 8 + 4
+
+
+def test_a_run_whose_page_closed_keeps_nothing(
+    page, noisy_png: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from types import SimpleNamespace
+
+    monkeypatch.setattr("restora.agent.api.restore", lambda *args, **kwargs: object())
+    visitor = SimpleNamespace(session_hash="gone")
+    run = page.on_run(str(noisy_png), "remove the noise", visitor)
+    assert next(run)[0].startswith("Analysing")
+    page.end_session(visitor)  # the tab closes while the agent works
+    assert list(run) == []  # nothing more to show, and nothing written
+    assert not any(page.workdir.rglob("*.png"))

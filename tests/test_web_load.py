@@ -18,11 +18,10 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +40,9 @@ SESSIONS = 5
 RUNS_PER_SESSION = 4  # 20 runs in all, submitted together
 MAX_QUEUE = 3
 RSS_LIMIT_MB = 1500
-"""The server's peak resident memory (VmHWM): about 600 MB once the models are loaded; 20
-small runs must not add more than a few hundred."""
+"""Bound on the server's peak resident memory (VmHWM, its whole life): about 560 MB on a CPU
+once the models are loaded, and 20 small runs add next to nothing; the margin is for other
+machines' builds of torch."""
 START_TIMEOUT_S = 90
 RUN_TIMEOUT_S = 60
 STOP_TIMEOUT_S = 30
@@ -56,7 +56,6 @@ class Server:
     temp: Path
     log: Path
     peak_rss_mb: float = 0.0
-    samples: list[float] = field(default_factory=list)
 
     def rss_mb(self, key: str = "VmRSS") -> float:
         for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
@@ -161,15 +160,6 @@ def test_twenty_concurrent_runs_then_every_limit_then_a_clean_shutdown(
     from gradio_client import Client, handle_file
 
     started = time.monotonic()
-    sampling = threading.Event()
-
-    def sample() -> None:
-        while not sampling.is_set():
-            server.samples.append(server.rss_mb())
-            time.sleep(0.2)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
 
     # Without the password nothing is served.
     assert httpx.get(server.url + "config", timeout=5).status_code == 401
@@ -204,7 +194,7 @@ def test_twenty_concurrent_runs_then_every_limit_then_a_clean_shutdown(
     with pytest.raises(gradio_client.exceptions.ValidationError, match="at most 2000"):
         first.predict(handle_file(str(pictures[0])), long_text, api_name="/restore")
     large = _picture(tmp_path, 99, side=1200, noise=0)  # 1.44 MP (a few KB), over 1e6
-    with pytest.raises(gradio_client.exceptions.AppError, match="over the limit of 1.0"):
+    with pytest.raises(gradio_client.exceptions.AppError, match=r"over the limit of 1\.0"):
         first.predict(handle_file(str(large)), "remove the noise", api_name="/restore")
     upload = httpx.post(
         server.url + "gradio_api/upload",
@@ -214,9 +204,7 @@ def test_twenty_concurrent_runs_then_every_limit_then_a_clean_shutdown(
     )
     assert upload.status_code == 413 and "maximum allowed size" in upload.text
 
-    sampling.set()
-    sampler.join()
-    server.peak_rss_mb = server.rss_mb("VmHWM")
+    server.peak_rss_mb = server.rss_mb("VmHWM")  # the peak of its whole life
     assert server.peak_rss_mb < RSS_LIMIT_MB, f"peak RSS {server.peak_rss_mb:.0f} MB"
 
     # The sessions end (the clients close their heartbeats): their files go with them.

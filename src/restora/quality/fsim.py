@@ -9,8 +9,10 @@ implements phase congruency, so it is written here from the published MATLAB cod
 from __future__ import annotations
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from restora.quality.matlab import average_downsample, to_uint8_levels
+from restora.quality.strips import STRIP_PIXELS, row_strips
 
 N_SCALES = 4
 N_ORIENTATIONS = 4
@@ -116,13 +118,47 @@ def _yiq(image: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, np.ndarray |
     )
 
 
+Planes = tuple[np.ndarray, np.ndarray | None, np.ndarray | None]
+
+
+def _downsampled_yiq(image: np.ndarray, factor: int) -> Planes:
+    """Y, I, Q of the 8-bit image after FeatureSIM.m's ``conv2(., ones(F)/F^2, 'same')`` and
+    ``(1:F:end, 1:F:end)``. Large images go strip by strip, and only the kept windows are
+    averaged: FSIM itself works on the ~256-pixel result, so memory stays bounded."""
+    height, width = image.shape[:2]
+    if factor == 1 or height * width <= STRIP_PIXELS:
+        y, i, q = _yiq(image)
+        return (
+            average_downsample(y, factor),
+            None if i is None else average_downsample(i, factor),
+            None if q is None else average_downsample(q, factor),
+        )
+    after = factor // 2
+    before = factor - 1 - after
+    out_h, out_w = -(-height // factor), -(-width // factor)
+    planes = 1 if image.ndim == 2 else 3
+    results = [np.empty((out_h, out_w)) for _ in range(planes)]
+    for first, last in row_strips(out_h, factor * width, budget=STRIP_PIXELS):
+        # output row k averages input rows k*F - before .. k*F + after (zeros outside)
+        top, bottom = first * factor - before, (last - 1) * factor + after + 1
+        lo, hi = max(top, 0), min(bottom, height)
+        for plane, result in zip(_yiq(image[lo:hi]), results, strict=False):
+            if plane is None:
+                continue
+            padded = np.pad(plane, ((lo - top, bottom - hi), (before, after)))
+            windows = sliding_window_view(padded, (factor, factor))[::factor, ::factor]
+            result[first:last] = windows.mean(axis=(2, 3))
+    if planes == 1:
+        return results[0], None, None
+    return results[0], results[1], results[2]
+
+
 def fsim(img: np.ndarray, ref: np.ndarray) -> float:
     """FSIM of ``img`` against ``ref`` as the official ``FeatureSIM.m``: FSIMc (with the I/Q
     chromatic terms) for colour input, FSIM for grey input; 1 for identical images."""
-    y1, i1, q1 = _yiq(ref)
-    y2, i2, q2 = _yiq(img)
-    factor = max(1, int(np.floor(min(y1.shape) / 256 + 0.5)))
-    y1, y2 = average_downsample(y1, factor), average_downsample(y2, factor)
+    factor = max(1, int(np.floor(min(ref.shape[:2]) / 256 + 0.5)))
+    y1, i1, q1 = _downsampled_yiq(ref, factor)
+    y2, i2, q2 = _downsampled_yiq(img, factor)
     pc1, pc2 = phase_congruency(y1), phase_congruency(y2)
     g1, g2 = _scharr_magnitude(y1), _scharr_magnitude(y2)
     t1, t2 = 0.85, 160.0
@@ -130,8 +166,6 @@ def fsim(img: np.ndarray, ref: np.ndarray) -> float:
         (2 * g1 * g2 + t2) / (g1**2 + g2**2 + t2)
     )
     if i1 is not None and i2 is not None and q1 is not None and q2 is not None:
-        i1, i2 = average_downsample(i1, factor), average_downsample(i2, factor)
-        q1, q2 = average_downsample(q1, factor), average_downsample(q2, factor)
         t3 = t4 = 200.0
         i_sim = (2 * i1 * i2 + t3) / (i1**2 + i2**2 + t3)
         q_sim = (2 * q1 * q2 + t4) / (q1**2 + q2**2 + t4)

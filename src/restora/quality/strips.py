@@ -90,7 +90,9 @@ def percentile_of_chunks(
             if not inside.size:
                 continue
             index = np.searchsorted(edges, inside, side="right") - 1
-            histogram += np.bincount(np.clip(index, 0, HISTOGRAM_BINS - 1), minlength=HISTOGRAM_BINS)
+            histogram += np.bincount(
+                np.clip(index, 0, HISTOGRAM_BINS - 1), minlength=HISTOGRAM_BINS
+            )
             if distinct is not None:
                 distinct, counts = _merge_distinct(distinct, counts, inside)
         if ranks is None:
@@ -98,7 +100,7 @@ def percentile_of_chunks(
             if total == 0:
                 raise ValueError("percentile of no values")
             virtual = (total - 1) * (q / 100.0)
-            first = int(math.floor(virtual))
+            first = math.floor(virtual)
             ranks, weight = (first, min(first + 1, total - 1)), virtual - first
         if distinct is not None:
             cumulative = np.cumsum(counts)
@@ -134,5 +136,7 @@ def _merge_distinct(
     merged, inverse = np.unique(np.concatenate([distinct, new]), return_inverse=True)
     if merged.size > DISTINCT_LIMIT:
         return None, counts
-    total = np.bincount(inverse, weights=np.concatenate([counts, new_counts]), minlength=merged.size)
+    total = np.bincount(
+        inverse, weights=np.concatenate([counts, new_counts]), minlength=merged.size
+    )
     return merged, np.rint(total).astype(np.int64)

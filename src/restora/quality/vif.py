@@ -14,6 +14,7 @@ pyrtools 1.1.1 (MIT), the Python port of Simoncelli's matlabPyrTools.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import lru_cache
 
 import numpy as np
@@ -21,6 +22,7 @@ from scipy import ndimage
 
 from restora.paths import WEIGHTS_DIR
 from restora.quality.matlab import rgb2gray
+from restora.quality.strips import STRIP_PIXELS, row_strips
 
 SP5_FILTERS_PATH = WEIGHTS_DIR / "quality" / "sp5_filters.npz"
 LEVELS = 4
@@ -67,13 +69,33 @@ def _window_size(sub: int) -> int:
 
 
 def _channel_params(ref: np.ndarray, dist: np.ndarray, winsize: int) -> tuple[np.ndarray, ...]:
-    """``vifsub_est_M`` for one subband: gain g and noise variance vv on the M-step grid."""
+    """``vifsub_est_M`` for one subband: gain g and noise variance vv on the M-step grid.
+
+    Large subbands go strip by strip (the box window is local; only the grid is kept)."""
+    m = NEIGHBOURHOOD
+    height, width = ref.shape
+    if height * width <= STRIP_PIXELS:
+        return _gain_and_noise(ref, dist, winsize, slice(1, -1))
+    grid_rows = len(range(1, height - 1, m))
+    parts: list[tuple[np.ndarray, np.ndarray]] = []
+    for first, last in row_strips(grid_rows, m * width, budget=STRIP_PIXELS):
+        top, bottom = 1 + m * first, 1 + m * (last - 1) + 1  # subband rows of these grid rows
+        lo, hi = max(top - winsize, 0), min(bottom + winsize, height)
+        rows = slice(top - lo, bottom - lo)
+        parts.append(_gain_and_noise(ref[lo:hi], dist[lo:hi], winsize, rows))
+    return np.concatenate([g for g, _ in parts]), np.concatenate([vv for _, vv in parts])
+
+
+def _gain_and_noise(
+    ref: np.ndarray, dist: np.ndarray, winsize: int, rows: slice
+) -> tuple[np.ndarray, np.ndarray]:
+    """g and vv at the grid points of ``rows`` (every M-th, from their first)."""
     m = NEIGHBOURHOOD
     area = winsize * winsize
 
     def local_mean(x: np.ndarray) -> np.ndarray:
         # corrDn(x, win/sum(win), 'reflect1', [M M], [2 2], size - 1) with a box window
-        return ndimage.uniform_filter(x, winsize, mode="mirror")[1:-1:m, 1:-1:m]
+        return ndimage.uniform_filter(x, winsize, mode="mirror")[rows, 1:-1][::m, ::m]
 
     mean_x, mean_y = local_mean(ref), local_mean(dist)
     cov_xy = area * local_mean(ref * dist) - area * mean_x * mean_y
@@ -94,38 +116,88 @@ def _channel_params(ref: np.ndarray, dist: np.ndarray, winsize: int) -> tuple[np
     return g, vv
 
 
+def _neighbourhood_covariance(ref: np.ndarray) -> np.ndarray:
+    """The 9x9 covariance of all 3x3 neighbourhoods of a subband (``refparams_vecgsm``'s
+    ``cu``): at once on small subbands, strip by strip on large ones (the same matrix to
+    rounding), so the 9 shifted copies never exist at full size."""
+    m = NEIGHBOURHOOD
+    h, w = ref.shape
+    views = [ref[k : h - (m - k) + 1, j : w - (m - j) + 1] for j in range(m) for k in range(m)]
+    rows, cols = views[0].shape
+    if rows * cols <= STRIP_PIXELS:
+        samples = np.stack([v.ravel() for v in views], axis=1)
+        centred = samples - samples.mean(axis=0)
+        return np.asarray(centred.T @ centred / samples.shape[0])
+    means = np.array([float(v.mean()) for v in views])
+    cu = np.zeros((m * m, m * m))
+    for start, stop in row_strips(rows, cols, budget=STRIP_PIXELS):
+        centred = np.stack([v[start:stop].ravel() for v in views], axis=0) - means[:, None]
+        cu += centred @ centred.T
+    return cu / (rows * cols)
+
+
 def _gsm_params(ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``refparams_vecgsm`` for one subband: the GSM multiplier field s^2 and the eigenvalues
     of the neighbourhood covariance."""
     m = NEIGHBOURHOOD
     h, w = ref.shape
-    shifted = [
-        ref[k : h - (m - k) + 1, j : w - (m - j) + 1].ravel() for j in range(m) for k in range(m)
-    ]
-    samples = np.stack(shifted, axis=1)
-    centred = samples - samples.mean(axis=0)
-    cu = centred.T @ centred / samples.shape[0]
+    cu = _neighbourhood_covariance(ref)
     blocks = np.stack([ref[k::m, j::m].ravel() for j in range(m) for k in range(m)], axis=0)
     ss = np.sum((np.linalg.inv(cu) @ blocks) * blocks, axis=0) / (m * m)
     return ss.reshape(h // m, w // m), np.linalg.eigvalsh(cu)
 
 
-def vif_grey(dist: np.ndarray, ref: np.ndarray) -> float:
-    """VIF of two grey images on the 0..255 scale."""
-    ref_bands = steerable_pyramid(ref)
-    dist_bands = steerable_pyramid(dist)
-    num = den = 0.0
+def _needed_bands(
+    ref: np.ndarray, dist: np.ndarray
+) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+    """``(sub, reference band, distorted band)`` for each of :data:`SUBBANDS`, finest level
+    first, computed level by level: the pyramid's other bands (high-pass, low-pass and four of
+    the six orientations) are never built, and a level is dropped once it is used."""
+    f = _filters()
+    size = int(np.sqrt(f["bfilts"].shape[0]))
+    total = LEVELS * ORIENTATIONS + 2  # bands in steerable_pyramid's list
+    # sub (1-based, coarsest first) -> (level, orientation) of steerable_pyramid's building
+    wanted: dict[tuple[int, int], int] = {}
     for sub in SUBBANDS:
-        y, yn = _crop(ref_bands[sub - 1]), _crop(dist_bands[sub - 1])
+        index = total - sub  # position in the finest-first order the pyramid is built in
+        wanted[((index - 1) // ORIENTATIONS, (index - 1) % ORIENTATIONS)] = sub
+    low_ref, low_dist = _corr(ref, f["lo0filt"]), _corr(dist, f["lo0filt"])
+    for level in range(LEVELS):
+        for b in range(ORIENTATIONS):
+            if (level, b) in wanted:
+                filt = f["bfilts"][:, b].reshape(size, size).T
+                yield wanted[(level, b)], _corr(low_ref, filt), _corr(low_dist, filt)
+        low_ref = _corr(low_ref, f["lofilt"])[::2, ::2]
+        low_dist = _corr(low_dist, f["lofilt"])[::2, ::2]
+
+
+def vif_grey(dist: np.ndarray, ref: np.ndarray) -> float:
+    """VIF of two grey images on the 0..255 scale.
+
+    Only the eight subbands VIF uses are built, one level at a time; their terms are summed
+    in vifvec's order (coarsest first), so the number is the same as over the whole pyramid."""
+    terms: dict[int, list[tuple[float, float]]] = {}
+    for sub, ref_band, dist_band in _needed_bands(ref, dist):
+        y, yn = _crop(ref_band), _crop(dist_band)
         winsize = _window_size(sub)
         g, vv = _channel_params(y, yn, winsize)
         ss, eigenvalues = _gsm_params(y)
+        del ref_band, dist_band, y, yn
         offset = int(np.ceil((winsize - 1) / 2 / NEIGHBOURHOOD))
         inner = (slice(offset, g.shape[0] - offset), slice(offset, g.shape[1] - offset))
         g, vv, ss = g[inner], vv[inner], ss[inner]
-        for lam in eigenvalues:
-            num += float(np.sum(np.log2(1 + g * g * ss * lam / (vv + SIGMA_NSQ))))
-            den += float(np.sum(np.log2(1 + ss * lam / SIGMA_NSQ)))
+        terms[sub] = [
+            (
+                float(np.sum(np.log2(1 + g * g * ss * lam / (vv + SIGMA_NSQ)))),
+                float(np.sum(np.log2(1 + ss * lam / SIGMA_NSQ))),
+            )
+            for lam in eigenvalues
+        ]
+    num = den = 0.0
+    for sub in SUBBANDS:
+        for num_term, den_term in terms[sub]:
+            num += num_term
+            den += den_term
     return num / den
 
 

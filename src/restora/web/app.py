@@ -43,7 +43,9 @@ from typing import Any
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr
+from gradio.data_classes import FileData, ListFiles
 from gradio.utils import get_upload_folder
+from gradio_client.utils import is_valid_file
 
 from restora.errors import RestoraError
 from restora.web.examples import default_examples_dir, make_examples
@@ -85,14 +87,45 @@ RUN_API_NAME = "restore"
 """The run's endpoint (``/gradio_api/call/restore``, ``Client.predict(api_name="/restore")``)."""
 
 ADMISSION_SECONDS = 2.0
-"""A run let in by the busy check counts as waiting for this long even before Gradio has put it
-in its queue, so that a burst of simultaneous requests cannot all pass the check at once."""
+"""A run let in by the busy check counts as waiting until it starts, or for this long, even
+before Gradio has put it in its queue: a burst of simultaneous requests cannot all pass the
+check at once."""
 
 INTRO = """# restora
 Language-driven, degradation-aware image restoration. Upload a picture or pick an example,
 say what to fix ("remove the noise but keep it dark"; leave it empty to fix what the analyzer
 finds), then press **Run**. Nothing leaves this machine; your uploads and results are deleted
 when you close the page."""
+
+
+def _upload_component(**options: Any) -> gr.File:
+    """``gr.File(type="filepath")`` whose preprocessing hands the callback the uploaded file's
+    path and makes nothing. Gradio's own (6.x) also creates an empty temporary file in its
+    upload folder on every event and never deletes it: three per run from the page, left there
+    for good. (Replaced on the instance: a subclass of a Gradio component makes Gradio write a
+    ``.pyi`` stub next to this module.)"""
+    upload = gr.File(type="filepath", **options)
+
+    def preprocess(payload: ListFiles | FileData | None) -> str | None:
+        if payload is None:
+            return None
+        single = payload[0] if isinstance(payload, ListFiles) else payload
+        if upload.file_types and not is_valid_file(single.path, upload.file_types):
+            raise _page_error(
+                "Invalid file type. Please upload a file that is one of these formats: "
+                f"{upload.file_types}",
+                "Cannot use this file",
+            )
+        return str(single.path)
+
+    upload.preprocess = preprocess  # type: ignore[method-assign,assignment]
+    return upload
+
+
+def _page_error(message: str, title: str) -> gr.Error:
+    """A message for the page, without Gradio's traceback on the server's console: a user's
+    mistake is not the server's, and a real failure is already logged with its own."""
+    return gr.Error(message, title=title, print_exception=False)
 
 
 def _session_key(request: Any) -> str:
@@ -127,15 +160,12 @@ class RestoraPage:
             workdir = tempfile.mkdtemp(prefix="restora-web-", dir=uploads)
             atexit.register(self.close)
         self.workdir = Path(workdir)
-        self.scratch = self.workdir / "gradio-scratch"
-        """The upload component's Gradio cache: gr.File(type="filepath") makes an empty
-        temporary file there on every call and never deletes it (Gradio 6.x); here they are
-        swept after each run and session instead of piling up in Gradio's folder."""
         self.app: gr.Blocks | None = None
         self._lock = threading.Lock()
         self._run_lock = threading.Lock()  # one agent at a time, whatever Gradio does
         self._uploads: dict[str, set[Path]] = {}
         self._sessions: set[str] = set()
+        self._ended: set[str] = set()
         self._admitted: list[float] = []
 
     # -------------------------------------------------------------------------------- sessions
@@ -150,7 +180,9 @@ class RestoraPage:
         return folder
 
     def _remember_upload(self, request: Any, path: str | None) -> None:
-        if path:
+        """Count ``path`` as one of the session's uploads (only in a request: a file handed
+        to a callback from Python is the caller's)."""
+        if path and request is not None:
             with self._lock:
                 self._uploads.setdefault(_session_key(request), set()).add(Path(path))
 
@@ -181,14 +213,6 @@ class RestoraPage:
             with contextlib.suppress(OSError):
                 resolved.parent.rmdir()  # only when empty
 
-    def sweep_scratch(self) -> None:
-        """Delete the empty files Gradio's upload component leaves (see :attr:`scratch`); the
-        examples it caches there live in sub-folders and stay."""
-        for entry in self.scratch.glob("tmp*"):
-            with contextlib.suppress(OSError):
-                if entry.is_file() and entry.stat().st_size == 0:
-                    entry.unlink()
-
     def end_session(self, request: Any = None) -> None:
         """Delete what the session left: its uploads (unless another open session uploaded the
         same file) and its folder of previews, results and reports."""
@@ -197,10 +221,10 @@ class RestoraPage:
             mine = self._uploads.pop(key, set())
             others = set().union(*self._uploads.values())
             self._sessions.discard(key)
+            self._ended.add(key)
         for path in mine - others:
             self._delete_upload(path)
         shutil.rmtree(self.workdir / key, ignore_errors=True)
-        self.sweep_scratch()
 
     def on_unload(self, request: gr.Request) -> None:
         """Gradio's unload event: the visitor closed or reloaded the page."""
@@ -283,14 +307,17 @@ class RestoraPage:
         """Run the agent on the upload, streaming a status line per step, then every output."""
         from restora.agent.api import restore
 
+        with self._lock:  # this run has left the queue: it no longer counts as waiting
+            if self._admitted:
+                self._admitted.pop(0)
         problem = instruction_problem(instruction)
         if problem is not None:
-            raise gr.Error(error_text(problem), title="Cannot use this instruction")
+            raise _page_error(error_text(problem), "Cannot use this instruction")
         self._remember_upload(request, path)
         try:
             image = read_upload(path, self.max_pixels)
         except RestoraError as exc:
-            raise gr.Error(error_text(exc), title="Cannot use this file") from None
+            raise _page_error(error_text(exc), "Cannot use this file") from None
         assert path is not None  # read_upload refuses None
         asked = instruction if instruction and instruction.strip() else None
         skip = tuple(gr.skip() for _ in range(RESULT_OUTPUTS - 1))
@@ -329,17 +356,19 @@ class RestoraPage:
         worker.join()
         error = outcome.get("error")
         if isinstance(error, RestoraError):
-            raise gr.Error(error_text(error), title="Cannot do this") from None
+            raise _page_error(error_text(error), "Cannot do this") from None
         if error is not None:
             log.error("restora web: run failed", exc_info=error)
-            raise gr.Error(
+            raise _page_error(
                 f"restora failed on this image ({type(error).__name__}); the server log has "
-                "the details"
+                "the details",
+                "Error",
             ) from None
 
+        if _session_key(request) in self._ended:
+            return  # the page was closed during the run: nobody to show it to, nothing to keep
         result = outcome["result"]
         progress(0.95, desc="quality report")
-        self.sweep_scratch()
         files = write_run_files(result, self.session_dir(request), Path(path).stem)
         before, after = matched_pair(image.rgb, result.rgb)
         pair = (
@@ -391,14 +420,11 @@ def _build(page: RestoraPage, examples: bool) -> gr.Blocks:
         gr.Markdown(INTRO)
         with gr.Row():
             with gr.Column(scale=2, min_width=320):
-                upload = gr.File(
+                upload = _upload_component(
                     label="Image (PNG, JPEG, TIFF, BMP or WebP)",
                     file_types=["image"],
-                    type="filepath",
                     elem_id="upload",
                 )
-                page.scratch.mkdir(parents=True, exist_ok=True)
-                upload.GRADIO_CACHE = str(page.scratch)  # see RestoraPage.scratch
                 shown = gr.Image(
                     label="Input",
                     interactive=False,
