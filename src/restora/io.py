@@ -167,10 +167,14 @@ def max_pixels_default() -> int:
 
 # ---------------------------------------------------------------------------------------- memory
 
-DECODE_BYTES_PER_PIXEL: dict[str, float] = {"default": 24.0, "alpha": 44.0, "sixteen": 32.0}
+DECODE_BYTES_PER_PIXEL: dict[str, float] = {"default": 30.0, "alpha": 52.0, "sixteen": 42.0}
 """Peak bytes per pixel of :func:`load` itself (Pillow's buffer, the uint array, the float32
-RGB planes), measured with ``getrusage`` on 12-24 MP files and rounded up: 8-bit RGB/grey
-about 19-20, RGBA about 40, 16-bit RGB about 27 (see docs/quality.md, "Memory")."""
+RGB planes), measured with /proc/self/status VmHWM on 12 MP files: 8-bit RGB or grey 17-19,
+RGBA 36, 16-bit RGB 30, 16-bit grey 18; an EXIF rotation adds a copy (12, 16 with alpha),
+which the header does not tell, so it is always counted (see docs/quality.md, "Memory")."""
+
+GREY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"})
+"""Pillow modes that :func:`load` reads as grey."""
 
 MEMORY_MARGIN = 1.15
 """Headroom on top of an estimate: allocator slack and the interpreter's own growth."""
@@ -266,6 +270,11 @@ class ImageHeader:
     @property
     def pixels(self) -> int:
         return self.width * self.height
+
+    @property
+    def grey(self) -> bool:
+        """Whether :func:`load` will mark it grey (one plane of information)."""
+        return self.mode in GREY_MODES
 
     @property
     def decode_bytes(self) -> float:
@@ -484,7 +493,7 @@ def load(
     path: str | os.PathLike[str],
     *,
     max_pixels: int | None = None,
-    working_memory: Callable[[ImageHeader], float] | None = None,
+    peak_memory: Callable[[ImageHeader], float] | None = None,
     purpose: str = "read it",
 ) -> Image:
     """Read an image file into an :class:`Image`.
@@ -493,9 +502,9 @@ def load(
         path: a PNG, JPEG, TIFF, BMP or WebP file.
         max_pixels: refuse images with more pixels than this (default 150 MP, or the
             ``RESTORA_MAX_PIXELS`` environment variable); checked before decoding.
-        working_memory: bytes the caller will need on top of decoding, from the header
-            (``lambda header: 60 * header.pixels``); with the decode's own peak it must fit in
-            :func:`available_memory`, checked before decoding.
+        peak_memory: the caller's estimate of its peak memory in bytes for this image, from
+            the header (``lambda header: 40 * header.pixels``); it, and the decode's own
+            peak, must fit in :func:`available_memory`, checked before decoding.
         purpose: what the memory is for, in the refusal (``"assess it"``).
 
     Raises:
@@ -510,8 +519,10 @@ def load(
     try:
         with _own_pixel_limit(), PILImage.open(path) as im:
             header = _header_of(im, path, limit)  # before getexif(), which may load the tiles
-            extra = 0.0 if working_memory is None else float(working_memory(header))
-            check_memory(header, header.decode_bytes + extra, purpose, limit)
+            needed = header.decode_bytes
+            if peak_memory is not None:
+                needed = max(needed, float(peak_memory(header)))
+            check_memory(header, needed, purpose, limit)
             fmt, mode, sixteen = header.format, header.mode, header.sixteen_bit
             width, height = header.width, header.height
             exif_obj = im.getexif()

@@ -16,10 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from restora.agent.execution import StepObserver, execute
+from restora.agent.crops import Crop, choose_decision_crop, needs_crop
+from restora.agent.execution import Execution, StepObserver, execute
 from restora.agent.judge import DefaultJudge, Judge
 from restora.agent.planning import EXPLICIT, AgentConfig, plan, plan_explicit
-from restora.agent.trace import Result
+from restora.agent.trace import Result, Trace
 from restora.errors import RestoraError
 from restora.types import Intent
 from restora.vocabulary import STRENGTHS, TASKS
@@ -173,7 +174,14 @@ def restore(
             analyzer=analyzer, analyzer_weights=request.analyzer_weights, device=request.device
         )
     run_config = request.config(config)
-    before = judge.assess(source.rgb)
+    rgb = source.rgb
+    whole = judge.analysis(rgb)
+    crop = None
+    if needs_crop(rgb.shape, run_config.decision_side):
+        crop = choose_decision_crop(rgb, judge, whole, run_config.decision_side)
+    decide_on = np.ascontiguousarray(crop.of(rgb)) if crop is not None else rgb
+    decide_analysis = judge.analysis(decide_on) if crop is not None else whole
+    before = judge.assess(decide_on, decide_analysis)
     if request.explicit:
         intent = make_intent(parsed, request.tasks, (), request.scale, request.strength)
         intent = replace(intent, auto=False)
@@ -184,27 +192,55 @@ def restore(
         intent = make_intent(
             parsed, request.tasks, request.exclude, request.scale, request.strength
         )
-        steps = plan(before.analysis, intent, run_config, source.rgb.shape)
+        steps = plan(whole, intent, run_config, rgb.shape)
     done = execute(
-        source.rgb,
+        decide_on,
         steps,
         judge,
         run_config,
         observe=observe,
         device=request.device,
         assessment=before,
+        replay_megapixels=rgb.shape[0] * rgb.shape[1] / 1e6 if crop is not None else 0.0,
     )
-    output = source.with_rgb(done.image) if done.trace.kept else source
-    after = done.after if done.trace.kept else done.before
+    trace = done.trace
+    restored = done.image
+    after_analysis = done.after.analysis if trace.kept else whole
+    if crop is not None:
+        restored, trace = _run_chain_on_whole(rgb, done, crop, request.device)
+        after_analysis = judge.analysis(restored) if trace.kept else whole
+    output = source.with_rgb(restored) if trace.kept else source
+    after = done.after if trace.kept else done.before
     return Result(
         output,
-        done.before.analysis,
-        after.analysis,
+        whole,
+        after_analysis,
         intent,
         steps,
-        done.trace,
+        trace,
         source,
         quality_before=done.before.quality,
         quality_after=after.quality,
         quality_model=str(getattr(judge, "quality_model", "")),
     )
+
+
+def _run_chain_on_whole(
+    rgb: np.ndarray, done: Execution, crop: Crop, device: str | None
+) -> tuple[np.ndarray, Trace]:
+    """Run the chain kept on the decision crop once on the full image; the trace says where
+    the decisions were made and what the full-size run took."""
+    import time
+
+    start = time.perf_counter()
+    image = rgb
+    for step in done.chain:
+        image = step.apply(image, device)
+    seconds = time.perf_counter() - start
+    trace = done.trace
+    note = f"decided on a {crop.describe()} of the {rgb.shape[1]}x{rgb.shape[0]} photo"
+    if done.chain:
+        names = ", ".join(s.expert.name for s in done.chain)
+        note += f"; ran the kept chain ({names}) on the whole photo in {seconds:.1f} s"
+    trace = replace(trace, notes=(*trace.notes, note), seconds=trace.seconds + seconds)
+    return image, trace

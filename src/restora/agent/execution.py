@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from restora.agent.candidates import Candidate
 from restora.agent.judge import Assessment, Judge, Verdict, analysis_probabilities
 from restora.agent.planning import (
     AgentConfig,
@@ -29,6 +30,7 @@ from restora.agent.planning import (
     make_step,
 )
 from restora.agent.trace import Attempt, StepRecord, Trace
+from restora.experts.base import Expert
 from restora.types import Analysis
 from restora.vocabulary import TASK_FOR_TYPE
 
@@ -54,6 +56,37 @@ class _Judged:
     state: _State
     verdict: Verdict
     attempt: Attempt
+    candidate: Candidate
+
+
+@dataclass
+class _Budget:
+    """The time left: the deadline, less what replaying the kept steps on the full image will
+    take when the decisions are made on a crop (``replay_megapixels`` > 0)."""
+
+    deadline: float
+    replay_megapixels: float = 0.0
+    reserved: float = 0.0
+
+    def remaining(self) -> float:
+        return self.deadline - time.perf_counter() - self.reserved
+
+
+@dataclass(frozen=True)
+class ChainStep:
+    """A kept step as it is replayed on the full image: the expert, the parameters it ran with,
+    the share of its change kept, the task it served."""
+
+    expert: Expert
+    params: dict[str, Any]
+    blend: float
+    task: str
+
+    def apply(self, image: np.ndarray, device: str | None = None) -> np.ndarray:
+        output = self.expert(image, device=device, **self.params)
+        if self.blend == 1.0:
+            return output
+        return image + np.float32(self.blend) * (output - image)
 
 
 def _try_candidates(
@@ -62,14 +95,15 @@ def _try_candidates(
     judge: Judge,
     config: AgentConfig,
     strength: str,
-    deadline: float,
+    budget: _Budget,
     device: str | None,
 ) -> tuple[list[Attempt], list[_Judged]]:
     attempts: list[Attempt] = []
     results: list[_Judged] = []
     for index, candidate in enumerate(step.candidates):
-        remaining = deadline - time.perf_counter()
-        if index > 0 and predicted_seconds(candidate, state, config) > remaining:
+        remaining = budget.remaining()
+        needed = predicted_seconds(candidate, state, config, budget.replay_megapixels)
+        if index > 0 and needed > remaining:
             attempts.append(
                 Attempt(candidate.name, {}, 0.0, task=candidate.task,
                         note="not tried: over the time budget")
@@ -113,17 +147,21 @@ def _try_candidates(
                 judge_seconds=assessment.seconds,
             )
             attempts.append(attempt)
-            results.append(_Judged(_State(image, assessment), verdict, attempt))
+            results.append(_Judged(_State(image, assessment), verdict, attempt, candidate))
     return attempts, results
 
 
-def predicted_seconds(candidate: Any, state: _State, config: AgentConfig) -> float:
+def predicted_seconds(
+    candidate: Any, state: _State, config: AgentConfig, replay_megapixels: float = 0.0
+) -> float:
     """What trying ``candidate`` on ``state`` is expected to cost: the expert's measured seconds
     per megapixel, plus one judge assessment per variant (full step and each blend) at the
-    speed the judge showed on this image."""
+    speed the judge showed on this image, plus its replay on the full image when the decisions
+    are made on a crop."""
     megapixels = state.image.shape[0] * state.image.shape[1] / 1e6
     variants = 1 + (len(config.blend_fractions) if candidate.task != "upscale" else 0)
-    return float(candidate.predicted_seconds(megapixels) + variants * state.assessment.seconds)
+    run = candidate.predicted_seconds(megapixels + replay_megapixels)
+    return float(run + variants * state.assessment.seconds)
 
 
 def run_step(
@@ -132,14 +170,14 @@ def run_step(
     judge: Judge,
     config: AgentConfig,
     strength: str,
-    deadline: float,
+    budget: _Budget,
     device: str | None = None,
-) -> tuple[StepRecord, _State, np.ndarray | None]:
+) -> tuple[StepRecord, _State, np.ndarray | None, ChainStep | None]:
     """Run one step; returns its record, the state after it (the same state if rolled back) and
     the best candidate's image (None when no candidate ran or passed the guard)."""
     start = time.perf_counter()
     before = judge.score(state.assessment, step.targets)
-    attempts, results = _try_candidates(state, step, judge, config, strength, deadline, device)
+    attempts, results = _try_candidates(state, step, judge, config, strength, budget, device)
     accepted = [r for r in results if r.attempt.accepted]
     pool = accepted if (accepted or config.rollback) else results
     best = max(pool, key=lambda r: r.verdict.score.score) if pool else None
@@ -178,7 +216,12 @@ def run_step(
         quality_after=best_state.assessment.quality if best_state is not None else None,
     )
     after = best_state if kept and best_state is not None else state
-    return record, after, (best_state.image if best_state is not None else None)
+    chain = None
+    if kept and best is not None:
+        attempt = best.attempt
+        chain = ChainStep(best.candidate.expert, dict(attempt.params), attempt.blend, step.task)
+        budget.reserved += best.candidate.predicted_seconds(budget.replay_megapixels)
+    return record, after, (best_state.image if best_state is not None else None), chain
 
 
 def execute(
@@ -190,22 +233,25 @@ def execute(
     observe: StepObserver | None = None,
     device: str | None = None,
     assessment: Assessment | None = None,
+    replay_megapixels: float = 0.0,
 ) -> Execution:
     """Run ``plan`` on ``image`` (float32 RGB) and return the restored pixels, the judge's
     assessments before and after, and the trace. ``analysis`` is the analysis of ``image`` when
     the caller already has it (``assessment``: the judge's whole assessment of it); ``device``
-    reaches every expert; ``observe(record, image_before,
+    reaches every expert; ``replay_megapixels`` is the size of the full image when ``image`` is a
+    decision crop (the budget then keeps time for running the kept chain on it); ``observe(record, image_before,
     best_candidate_image)`` is called after every step (the benchmark uses it to check each
     decision against the ground truth)."""
     config = config or AgentConfig()
     started = time.perf_counter()
-    deadline = started + config.time_budget_s
+    budget = _Budget(started + config.time_budget_s, replay_megapixels)
     rgb = np.asarray(image, dtype=np.float32)
     state = _State(rgb, assessment if assessment is not None else judge.assess(rgb, analysis))
     first = state.assessment
     pending: list[Step] = list(plan.steps)
     attempted: set[str] = set()
     records: list[StepRecord] = []
+    chain: list[ChainStep] = []
     notes = list(plan.notes)
     excluded = set(plan.intent.exclude)
     stopped = ""
@@ -213,13 +259,13 @@ def execute(
         if len(records) >= config.max_steps:
             stopped = f"step limit ({config.max_steps}) reached"
             break
-        remaining = deadline - time.perf_counter()
+        remaining = budget.remaining()
         if remaining <= 0:
             stopped = f"time budget ({config.time_budget_s:.0f} s) spent"
             notes += [f"{s.task}: not run, time budget spent" for s in pending]
             break
         if pending[0].candidates:
-            needed = predicted_seconds(pending[0].candidates[0], state, config)
+            needed = predicted_seconds(pending[0].candidates[0], state, config, replay_megapixels)
             if needed > remaining:
                 stopped = (
                     f"time budget ({config.time_budget_s:.0f} s): {pending[0].task} would take "
@@ -239,10 +285,12 @@ def execute(
                 )
                 continue
         before_image = state.image
-        record, state, candidate = run_step(
-            state, step, judge, config, plan.intent.strength, deadline, device
+        record, state, candidate, kept = run_step(
+            state, step, judge, config, plan.intent.strength, budget, device
         )
         records.append(record)
+        if kept is not None:
+            chain.append(kept)
         if observe is not None:
             observe(record, before_image, candidate)
         if config.reanalyse and plan.auto and record.kept:
@@ -269,7 +317,7 @@ def execute(
         else:
             stopped = "nothing left above threshold" if plan.auto else "every asked step done"
     trace = Trace(tuple(records), tuple(notes), stopped, time.perf_counter() - started)
-    return Execution(state.image, first, state.assessment, trace)
+    return Execution(state.image, first, state.assessment, trace, tuple(chain))
 
 
 @dataclass(frozen=True)
@@ -280,6 +328,8 @@ class Execution:
     before: Assessment
     after: Assessment
     trace: Trace
+    chain: tuple[ChainStep, ...] = ()
+    """The kept steps in order, to run on the full image when ``image`` was a crop."""
 
 
 def _side_effects(record: StepRecord, step: Step) -> frozenset[str]:

@@ -71,6 +71,10 @@ class AgentConfig:
     rollback: bool = True
     reanalyse: bool = True
     raise_errors: bool = False
+    decision_side: int = 384
+    """Photos larger than two such squares are decided on one crop of this side and the kept
+    chain then runs once on the full image (``restora.agent.crops``); 0 decides on the full
+    image whatever its size."""
 
     def __post_init__(self) -> None:
         if self.max_candidates < 1 or self.max_steps < 0 or not self.time_budget_s > 0:

@@ -125,8 +125,23 @@ def image_path_argument(name: str = "input_path") -> Callable[[F], F]:
     return click.argument(name, metavar="IN", type=click.Path(path_type=Path))
 
 
-def load_input(path: Path, max_pixels: float | None = None) -> Any:
-    """Read an image for a command (errors are RestoraError: exit 2, one line)."""
+def load_input(
+    path: Path,
+    max_pixels: float | None = None,
+    *,
+    peak_memory: Callable[[Any], float] | None = None,
+    purpose: str = "read it",
+) -> Any:
+    """Read an image for a command (errors are RestoraError: exit 2, one line).
+
+    ``peak_memory(header)`` estimates the command's peak memory for this image from its
+    header (:class:`restora.io.ImageHeader`); an image that would not fit in the memory
+    available is refused before it is decoded, naming the estimate and ``--max-pixels``."""
     from restora.io import load
 
-    return load(path, max_pixels=None if max_pixels is None else int(max_pixels))
+    return load(
+        path,
+        max_pixels=None if max_pixels is None else int(max_pixels),
+        peak_memory=peak_memory,
+        purpose=purpose,
+    )

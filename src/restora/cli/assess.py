@@ -11,6 +11,7 @@ import csv
 import io
 import logging
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +33,48 @@ log = logging.getLogger("restora.cli.assess")
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
 
 
-def _metric_array(path: Path, max_pixels: float | None) -> np.ndarray:
-    """Pixels for the metrics: grey files stay (H, W), colour files are (H, W, 3)."""
-    image = load_input(path, max_pixels)
-    return image.rgb[..., 0] if image.meta.grey else image.rgb
+def _metric_array(
+    path: Path,
+    max_pixels: float | None,
+    peak_memory: Callable[[Any], float] | None = None,
+) -> np.ndarray:
+    """Pixels for the metrics: grey files stay (H, W), colour files are (H, W, 3).
+
+    A grey file keeps only its one plane (a third of the memory of the RGB it is read as)."""
+    image = load_input(path, max_pixels, peak_memory=peak_memory, purpose="assess it")
+    if image.meta.grey:
+        return np.ascontiguousarray(image.rgb[..., 0])
+    return np.asarray(image.rgb)
+
+
+def _resident_bytes(header: Any) -> float:
+    """What :func:`_metric_array` keeps of an image: float32, one plane or three."""
+    return (4.0 if header.grey else 12.0) * header.pixels
+
+
+def _peak_memory(
+    names: list[str], with_ref: bool, image_loaded: bool = False
+) -> Callable[[Any], float]:
+    """The estimate of ``assess``'s peak memory for one image (or, ``image_loaded``, for the
+    reference read after it) that :func:`restora.io.load` compares with the memory available
+    before decoding: the arrays kept, the reference's decode, and the most any one metric
+    needs (each metric declares its working memory; metrics run one after the other)."""
+    from restora.quality import get_metric
+
+    def estimate(header: Any) -> float:
+        h, w = header.height, header.width
+        # EXIF may turn the image: count the larger of both orientations
+        metrics = max(
+            max(get_metric(n).working_memory(h, w), get_metric(n).working_memory(w, h))
+            for n in names
+        )
+        resident = _resident_bytes(header)
+        if image_loaded or not with_ref:
+            return resident + metrics
+        # the reference (the same size) is read while the image is kept
+        return resident + max(header.decode_bytes, resident + metrics)
+
+    return estimate
 
 
 def _images_in(folder: Path) -> list[Path]:
@@ -123,7 +162,26 @@ def _list_metrics(as_json: bool) -> None:
         click.echo(f"{'':<9} {m.description}")
 
 
-def _write_csv(path: Path, rows: list[dict[str, Any]], names: list[str]) -> None:
+def _check_csv_path(
+    csv_path: Path, overwrite: bool, inputs: list[Path], report: Path | None
+) -> None:
+    """Refuse, before any work, a CSV path that is an input (an image file in an input folder
+    included), exists without --overwrite, looks like an image, or is the report."""
+    from restora.errors import OutputError
+    from restora.io import check_output
+
+    check_output(csv_path, overwrite=overwrite, inputs=inputs, image=False)
+    if csv_path.suffix.lower() in IMAGE_SUFFIXES:
+        raise OutputError(
+            f"{csv_path}: --csv writes a text table; give it a .csv name, not an image one"
+        )
+    if report is not None and report.resolve() == csv_path.resolve():
+        raise OutputError(f"{csv_path}: --csv and --report name the same file")
+
+
+def _write_csv(
+    path: Path, rows: list[dict[str, Any]], names: list[str], overwrite: bool = False
+) -> None:
     from restora.io import write_bytes_atomic
 
     buffer = io.StringIO()
@@ -139,7 +197,7 @@ def _write_csv(path: Path, rows: list[dict[str, Any]], names: list[str]) -> None
                 *(row.get(k, "") for k in extra),
             ]
         )
-    write_bytes_atomic(path, buffer.getvalue().encode(), overwrite=True)
+    write_bytes_atomic(path, buffer.getvalue().encode(), overwrite=overwrite)
 
 
 def _write_report(report: Path | None, entries: list[Any] | None, overwrite: bool) -> None:
@@ -197,16 +255,22 @@ def assess(
         check_report_path(report, overwrite, input_path)
         entries = []
 
+    with_ref = ref is not None
+    image_memory = _peak_memory(names, with_ref)
+    ref_memory = _peak_memory(names, with_ref, image_loaded=True)
     if input_path.is_dir():
         files = _images_in(input_path)
         if ref is not None and not ref.is_dir():
             raise InputError(f"{ref}: IN is a folder, so --ref must be a folder too")
+        references = [_match_reference(p, ref) for p in files] if ref is not None else []
+        if csv_path is not None:
+            _check_csv_path(csv_path, overwrite, [*files, *references], report)
         rows = []
-        for path in files:
-            image = _metric_array(path, max_pixels)
-            reference = None
-            if ref is not None:
-                reference = _metric_array(_match_reference(path, ref), max_pixels)
+        for index, path in enumerate(files):
+            image = reference = None  # let the previous file's pixels go before reading on
+            image = _metric_array(path, max_pixels, image_memory)
+            if references:
+                reference = _metric_array(references[index], max_pixels, ref_memory)
             try:
                 row = _assess_one(image, reference, names, explicit)
             except InputError as exc:
@@ -217,7 +281,7 @@ def assess(
 
                 entries.append(assess_entry(path.name, image, reference, row))
         if csv_path is not None:
-            _write_csv(csv_path, rows, names)
+            _write_csv(csv_path, rows, names, overwrite)
         _write_report(report, entries, overwrite)
         if as_json:
             emit_json({"files": rows})
@@ -235,11 +299,13 @@ def assess(
 
     if ref is not None and ref.is_dir():
         ref = _match_reference(input_path, ref)
-    image = _metric_array(input_path, max_pixels)
-    reference = _metric_array(ref, max_pixels) if ref is not None else None
+    if csv_path is not None:
+        _check_csv_path(csv_path, overwrite, [input_path, *([ref] if ref else [])], report)
+    image = _metric_array(input_path, max_pixels, image_memory)
+    reference = _metric_array(ref, max_pixels, ref_memory) if ref is not None else None
     result = _assess_one(image, reference, names, explicit)
     if csv_path is not None:
-        _write_csv(csv_path, [{"file": input_path.name, **result}], names)
+        _write_csv(csv_path, [{"file": input_path.name, **result}], names, overwrite)
     if entries is not None:
         from restora.reports import assess_entry
 

@@ -76,3 +76,23 @@ def rounded(value: Any, digits: int = 4) -> Any:
     if isinstance(value, (np.ndarray, list, tuple)):
         return [rounded(v, digits) for v in np.asarray(value).tolist()]
     return value
+
+
+def smooth_field(
+    height: int, width: int, rng: np.random.Generator, cells: int = 4, octaves: int = 2
+) -> np.ndarray:
+    """A smooth random field in [0, 1], (height, width) float32: coarse uniform noise on a
+    ``cells``-wide grid (aspect kept), bicubic-upsampled, plus ``octaves - 1`` finer grids at
+    half the amplitude each, min-max normalised. Draws a fixed number of numbers for a size."""
+    import cv2
+
+    total = np.zeros((height, width), dtype=np.float32)
+    amplitude = 1.0
+    for octave in range(octaves):
+        across = cells * 2**octave
+        down = max(2, round(across * height / max(width, 1)))
+        coarse = rng.random((down, across)).astype(np.float32)
+        total += amplitude * cv2.resize(coarse, (width, height), interpolation=cv2.INTER_CUBIC)
+        amplitude *= 0.5
+    low, high = float(total.min()), float(total.max())
+    return ((total - low) / max(high - low, 1e-6)).astype(np.float32)

@@ -9,6 +9,17 @@ Depth proxy: without a depth map, depth is a vertical gradient (the top of a pho
 farther away: sky, horizon) with a random horizon height, mixed with a smooth random field
 (bicubic-upsampled coarse noise) for uneven, patchy fog. This is the heuristic of synthetic
 haze datasets without depth sensors; a real depth map can be passed as ``depth``.
+
+``realistic=True`` makes haze as the atmosphere does, in linear light:
+- uneven depth: a smooth random field over three octaves, mixed with the vertical gradient
+  at a random weight (0-0.7), so fog is patchy and not tied to the rows;
+- wavelength-dependent scattering: ``beta_c = beta * (lambda_c / 550 nm) ** -gamma`` for
+  lambda = 610, 550, 465 nm with the Angstrom exponent gamma in U(0, 1.3) (fog's large drops
+  scatter all colours alike, gamma ~ 0; haze's small particles scatter blue more);
+- a coloured airlight: the colour of a black body at 4500-10000 K (warm smog and sunrise to
+  blue sky light, :func:`restora.degradations.camera.planckian_rgb`), 40-100 % of it mixed
+  with grey, brightness 0.65-1.0, up to 25 % brighter towards the top of the frame (sky);
+- then a low-ISO photograph saved as JPEG (:func:`restora.degradations.camera.finish_capture`).
 """
 
 from __future__ import annotations
@@ -56,15 +67,21 @@ def add_haze(
     beta: float | None = None,
     airlight: float | tuple[float, float, float] | None = None,
     depth: np.ndarray | None = None,
+    realistic: bool = False,
+    camera: bool = True,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Add haze with scattering ``beta`` (default from severity), airlight and a depth map.
 
     ``depth`` (H, W) is relative depth (larger is farther); the proxy of the module docstring
     is used when it is not given. Random draws do not depend on severity, so for one seed the
-    dark channel rises monotonically with severity.
+    dark channel rises monotonically with severity. ``realistic``: see the module docstring
+    (``camera=False`` leaves out the photograph at the end).
     """
     img = check_image(image)
     severity = check_severity(severity)
+    if realistic:
+        scattering = beta_for_severity(severity) if beta is None else float(beta)
+        return _atmospheric_haze(img, scattering, rng, airlight, depth, camera)
     height, width = img.shape[:2]
     level = rng.uniform(0.75, 1.0)
     tint = rng.uniform(-0.03, 0.03, 3)
@@ -87,3 +104,61 @@ def add_haze(
         "depth": "given" if depth is not None else "proxy",
     }
     return finish(out), params
+
+
+WAVELENGTHS_NM: tuple[float, float, float] = (610.0, 550.0, 465.0)
+
+
+def _atmospheric_haze(
+    img: np.ndarray,
+    scattering: float,
+    rng: np.random.Generator,
+    airlight: float | tuple[float, float, float] | None,
+    depth: np.ndarray | None,
+    camera: bool,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    from restora.degradations._common import linear_to_srgb, smooth_field, srgb_to_linear
+    from restora.degradations.camera import finish_capture, planckian_rgb
+
+    height, width = img.shape[:2]
+    u = rng.random(6)
+    field = smooth_field(height, width, rng, cells=3, octaves=3)
+    rows = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None]
+    if depth is None:
+        tilt = 0.7 * float(u[0])
+        relative = (1.0 - tilt) * field + tilt * (1.0 - rows)
+        relative = (relative - relative.min()) / max(float(np.ptp(relative)), 1e-6)
+        distance = (NEAR_DEPTH + (1.0 - NEAR_DEPTH) * relative).astype(np.float32)
+    else:
+        distance = np.asarray(depth, dtype=np.float32)
+        if distance.shape != (height, width):
+            raise ValueError(f"depth shape {distance.shape} does not match image {img.shape[:2]}")
+    angstrom = 1.3 * float(u[1])
+    betas = scattering * (np.asarray(WAVELENGTHS_NM) / 550.0) ** -angstrom
+    temperature = 4500.0 + 5500.0 * float(u[2])
+    colour = 0.4 + 0.6 * float(u[3])
+    brightness = 0.65 + 0.35 * float(u[4])
+    if airlight is None:
+        tint = colour * planckian_rgb(temperature) + (1.0 - colour)
+        light_srgb = np.clip(brightness * tint / tint.max(), 0.0, 1.0)
+    else:
+        light_srgb = np.broadcast_to(np.asarray(airlight, dtype=np.float32), (3,)).copy()
+    sky = 1.0 + 0.25 * float(u[5]) * (1.0 - rows)[:, :, None]  # brighter towards the top
+    light = srgb_to_linear(light_srgb.astype(np.float32))[None, None, :] * sky
+    transmission = np.exp(-distance[:, :, None] * betas[None, None, :].astype(np.float32))
+    linear = srgb_to_linear(img) * transmission + np.minimum(light, 1.0) * (1.0 - transmission)
+    out = finish(linear_to_srgb(linear))
+    params: dict[str, Any] = {
+        "variant": "realistic",
+        "beta": rounded(scattering, 3),
+        "beta_rgb": rounded(betas, 3),
+        "angstrom": rounded(angstrom, 3),
+        "airlight": rounded(light_srgb, 3),
+        "airlight_temperature": round(temperature),
+        "mean_transmission": rounded(float(transmission.mean()), 3),
+        "depth": "given" if depth is not None else "smooth",
+    }
+    if camera:
+        out, captured = finish_capture(out, rng)
+        params.update(captured)
+    return out, params

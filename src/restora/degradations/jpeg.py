@@ -7,6 +7,21 @@ subsampled 4:2:0 (the default of cameras, Pillow and OpenCV) unless ``subsamplin
 tables, which libjpeg derives from the standard tables of the JPEG specification (Annex K) by the
 IJG scaling. (A rough quality from decoded *pixels* is
 :func:`restora.quality.statistics.estimate_jpeg_quality`.)
+
+``realistic=True`` compresses the way photos on the web were compressed, more than once, all
+4:2:0 (Pillow ``subsampling=2``), with ``quality`` (from severity, as above) the last and
+strongest compression:
+
+- ``double`` (40 %): a camera JPEG (quality 85-98) then a re-save at ``quality``; half the
+  time the first block grid is shifted by 1-7 px (the photo was cropped between the saves).
+- ``resize`` (30 %): a JPEG (quality 75-95) of a larger image, resized by 0.5-0.9 (area or
+  bilinear) to the input size, then saved at ``quality``.
+- ``messenger`` (30 %): a phone photo (long side 3000-4032 px, camera quality 88-98) shrunk
+  to a long side of 1280-1600 px, as messengers do, then saved at ``quality`` (messengers use
+  70-85, severities 0.11-0.28). The input is taken to be a crop of the shrunk image.
+
+The larger image of the last two is the input enlarged (bicubic), so the output has the
+input's size; the first compression's blocks end up smaller than 8 px and off the final grid.
 """
 
 from __future__ import annotations
@@ -33,6 +48,8 @@ _STANDARD_LUMINANCE = np.array(
     dtype=np.int64,
 )
 SUBSAMPLING: dict[str, int] = {"4:4:4": 0, "4:2:2": 1, "4:2:0": 2}
+CHAINS: tuple[str, ...] = ("double", "resize", "messenger")
+CHAIN_PROBABILITIES: tuple[float, ...] = (0.4, 0.3, 0.3)
 
 
 def quality_for_severity(severity: float) -> int:
@@ -102,16 +119,70 @@ def add_jpeg(
     *,
     quality: int | None = None,
     subsampling: str = "4:2:0",
+    realistic: bool = False,
+    chain: str | None = None,
+    first_quality: int | None = None,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Encode and decode as JPEG at ``quality`` (default ``round(95 - 90 * severity)``).
 
-    Deterministic: ``rng`` is accepted for the common signature but not used.
+    Deterministic: ``rng`` is accepted for the common signature but not used, except by
+    ``realistic`` compression chains (see the module docstring; ``chain`` and
+    ``first_quality`` fix their choices).
     """
-    del rng
     img = check_image(image)
     q = quality_for_severity(severity) if quality is None else int(quality)
     if not 1 <= q <= 100:
         raise ValueError(f"JPEG quality must be in 1-100, got {q}")
+    if realistic:
+        return _compression_chain(img, q, rng, chain, first_quality)
     data = encode_jpeg(img, q, subsampling=subsampling)
     out = decode_jpeg(data)
     return out, {"quality": q, "subsampling": subsampling, "bytes": len(data)}
+
+
+def _jpeg_round_trip(image: np.ndarray, quality: int) -> np.ndarray:
+    return decode_jpeg(encode_jpeg(image, quality, subsampling="4:2:0"))
+
+
+def _compression_chain(
+    img: np.ndarray,
+    quality: int,
+    rng: np.random.Generator,
+    chain: str | None,
+    first_quality: int | None,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    import cv2
+
+    u = rng.random(7)
+    if chain is None:
+        chain = CHAINS[int(np.searchsorted(np.cumsum(CHAIN_PROBABILITIES), u[0] * 0.999999))]
+    if chain not in CHAINS:
+        raise ValueError(f"unknown JPEG chain {chain!r}; choose one of: {', '.join(CHAINS)}")
+    height, width = img.shape[:2]
+    params: dict[str, Any] = {"kind": chain, "variant": "realistic"}
+    if chain == "double":
+        first = round(85 + 13 * u[1]) if first_quality is None else int(first_quality)
+        dy, dx = (1 + int(7 * u[3]), 1 + int(7 * u[4])) if u[2] < 0.5 else (0, 0)
+        padded = np.pad(img, ((dy, 0), (dx, 0), (0, 0)), mode="reflect")
+        earlier = _jpeg_round_trip(padded, first)[dy:, dx:]
+        params["shift"] = [dy, dx]
+    else:
+        if chain == "resize":
+            first = round(75 + 20 * u[1]) if first_quality is None else int(first_quality)
+            scale = 0.5 + 0.4 * u[5]
+            interpolation = cv2.INTER_AREA if u[6] < 0.5 else cv2.INTER_LINEAR
+        else:
+            first = round(88 + 10 * u[1]) if first_quality is None else int(first_quality)
+            long_side = 1280.0 + 320.0 * u[5]
+            scale = long_side / (3000.0 + 1032.0 * u[6])
+            interpolation = cv2.INTER_AREA
+            params["long_side"] = round(long_side)
+        size = (max(2, round(width / scale)), max(2, round(height / scale)))
+        larger = np.clip(cv2.resize(img, size, interpolation=cv2.INTER_CUBIC), 0.0, 1.0)
+        earlier = cv2.resize(
+            _jpeg_round_trip(larger, first), (width, height), interpolation=interpolation
+        )
+        params["scale"] = round(float(scale), 4)
+    data = encode_jpeg(np.clip(earlier, 0.0, 1.0), quality, subsampling="4:2:0")
+    params.update(quality=quality, first_quality=first, subsampling="4:2:0", bytes=len(data))
+    return decode_jpeg(data), params

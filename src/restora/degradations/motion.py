@@ -6,10 +6,21 @@ Severity -> physical parameter: the trajectory's path length in pixels is
 drifts with inertia (random curvature) and occasionally jerks (impulsive shake). A ``linear``
 trajectory is the classic straight-line kernel. The kernel is centred on the trajectory's centre
 of mass so that blurring does not shift the image (the pair stays aligned for training).
+
+``realistic=True`` follows the random-motion generator of Boracchi & Foi (2012) as DeblurGAN
+(Kupyn et al. 2018) uses it: a particle with a random initial direction whose velocity each
+step gets a Gaussian shake (strength U(0, 10)), a centripetal pull back towards the start
+(U(0, 0.7)) and, rarely, a big shake that reverses it (probability U(0, 0.2) times the
+anxiety 0.005 per step of 2000); its speed is constant, so exposure is uniform along the path.
+It runs 500 steps with the per-step terms rescaled to give the 2000-step statistics (the
+random term by sqrt(4), the deterministic ones by 4). The path is scaled to ``length`` px,
+the image is blurred in linear light (lights streak), then photographed at low ISO and saved
+as JPEG (:func:`restora.degradations.camera.finish_capture`).
 """
 
 from __future__ import annotations
 
+import cmath
 import math
 from typing import Any
 
@@ -85,14 +96,21 @@ def add_motion_blur(
     *,
     length: float | None = None,
     trajectory: str | None = None,
+    realistic: bool = False,
+    camera: bool = True,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Blur along a random camera path of ``length`` px (default ``1 + 34 * severity``).
 
     ``trajectory`` is ``shake`` (70 %) or ``linear`` (30 %) when not given. The convolution is
-    ``cv2.filter2D`` (DFT for large kernels).
+    ``cv2.filter2D`` (DFT for large kernels). ``realistic``: the Boracchi-Foi generator,
+    linear light and a camera (see the module docstring; ``camera=False`` leaves out the
+    low-ISO capture and JPEG).
     """
     img = check_image(image)
     severity = check_severity(severity)
+    if realistic:
+        path_length = length_for_severity(severity) if length is None else float(length)
+        return _camera_shake(img, path_length, rng, camera)
     draw = rng.random()
     if trajectory is None:
         trajectory = "shake" if draw < 0.7 else "linear"
@@ -111,3 +129,75 @@ def add_motion_blur(
         "kernel_size": int(kernel.shape[0]),
     }
     return finish(filter2d(img, kernel)), params
+
+
+BORACCHI_STEPS = 500
+_REFERENCE_STEPS = 2000
+_ANXIETY = 0.005
+
+
+def boracchi_trajectory(rng: np.random.Generator) -> tuple[np.ndarray, dict[str, Any]]:
+    """A unit-length random camera path (Boracchi & Foi 2012; DeblurGAN's parameters), as
+    ``(BORACCHI_STEPS, 2)`` points (x, y) from 0, and its random parameters."""
+    u = rng.random(4)
+    jumps = rng.random((BORACCHI_STEPS, 2)).tolist()
+    shakes = rng.standard_normal((BORACCHI_STEPS, 2)).tolist()
+    centripetal = 0.7 * float(u[0])
+    big_shake = 0.2 * float(u[1])
+    gaussian_shake = 10.0 * float(u[2])
+    ratio = _REFERENCE_STEPS / BORACCHI_STEPS
+    random_scale = _ANXIETY * math.sqrt(ratio)
+    pull_scale = _ANXIETY * ratio
+    jump_probability = big_shake * _ANXIETY * ratio
+    step = 60.0 / (BORACCHI_STEPS - 1)  # DeblurGAN's canvas length 60; rescaled below
+    angle = 2.0 * math.pi * float(u[3])
+    velocity = complex(math.cos(angle), math.sin(angle)) * step
+    position = 0j
+    points = [position]
+    big_shakes = 0
+    for (jump, turn), (sx, sy) in zip(jumps[:-1], shakes[:-1], strict=True):
+        change = 0j
+        if jump < jump_probability:
+            change = 2.0 * velocity * cmath.exp(1j * (math.pi + turn - 0.5))  # reverses
+            big_shakes += 1
+        change += (
+            random_scale * gaussian_shake * complex(sx, sy) - pull_scale * centripetal * position
+        ) * step
+        velocity += change
+        velocity = velocity / max(abs(velocity), 1e-12) * step
+        position += velocity
+        points.append(position)
+    path = np.array([[p.real, p.imag] for p in points], dtype=np.float64)
+    length = float(np.linalg.norm(np.diff(path, axis=0), axis=1).sum())
+    params = {
+        "generator": "boracchi_foi",
+        "centripetal": rounded(centripetal, 3),
+        "gaussian_shake": rounded(gaussian_shake, 3),
+        "big_shake": rounded(big_shake, 3),
+        "big_shakes": big_shakes,
+    }
+    return path / max(length, 1e-12), params
+
+
+def _camera_shake(
+    img: np.ndarray, path_length: float, rng: np.random.Generator, camera: bool
+) -> tuple[np.ndarray, dict[str, Any]]:
+    from restora.degradations._common import linear_to_srgb, srgb_to_linear
+    from restora.degradations.camera import finish_capture
+
+    points, shape = boracchi_trajectory(rng)
+    kernel = trajectory_kernel(points, path_length)
+    extent = points.max(axis=0) - points.min(axis=0)
+    out = finish(linear_to_srgb(filter2d(srgb_to_linear(img), kernel)))
+    params: dict[str, Any] = {
+        "trajectory": "shake",
+        "variant": "realistic",
+        "length": rounded(path_length, 2),
+        "extent": rounded(float(np.hypot(*extent)) * path_length, 2),
+        "kernel_size": int(kernel.shape[0]),
+        **shape,
+    }
+    if camera:
+        out, captured = finish_capture(out, rng)
+        params.update(captured)
+    return out, params

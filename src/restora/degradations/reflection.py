@@ -14,6 +14,16 @@ is picked) when given: the training data set passes other images of its pool. Ot
 shipped with scikit-image (astronaut, chelsea, coffee, rocket) is used, never the
 image itself (a mirrored copy of the scene would be easy to spot and unrealistic). ``R`` is a
 random crop of the source with the target's aspect ratio, resized and randomly flipped.
+
+``realistic=True`` reflects as real glass does, in linear light (a reflection adds light, so
+it shows most in the dark parts of the scene): ``I = (1 - w(x)) g T + w(x) (K * R)`` with
+- a defocused reflected scene (Gaussian sd 0.5-6 px, scaled as above);
+- ghosting in 70 % of cases: the second surface's copy shifted 2-12 px, 30-80 % as strong;
+- an uneven weight ``w(x)``, mean ``0.05 + 0.35 * severity``: a ramp across the frame in a
+  random direction (the reflectance grows towards grazing angles and the reflected scene is
+  unevenly lit) plus a smooth random field, from 0.1 to about 2 times the mean;
+- a slight glass tint ``g`` (red and blue down by up to 6 %, green glass);
+- then a low-ISO photograph saved as JPEG (:func:`restora.degradations.camera.finish_capture`).
 """
 
 from __future__ import annotations
@@ -76,6 +86,22 @@ def crop_to_fit(
     return out[:, ::-1] if draws[3] < 0.5 else out
 
 
+def _pick_source(
+    reflection_source: np.ndarray | Sequence[np.ndarray] | None, draw: float
+) -> tuple[np.ndarray, str]:
+    """The reflected image and where it came from (see the module docstring)."""
+    if reflection_source is None:
+        name = SKIMAGE_SOURCES[int(draw * len(SKIMAGE_SOURCES))]
+        return skimage_source(name), f"skimage.data.{name}"
+    if isinstance(reflection_source, np.ndarray):
+        return reflection_source, "given"
+    # a pool: index it rather than list it, so a lazily loading sequence loads one
+    if len(reflection_source) == 0:
+        raise ValueError("reflection_source pool is empty")
+    index = int(draw * len(reflection_source))
+    return reflection_source[index], f"pool[{index}]"
+
+
 def add_reflection(
     image: np.ndarray,
     severity: float,
@@ -85,24 +111,23 @@ def add_reflection(
     weight: float | None = None,
     blur_sigma: float | None = None,
     ghost: bool | None = None,
+    realistic: bool = False,
+    camera: bool = True,
 ) -> tuple[np.ndarray, dict[str, Any]]:
-    """Blend a reflected scene into ``image`` (see the module docstring)."""
+    """Blend a reflected scene into ``image`` (see the module docstring).
+
+    ``realistic``: glass in linear light with an uneven weight (``camera=False`` leaves out
+    the photograph at the end; ``weight`` is then the mean weight).
+    """
     import cv2
 
     img = check_image(image)
     severity = check_severity(severity)
     height, width = img.shape[:2]
+    if realistic:
+        return _glass_reflection(img, severity, rng, reflection_source, weight, camera)
     draws = rng.random(5)
-    if reflection_source is None:
-        name = SKIMAGE_SOURCES[int(draws[0] * len(SKIMAGE_SOURCES))]
-        source, origin = skimage_source(name), f"skimage.data.{name}"
-    elif isinstance(reflection_source, np.ndarray):
-        source, origin = reflection_source, "given"
-    else:  # a pool: index it rather than list it, so a lazily loading sequence loads one
-        if len(reflection_source) == 0:
-            raise ValueError("reflection_source pool is empty")
-        index = int(draws[0] * len(reflection_source))
-        source, origin = reflection_source[index], f"pool[{index}]"
+    source, origin = _pick_source(reflection_source, float(draws[0]))
     reflected = crop_to_fit(source, height, width, rng)
     size_factor = max(1.0, min(height, width) / 256.0)
     sigma = (1.0 + 3.0 * draws[1]) * size_factor if blur_sigma is None else float(blur_sigma)
@@ -122,3 +147,63 @@ def add_reflection(
     out = (1.0 - w) * img + w * reflected
     params.update(weight=rounded(w, 3), blur_sigma=rounded(sigma, 2), ghost=ghosted, source=origin)
     return finish(out), params
+
+
+def _glass_reflection(
+    img: np.ndarray,
+    severity: float,
+    rng: np.random.Generator,
+    reflection_source: np.ndarray | Sequence[np.ndarray] | None,
+    weight: float | None,
+    camera: bool,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    import cv2
+
+    from restora.degradations._common import linear_to_srgb, smooth_field, srgb_to_linear
+    from restora.degradations.camera import finish_capture
+
+    height, width = img.shape[:2]
+    u = rng.random(10)
+    source, origin = _pick_source(reflection_source, float(u[0]))
+    reflected = srgb_to_linear(crop_to_fit(source, height, width, rng))
+    size_factor = max(1.0, min(height, width) / 256.0)
+    sigma = (0.5 + 5.5 * float(u[1])) * size_factor
+    reflected = cv2.GaussianBlur(reflected, (0, 0), sigmaX=sigma)
+    ghosted = bool(u[2] < 0.7)
+    params: dict[str, Any] = {"variant": "realistic"}
+    if ghosted:
+        shift = (2.0 + 10.0 * float(u[3])) * size_factor
+        angle = 2.0 * math.pi * float(u[4])
+        strength = 0.3 + 0.5 * float(u[5])
+        matrix = np.array(
+            [[1, 0, shift * math.cos(angle)], [0, 1, shift * math.sin(angle)]], dtype=np.float32
+        )
+        copy = cv2.warpAffine(reflected, matrix, (width, height), borderMode=cv2.BORDER_REFLECT_101)
+        reflected = (reflected + strength * copy) / (1.0 + strength)
+        params.update(ghost_shift=rounded(shift, 2), ghost_strength=rounded(strength, 3))
+    mean_weight = weight_for_severity(severity) if weight is None else float(weight)
+    field = smooth_field(height, width, rng, cells=2, octaves=2)
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    direction = 2.0 * math.pi * float(u[6])
+    ramp = math.cos(direction) * xx / max(width - 1, 1) + math.sin(direction) * yy / max(
+        height - 1, 1
+    )
+    ramp = (ramp - ramp.min()) / max(float(np.ptp(ramp)), 1e-6)
+    mix = 0.3 + 0.5 * float(u[7])
+    shape = 0.1 + mix * ramp + (1.0 - mix) * field
+    local = np.clip(mean_weight * shape / float(shape.mean()), 0.0, 0.95)
+    tint = np.array([1.0 - 0.06 * float(u[8]), 1.0, 1.0 - 0.06 * float(u[9])], dtype=np.float32)
+    linear = (1.0 - local[:, :, None]) * srgb_to_linear(img) * tint + local[:, :, None] * reflected
+    out = finish(linear_to_srgb(linear))
+    params.update(
+        weight=rounded(float(local.mean()), 3),
+        weight_range=rounded([float(local.min()), float(local.max())], 3),
+        blur_sigma=rounded(sigma, 2),
+        ghost=ghosted,
+        glass_tint=rounded(tint, 3),
+        source=origin,
+    )
+    if camera:
+        out, captured = finish_capture(out, rng)
+        params.update(captured)
+    return out, params

@@ -26,7 +26,7 @@ from restora.quality.matlab import (
     rgb2gray,
     to_uint8_levels,
 )
-from restora.quality.strips import STRIP_PIXELS, row_strips
+from restora.quality.strips import STRIP_PIXELS, row_strips, strip_memory
 
 MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 
@@ -294,3 +294,28 @@ def _gmsd_in_strips(img: np.ndarray, ref: np.ndarray, t_const: float) -> float:
         g2 = _prewitt_magnitude(np.pad(small2[lo:hi], pad))
         quality_map[start:stop] = (2 * g1 * g2 + t_const) / (g1 * g1 + g2 * g2 + t_const)
     return float(np.std(quality_map, ddof=1))
+
+
+# ------------------------------------------------------------------------ working memory
+# Peak bytes beyond the two images, measured with getrusage at 12 and 24 MP (docs/quality.md)
+# and rounded up by about a quarter.
+
+
+def psnr_memory(height: int, width: int) -> float:
+    """PSNR (both conventions): ~75 bytes per strip pixel."""
+    return strip_memory(height, width, 100.0)
+
+
+def ssim_memory(height: int, width: int) -> float:
+    """SSIM (both conventions): ~140 bytes per strip pixel."""
+    return strip_memory(height, width, 170.0, 2 * SSIM_HALO + 1)
+
+
+def ms_ssim_memory(height: int, width: int) -> float:
+    """MS-SSIM: the half-size grey images stay whole (~4 bytes per pixel), plus strips."""
+    return 5.0 * height * width + strip_memory(height, width, 150.0, 2 * SSIM_HALO + 1)
+
+
+def gmsd_memory(height: int, width: int) -> float:
+    """GMSD: the half-size images and the quality map stay whole (~10 bytes per pixel)."""
+    return 12.0 * height * width + strip_memory(height, width, 60.0, 3)

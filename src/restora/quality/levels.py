@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from restora.quality.statistics import blockiness, estimate_flat_area_noise_sigma, luma
-from restora.quality.strips import STRIP_PIXELS, row_strips, with_halo
+from restora.quality.strips import STRIP_PIXELS, row_strips, strip_memory, with_halo
 from restora.types import QualityScore
 from restora.vocabulary import QUALITY_LEVELS
 
@@ -203,6 +203,13 @@ def quality_score(image: np.ndarray) -> float:
     niqe_part = niqe_to_score(niqe(image))
     score = NIQE_WEIGHT * niqe_part + (1.0 - NIQE_WEIGHT) * piqe_part
     return float(np.clip(score, 0.0, 100.0))
+
+
+def working_memory(height: int, width: int) -> float:
+    """Peak working bytes of :func:`quality_score` and :func:`assess_nr` beyond the image
+    (NIQE, PIQE and the cues one after the other, each strip by strip): ~130 bytes per strip
+    pixel measured at 12 and 24 MP, 160 with headroom."""
+    return strip_memory(height, width, 160.0, 128)
 
 
 DEFAULT_QUALITY_MODEL = "quality"

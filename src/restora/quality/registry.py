@@ -77,6 +77,10 @@ class Metric:
     description: str = ""
     min_size: int = 1
     options: dict[str, Any] = field(default_factory=dict, compare=False)
+    memory: str | Callable[[int, int], float] | None = field(default=None, compare=False)
+    """Its peak working memory in bytes for a height x width input, beyond the input arrays:
+    ``"module:function"`` in ``restora.quality`` or a function; None assumes
+    :data:`DEFAULT_BYTES_PER_PIXEL` per pixel (the refusal of images that cannot fit uses it)."""
 
     @property
     def needs_reference(self) -> bool:
@@ -98,6 +102,17 @@ class Metric:
         module = importlib.import_module(f"restora.quality.{module_name}")
         func: Callable[..., float] = getattr(module, attr)
         return func
+
+    def working_memory(self, height: int, width: int) -> float:
+        """Estimated peak bytes this metric needs on a ``height`` x ``width`` image (and its
+        reference), beyond the input arrays themselves."""
+        if self.memory is None:
+            return DEFAULT_BYTES_PER_PIXEL * height * width
+        if callable(self.memory):
+            return float(self.memory(height, width))
+        module_name, attr = self.memory.split(":")
+        module = importlib.import_module(f"restora.quality.{module_name}")
+        return float(getattr(module, attr)(height, width))
 
     def __call__(self, image: Any, ref: Any = None, **opts: Any) -> float:
         img = as_metric_array(image, "image")
@@ -131,6 +146,10 @@ def _json_bound(value: float) -> float | str:
     return value
 
 
+DEFAULT_BYTES_PER_PIXEL = 120.0
+"""Working memory assumed for a metric that does not declare its own: a dozen float64
+full-size arrays, what whole-image numpy code typically holds at once."""
+
 _RGB_OR_GREY = "float RGB (H, W, 3) or grey (H, W) in [0, 1]"
 _INF = math.inf
 
@@ -146,6 +165,7 @@ METRICS: dict[str, Metric] = {
             "iqa",
             "full_reference:psnr_rgb",
             "peak signal-to-noise ratio in dB, peak 255 (inf for identical images)",
+            memory="full_reference:psnr_memory",
         ),
         Metric(
             "psnr_y",
@@ -156,6 +176,7 @@ METRICS: dict[str, Metric] = {
             "basicsr",
             "full_reference:psnr_y",
             "PSNR on the luma channel, as restoration papers report it (crop_border=0)",
+            memory="full_reference:psnr_memory",
         ),
         Metric(
             "ssim",
@@ -167,6 +188,7 @@ METRICS: dict[str, Metric] = {
             "full_reference:ssim_grey",
             "structural similarity (Wang et al. 2004), 11x11 Gaussian window, sigma 1.5",
             min_size=11,
+            memory="full_reference:ssim_memory",
         ),
         Metric(
             "ssim_y",
@@ -178,6 +200,7 @@ METRICS: dict[str, Metric] = {
             "full_reference:ssim_y",
             "SSIM on the luma channel, as restoration papers report it (crop_border=0)",
             min_size=11,
+            memory="full_reference:ssim_memory",
         ),
         Metric(
             "ms_ssim",
@@ -189,6 +212,7 @@ METRICS: dict[str, Metric] = {
             "full_reference:ms_ssim",
             "multi-scale SSIM, five scales, weights 0.0448/0.2856/0.3001/0.2363/0.1333",
             min_size=176,
+            memory="full_reference:ms_ssim_memory",
         ),
         Metric(
             "gmsd",
@@ -200,6 +224,7 @@ METRICS: dict[str, Metric] = {
             "full_reference:gmsd",
             "gradient magnitude similarity deviation (Xue et al. 2014); 0 for identical images",
             min_size=4,
+            memory="full_reference:gmsd_memory",
         ),
         Metric(
             "vif",
@@ -212,6 +237,7 @@ METRICS: dict[str, Metric] = {
             "visual information fidelity (Sheikh & Bovik 2006), wavelet-domain GSM; 1 for "
             "identical images, above 1 for contrast enhancement",
             min_size=64,
+            memory="vif:working_memory",
         ),
         Metric(
             "fsim",
@@ -223,6 +249,7 @@ METRICS: dict[str, Metric] = {
             "fsim:fsim",
             "feature similarity (Zhang et al. 2011), phase congruency + gradient magnitude",
             min_size=16,
+            memory="fsim:working_memory",
         ),
         Metric(
             "niqe",
@@ -235,6 +262,7 @@ METRICS: dict[str, Metric] = {
             "natural image quality evaluator (Mittal et al. 2013), pristine model fitted by "
             "restora on clean training images",
             min_size=96,
+            memory="niqe:working_memory",
         ),
         Metric(
             "piqe",
@@ -246,6 +274,7 @@ METRICS: dict[str, Metric] = {
             "piqe:piqe",
             "perception-based image quality evaluator (Venkatanath et al. 2015); 0 best, 100 worst",
             min_size=16,
+            memory="piqe:working_memory",
         ),
         Metric(
             "quality",
@@ -258,6 +287,7 @@ METRICS: dict[str, Metric] = {
             "restora's no-reference score behind the quality levels (excellent >= 80, good >= "
             "60, fair >= 40, poor >= 20, bad below)",
             min_size=16,
+            memory="levels:working_memory",
         ),
     )
 }

@@ -140,3 +140,11 @@ def _merge_distinct(
         inverse, weights=np.concatenate([counts, new_counts]), minlength=merged.size
     )
     return merged, np.rint(total).astype(np.int64)
+
+
+def strip_memory(
+    height: int, width: int, per_strip_pixel: float, rows: int = 1, budget: int = STRIP_PIXELS
+) -> float:
+    """Working bytes of a strip-wise computation: ``per_strip_pixel`` (measured) times the
+    pixels of its largest strip (``budget``, at least ``rows`` whole rows, at most the image)."""
+    return per_strip_pixel * min(height * width, max(budget, rows * width))

@@ -22,7 +22,7 @@ from scipy import ndimage
 
 from restora.paths import WEIGHTS_DIR
 from restora.quality.matlab import rgb2gray
-from restora.quality.strips import STRIP_PIXELS, row_strips
+from restora.quality.strips import STRIP_PIXELS, row_strips, strip_memory
 
 SP5_FILTERS_PATH = WEIGHTS_DIR / "quality" / "sp5_filters.npz"
 LEVELS = 4
@@ -204,3 +204,10 @@ def vif_grey(dist: np.ndarray, ref: np.ndarray) -> float:
 def vif(img: np.ndarray, ref: np.ndarray) -> float:
     """VIF of ``img`` against ``ref`` on MATLAB ``rgb2gray`` input (1 for identical images)."""
     return vif_grey(rgb2gray(img), rgb2gray(ref))
+
+
+def working_memory(height: int, width: int) -> float:
+    """Peak working bytes of :func:`vif` beyond the two images: the grey images, the first
+    level's low-pass and subbands and the GSM fields stay whole, ~62 bytes per pixel, plus
+    ~180 MB of strips (measured at 12 and 24 MP; 75 and 220 with headroom)."""
+    return 75.0 * height * width + strip_memory(height, width, 220.0, 40)

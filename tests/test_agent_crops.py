@@ -1,0 +1,107 @@
+"""Deciding on a crop of a large photo, then running the kept chain once on the whole photo."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from restora.agent import AgentConfig, DefaultJudge, restore
+from restora.agent.crops import Crop, choose_decision_crop, needs_crop
+from restora.types import Analysis, Degradation, QualityScore
+from restora.vocabulary import DEGRADATION_TYPES
+
+
+class NoiseByEstimate:
+    """Noise probability from the blind noise estimate, so it is local to what it is shown."""
+
+    def __init__(self) -> None:
+        self.shapes: list[tuple[int, ...]] = []
+
+    def analysis(self, image: np.ndarray) -> Analysis:
+        from restora.quality.statistics import estimate_noise_sigma
+
+        self.shapes.append(image.shape)
+        sigma = estimate_noise_sigma(image)
+        p = float(np.clip((sigma - 3.0) / 12.0, 0.0, 1.0))
+        scores = {t: 0.0 for t in DEGRADATION_TYPES}
+        scores["noise"] = p
+        found = (Degradation("noise", sigma / 50.0, p),) if p >= 0.5 else ()
+        return Analysis(found, "test", QualityScore(50.0, "fair"), scores)
+
+
+def half_noisy(height: int, width: int) -> np.ndarray:
+    """Left half a clean smooth ramp, right half the same texture with strong noise."""
+    rng = np.random.default_rng(0)
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    base = 0.5 + 0.25 * np.sin(x / 9.0) * np.cos(y / 13.0)
+    image = np.repeat(base[..., None], 3, axis=2)
+    image[:, width // 2 :] += rng.normal(0, 0.12, (height, width - width // 2, 3))
+    return np.clip(image, 0, 1).astype(np.float32)
+
+
+def test_only_photos_larger_than_two_crops_are_decided_on_a_crop() -> None:
+    assert not needs_crop((481, 321, 3), 384)  # a CBSD68 photo: decided whole, as before
+    assert needs_crop((1000, 1000, 3), 384)
+    assert not needs_crop((4000, 3000, 3), 0)  # 0 turns it off
+
+
+def test_the_crop_is_where_the_damage_is() -> None:
+    image = half_noisy(600, 1200)
+    analyzer = NoiseByEstimate()
+    whole = analyzer.analysis(image)
+    assert [d.type for d in whole.degradations] == ["noise"]
+    crop = choose_decision_crop(image, analyzer, whole, 384)
+    assert (crop.height, crop.width) == (384, 384)
+    assert crop.left >= 600 - 384 // 4  # mostly in the noisy right half
+    assert analyzer.shapes[-1][:2] == (384, 384)  # the analyzer saw crops, not the photo
+
+
+def test_a_large_photo_is_decided_on_a_crop_and_restored_whole() -> None:
+    image = half_noisy(700, 1000)
+    analyzer = NoiseByEstimate()
+    judge = DefaultJudge(analyzer=analyzer, weight_residual=1.0, weight_others=0.0,
+                         weight_quality=0.0)  # fmt: skip
+    result = restore(image, judge=judge, config=AgentConfig(decision_side=256))
+    assert any("decided on a 256x256 crop" in n for n in result.trace.notes)
+    kept = result.trace.kept
+    assert kept and kept[0].task == "denoise"
+    out = result.rgb
+    assert out.shape == image.shape
+    # the whole right half was denoised, not only the crop
+    right = out[:, 500:] - image[:, 500:]
+    assert float(np.abs(right).mean()) > 0.02
+    for top, left in ((0, 500), (444, 744)):
+        assert not np.allclose(out[top : top + 256, left : left + 256],
+                               image[top : top + 256, left : left + 256])  # fmt: skip
+    # judge calls stayed at crop size (the whole photo is only analysed, before and after)
+    sizes = {s[:2] for s in analyzer.shapes}
+    assert sizes <= {(256, 256), (700, 1000)}
+    assert sum(s[:2] == (700, 1000) for s in analyzer.shapes) == 2
+
+
+def test_the_budget_keeps_time_for_the_run_on_the_whole_photo() -> None:
+    from restora.experts import Expert, register, unregister
+
+    def identity(image: np.ndarray) -> np.ndarray:
+        return image
+
+    register(
+        "toy_costly_denoiser",
+        Expert("toy_costly_denoiser", "denoise", "classical", run=identity, rank=-5,
+               seconds_per_mp=20.0),
+    )  # fmt: skip
+    try:
+        image = half_noisy(1000, 1000)  # 1 MP: 20 s on the whole photo, 1.3 s on the crop
+        judge = DefaultJudge(analyzer=NoiseByEstimate())
+        result = restore(image, judge=judge, config=AgentConfig(time_budget_s=10))
+    finally:
+        unregister("toy_costly_denoiser")
+    assert result.trace.steps == ()
+    assert "would take" in result.trace.stopped
+
+
+def test_crop_of_an_image() -> None:
+    image = np.arange(5 * 7 * 3, dtype=np.float32).reshape(5, 7, 3)
+    crop = Crop(1, 2, 3, 4)
+    assert crop.of(image).shape == (3, 4, 3) and crop.megapixels == pytest.approx(12e-6)
+    assert crop.of(image)[0, 0, 0] == image[1, 2, 0]
