@@ -105,3 +105,20 @@ def test_crop_of_an_image() -> None:
     crop = Crop(1, 2, 3, 4)
     assert crop.of(image).shape == (3, 4, 3) and crop.megapixels == pytest.approx(12e-6)
     assert crop.of(image)[0, 0, 0] == image[1, 2, 0]
+
+
+def test_progress_reports_every_stage_with_an_estimate_for_the_whole_photo() -> None:
+    heard: list[tuple[str, float | None, float | None]] = []
+    image = half_noisy(700, 1000)
+    judge = DefaultJudge(analyzer=NoiseByEstimate(), weight_residual=1.0, weight_others=0.0,
+                         weight_quality=0.0)  # fmt: skip
+    restore(image, judge=judge, config=AgentConfig(decision_side=256),
+            progress=lambda m, f, e: heard.append((m, f, e)))  # fmt: skip
+    messages = [m for m, _, _ in heard]
+    assert messages[0].startswith("analysing the 1000x700 photo")
+    assert any(m.startswith("step 1: denoise") for m in messages)
+    whole = [(m, e) for m, _, e in heard if "on the whole photo" in m]
+    assert whole and all(e is not None and e > 0 for _, e in whole)
+    assert messages[-1].startswith("done") and heard[-1][1] == 1.0
+    fractions = [f for _, f, _ in heard if f is not None]
+    assert fractions == sorted(fractions)

@@ -8,7 +8,7 @@ named ``expert``) runs through the same executor as the agent, with
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
@@ -73,6 +73,14 @@ class RestoreRequest:
         if self.budget is not None:
             config = replace(config, time_budget_s=float(self.budget))
         return config
+
+
+Progress = Callable[[str, "float | None", "float | None"], None]
+"""``progress(message, fraction done, seconds left)`` (the last two None when unknown)."""
+
+
+def _silent(message: str, fraction: float | None, eta: float | None) -> None:
+    return None
 
 
 def as_image(image: Any) -> Any:
@@ -142,6 +150,7 @@ def restore(
     weights: str | Path | None = None,
     device: str | None = None,
     observe: StepObserver | None = None,
+    progress: Progress | None = None,
 ) -> Result:
     """Restore ``image`` (an :class:`restora.Image`, a path or an array) as asked.
 
@@ -154,7 +163,8 @@ def restore(
     ``weights`` for the analyzer, ``device``). ``config`` sets the agent's budgets; ``judge``
     decides what is kept (default :class:`restora.agent.judge.DefaultJudge`; ``analyzer``
     replaces only its analyzer: anything with ``.analysis(image)``); ``observe`` sees every
-    step (see :func:`restora.agent.execute`).
+    step (see :func:`restora.agent.execute`); ``progress(message, fraction, eta_seconds)`` hears
+    what is being done (``fraction`` and ``eta_seconds`` None when unknown).
     """
     if request is None:
         text = instruction if isinstance(instruction, str) or instruction is None else None
@@ -175,6 +185,8 @@ def restore(
         )
     run_config = request.config(config)
     rgb = source.rgb
+    tell: Progress = progress or _silent
+    tell(f"analysing the {rgb.shape[1]}x{rgb.shape[0]} photo", 0.0, None)
     whole = judge.analysis(rgb)
     crop = None
     if needs_crop(rgb.shape, run_config.decision_side):
@@ -193,12 +205,25 @@ def restore(
             parsed, request.tasks, request.exclude, request.scale, request.strength
         )
         steps = plan(whole, intent, run_config, rgb.shape)
+    where = f"on a {crop.describe()}" if crop is not None else "on the photo"
+    tell(f"deciding {where}: {len(steps.steps)} planned steps", 0.05, None)
+    seen: list[int] = []
+
+    def watch(record: Any, before_image: np.ndarray, candidate: Any) -> None:
+        seen.append(1)
+        planned = max(len(steps.steps), len(seen))
+        verdict = "kept" if record.kept else "rolled back"
+        share = 0.05 + (0.45 if crop is not None else 0.9) * len(seen) / (planned + 1)
+        tell(f"step {len(seen)}: {record.task} with {record.label}, {verdict}", share, None)
+        if observe is not None:
+            observe(record, before_image, candidate)
+
     done = execute(
         decide_on,
         steps,
         judge,
         run_config,
-        observe=observe,
+        observe=watch,
         device=request.device,
         assessment=before,
         replay_megapixels=rgb.shape[0] * rgb.shape[1] / 1e6 if crop is not None else 0.0,
@@ -207,10 +232,11 @@ def restore(
     restored = done.image
     after_analysis = done.after.analysis if trace.kept else whole
     if crop is not None:
-        restored, trace = _run_chain_on_whole(rgb, done, crop, request.device)
+        restored, trace = _run_chain_on_whole(rgb, done, crop, request.device, tell)
         after_analysis = judge.analysis(restored) if trace.kept else whole
     output = source.with_rgb(restored) if trace.kept else source
     after = done.after if trace.kept else done.before
+    tell(f"done: {len(trace.kept)} of {len(trace.steps)} steps kept", 1.0, 0.0)
     return Result(
         output,
         whole,
@@ -226,7 +252,7 @@ def restore(
 
 
 def _run_chain_on_whole(
-    rgb: np.ndarray, done: Execution, crop: Crop, device: str | None
+    rgb: np.ndarray, done: Execution, crop: Crop, device: str | None, tell: Progress
 ) -> tuple[np.ndarray, Trace]:
     """Run the chain kept on the decision crop once on the full image; the trace says where
     the decisions were made and what the full-size run took."""
@@ -234,7 +260,14 @@ def _run_chain_on_whole(
 
     start = time.perf_counter()
     image = rgb
-    for step in done.chain:
+    for index, step in enumerate(done.chain):
+        megapixels = image.shape[0] * image.shape[1] / 1e6
+        eta = sum(s.expert.cost for s in done.chain[index:]) * megapixels
+        tell(
+            f"running {step.expert.name} on the whole photo ({index + 1}/{len(done.chain)})",
+            0.5 + 0.5 * index / len(done.chain),
+            eta,
+        )
         image = step.apply(image, device)
     seconds = time.perf_counter() - start
     trace = done.trace

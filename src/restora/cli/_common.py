@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -145,3 +146,30 @@ def load_input(
         peak_memory=peak_memory,
         purpose=purpose,
     )
+
+
+@contextlib.contextmanager
+def progress_bar(
+    enabled: bool = True,
+) -> Iterator[Callable[[str, float | None, float | None], None]]:
+    """A tqdm bar on stderr for a long run, fed by ``restora.restore``'s ``progress`` callback:
+    the current step and, while the kept chain runs on a large photo, the time left. Only when
+    stderr is a terminal (never in pipes, logs or ``--json`` runs)."""
+    if not enabled or not sys.stderr.isatty():
+        yield lambda message, fraction, eta: None
+        return
+    from tqdm import tqdm
+
+    bar = tqdm(total=100, file=sys.stderr, leave=False, bar_format="{l_bar}{bar}| {postfix}")
+
+    def update(message: str, fraction: float | None, eta: float | None) -> None:
+        if fraction is not None:
+            bar.n = round(100 * min(max(fraction, 0.0), 1.0))
+        bar.set_description_str(message[:60], refresh=False)
+        bar.set_postfix_str(f"about {eta:.0f} s left" if eta else "", refresh=False)
+        bar.refresh()
+
+    try:
+        yield update
+    finally:
+        bar.close()

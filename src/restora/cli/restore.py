@@ -68,10 +68,12 @@ def run_request(
 ) -> None:
     """Run one request through :func:`restora.restore`, save, report and print."""
     from restora.agent import restore
+    from restora.cli._common import progress_bar
     from restora.io import save
 
     try:
-        result = restore(image, request=request)
+        with progress_bar(enabled=not as_json) as progress:
+            result = restore(image, request=request, progress=progress)
     except NotAvailableError as exc:
         if request.explicit:
             raise

@@ -177,7 +177,9 @@ def lens_defocus(
     if depth is not None:
         disparity = np.asarray(depth, dtype=np.float32)
         if disparity.shape != (height, width):
-            raise ValueError(f"depth shape {disparity.shape} does not match image {(height, width)}")
+            raise ValueError(
+                f"depth shape {disparity.shape} does not match image {(height, width)}"
+            )
         mode = "given"
     elif u[4] < 0.6:
         disparity, mode = random_depth, "varying"
@@ -198,8 +200,10 @@ def lens_defocus(
         weight = np.clip(1.0 - np.abs(position - index), 0.0, 1.0)
         if not weight.any():
             continue
-        layer = linear if level < 0.5 else filter2d(
-            linear, polygon_kernel(float(level), n_blades, rotation, rim)
+        layer = (
+            linear
+            if level < 0.5
+            else filter2d(linear, polygon_kernel(float(level), n_blades, rotation, rim))
         )
         out += weight[:, :, None] * layer
     out = finish(linear_to_srgb(out))

@@ -176,9 +176,7 @@ def demosaic(bayer: np.ndarray, method: str = "bilinear") -> np.ndarray:
     scale = 65535.0 / (1.0 + BLACK_LEVEL)
     counts = np.clip(bayer + BLACK_LEVEL, 0.0, 1.0 + BLACK_LEVEL) * scale + 0.5
     rgb = cv2.cvtColor(counts.astype(np.uint16), codes[method])
-    return (rgb.astype(np.float32) / np.float32(scale) - np.float32(BLACK_LEVEL)).astype(
-        np.float32
-    )
+    return (rgb.astype(np.float32) / np.float32(scale) - np.float32(BLACK_LEVEL)).astype(np.float32)
 
 
 def read_noise_for_shot(shot: float, deviation: float = 0.0) -> float:
@@ -198,16 +196,16 @@ def shot_for_iso(iso: float) -> float:
     return float(iso) * SHOT_NOISE_AT_ISO100 / 100.0
 
 
-def add_sensor_noise(
-    raw: np.ndarray, shot: float, read: float, field: np.ndarray
-) -> np.ndarray:
+def add_sensor_noise(raw: np.ndarray, shot: float, read: float, field: np.ndarray) -> np.ndarray:
     """Raw signal plus noise of variance ``shot * x + read`` (``field``: standard normal draws
     of the same shape). Brighter raw pixels are noisier, as photon counting makes them."""
     variance = np.maximum(raw, 0.0) * np.float32(shot) + np.float32(read)
     return (raw + np.sqrt(variance) * field).astype(np.float32)
 
 
-def noise_transfer(camera: Camera, level: float = 0.5, exposure: float = 1.0) -> tuple[float, float]:
+def noise_transfer(
+    camera: Camera, level: float = 0.5, exposure: float = 1.0
+) -> tuple[float, float]:
     """``(P, Q)`` with output variance ``a * P + b * Q`` at sRGB grey ``level``: the raw
     variance pushed through the gains, the colour matrix, gamma and tone curve (first order,
     averaged over the three channels), with bilinear demosaicing's averaging."""
@@ -265,6 +263,14 @@ NOISE_PROFILE = CaptureProfile(downscale_probability=0.3)
 """For the noise type: every step random, 30 % of images resized down after capture."""
 FINISH_PROFILE = CaptureProfile(jpeg_probability=1.0, jpeg_range=(85, 96))
 """For the other types' realistic variants: a good camera at low ISO, always saved as JPEG."""
+LOW_LIGHT_PROFILE = CaptureProfile(
+    denoise_probability=0.9,
+    luma_denoise_probability=0.7,
+    sharpen_probability=0.5,
+    jpeg_probability=1.0,
+    jpeg_range=(80, 95),
+)
+"""For night shots: phones denoise dark captures almost always."""
 FINISH_SIGMA_RANGE: tuple[float, float] = (0.5, 2.5)
 """Noise (8-bit sd at mid-grey) of the low-ISO capture that ends the other types' variants:
 well below what the analyzer reports as noise (sigma 2.5 is severity 0.05)."""
@@ -351,7 +357,7 @@ def capture(
     big_h, big_w = scene.shape[:2]
     pad_h, pad_w = big_h % 2, big_w % 2
     if pad_h or pad_w:
-        scene = np.pad(scene, ((0, pad_h), (0, pad_w), (0, 0)), mode="reflect")
+        scene = np.pad(scene, ((0, pad_h), (0, pad_w), (0, 0)), mode="symmetric")
     raw = unprocess(scene, camera) * np.float32(exposure)
     field = rng.standard_normal(raw.shape[:2], dtype=np.float32)
     bayer = add_sensor_noise(mosaic(raw), shot, read, field)
@@ -398,7 +404,9 @@ def capture(
     return out, {f"{prefix}{key}": value for key, value in params.items()}
 
 
-def finish_capture(image: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, dict[str, Any]]:
+def finish_capture(
+    image: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, dict[str, Any]]:
     """End a realistic variant the way a photo ends: a low-ISO capture saved as JPEG
     (:data:`FINISH_PROFILE`, noise sigma in :data:`FINISH_SIGMA_RANGE`); the main choices
     are returned with keys prefixed ``camera_``."""

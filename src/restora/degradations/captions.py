@@ -44,6 +44,11 @@ KIND_NOUNS: dict[tuple[str, str], tuple[str, ...]] = {
     ("blur", "gaussian"): ("Gaussian blur", "softness"),
     ("motion_blur", "shake"): ("camera shake", "hand-shake blur"),
     ("motion_blur", "linear"): ("linear motion blur", "motion streaking"),
+    ("noise", "camera"): ("sensor noise", "high-ISO noise", "camera noise", "chroma noise"),
+    ("blur", "lens_defocus"): ("defocus blur", "out-of-focus blur", "lens blur"),
+    ("jpeg", "double"): ("double JPEG compression", "recompression artifacts"),
+    ("jpeg", "resize"): ("recompression artifacts", "JPEG artifacts"),
+    ("jpeg", "messenger"): ("messenger compression", "recompression artifacts"),
 }
 
 TEMPLATES: tuple[str, ...] = (

@@ -10,6 +10,14 @@ MBLLEN) vary the tone curve.
 Severity -> physical parameter: ``ev = 0.5 + 5.5 * severity`` stops (exposure x0.71 down to
 x0.016, the range of low-light photo sets such as LOL). Full-well capacity is log-uniform in 300-3000 electrons per unit signal and the read
 noise 0.0005-0.003 (linear units), both random and independent of severity.
+
+``realistic=True`` takes the dark photo with a simulated camera
+(:mod:`restora.degradations.camera`): the scene is unprocessed to raw, the light on the sensor
+is scaled by ``2 ** -ev``, shot and read noise are added on the Bayer mosaic at ISO 400-6400
+(log-uniform; the camera raised its gain but the shot is still dark), and the photo is
+developed under an illuminant of 2700-7500 K that the camera's white balance corrects only
+40-90 % of (so artificial light leaves a warm cast, shade a blue one), then denoised (90 %),
+sharpened (50 %) and saved as JPEG (quality 80-95).
 """
 
 from __future__ import annotations
@@ -48,14 +56,20 @@ def add_low_light(
     read_noise: float | None = None,
     gamma: float | None = None,
     noise: bool = True,
+    realistic: bool = False,
+    iso: float | None = None,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Darken by ``ev`` stops (default ``0.5 + 5.5 * severity``) with realistic sensor noise.
 
     ``noise=False`` gives the noiseless exposure change. Random draws do not depend on
     severity, so for one seed mean brightness falls monotonically with severity.
+    ``realistic``: the camera model of the module docstring (``iso`` fixes the gain).
     """
     img = check_image(image)
     severity = check_severity(severity)
+    if realistic:
+        stops = ev_for_severity(severity) if ev is None else float(ev)
+        return _night_shot(img, stops, rng, iso)
     draws = rng.random(3)
     field = rng.standard_normal(img.shape, dtype=np.float32)
     stops = ev_for_severity(severity) if ev is None else float(ev)
@@ -75,3 +89,37 @@ def add_low_light(
     if noise:
         params.update(full_well=rounded(capacity, 1), read_noise=rounded(read, 5))
     return finish(out), params
+
+
+def _night_shot(
+    img: np.ndarray, stops: float, rng: np.random.Generator, iso: float | None
+) -> tuple[np.ndarray, dict[str, Any]]:
+    from restora.degradations.camera import LOW_LIGHT_PROFILE, capture, planckian_rgb
+
+    u = rng.random(3)
+    gain_iso = 400.0 * 2.0 ** (4.0 * float(u[0])) if iso is None else float(iso)
+    temperature = 2700.0 + 4800.0 * float(u[1])
+    corrected = 0.4 + 0.5 * float(u[2])
+    ratio = planckian_rgb(temperature) / planckian_rgb(6500.0)
+    cast = (ratio / ratio[1]) ** (1.0 - corrected)
+    exposure = 2.0**-stops
+    out, camera = capture(
+        img,
+        rng,
+        iso=gain_iso,
+        exposure=exposure,
+        white_balance_error=(float(cast[0]), float(cast[2])),
+        downscale=1.0,
+        profile=LOW_LIGHT_PROFILE,
+        prefix="camera_",
+    )
+    params: dict[str, Any] = {
+        "variant": "realistic",
+        "ev": rounded(stops, 3),
+        "exposure": rounded(exposure, 4),
+        "iso": round(gain_iso),
+        "illuminant": round(temperature),
+        "white_balance_corrected": rounded(corrected, 3),
+        **{k: v for k, v in camera.items() if k not in ("camera_iso", "camera_exposure")},
+    }
+    return out, params

@@ -16,6 +16,13 @@ Curriculum: ``stage`` in [0, 1] (or ``"easy"`` = 0, ``"medium"`` = 0.5, ``"hard"
   pass repeats the capture chain at lower severity (blur p 0.5, noise p 0.7, JPEG p 0.8, each
   severity <= 0.4), as an image that was captured, processed, and re-shared would be; with a
   ``pool``, only types of the pool are used.
+
+Realism: ``realism`` is the probability that a step uses its type's camera-realistic variant
+(``realistic=True``, see docs/degradations.md), one number for every type or a mapping from
+type to probability (missing types: 0). The variant used is recorded in each step's params
+(``"variant": "realistic"``; classic steps have no ``variant`` key, so records of old runs
+are unchanged). With ``realism=0`` (the default) no extra random number is drawn and every
+image and record is exactly what it was before realistic variants existed.
 """
 
 from __future__ import annotations
@@ -130,6 +137,20 @@ def _resolve_types(
     return names
 
 
+def realism_probabilities(realism: float | Mapping[str, float]) -> dict[str, float]:
+    """``realism`` as a probability per synthesis type, each checked to be in [0, 1]."""
+    from restora.degradations import check_type
+
+    if isinstance(realism, Mapping):
+        chances = {check_type(str(name)): float(p) for name, p in realism.items()}
+    else:
+        chances = dict.fromkeys(SYNTHESIS_TYPES, float(realism))
+    for name, chance in chances.items():
+        if not 0.0 <= chance <= 1.0:
+            raise ValueError(f"realism for {name} must be in [0, 1], got {chance!r}")
+    return chances
+
+
 def synthesize(
     image: np.ndarray,
     types: Sequence[str] | str = "mixed",
@@ -145,6 +166,7 @@ def synthesize(
     reflection_pool: Sequence[np.ndarray] | None = None,
     keep_order: bool = False,
     options: dict[str, dict[str, Any]] | None = None,
+    realism: float | Mapping[str, float] = 0.0,
 ) -> tuple[np.ndarray, DegradationRecord]:
     """Degrade ``image`` with one or more types; returns the image and its record.
 
@@ -160,6 +182,8 @@ def synthesize(
     final image (after noise and JPEG at the low resolution) is resized back to the input size
     with bicubic interpolation. ``reflection_pool`` supplies the images reflections come from.
     ``options`` passes per-type keyword arguments, e.g. ``{"noise": {"kind": "gaussian"}}``.
+    ``realism``: probability of each step's camera-realistic variant (a number, or a mapping
+    from type to probability); ``options={"noise": {"realistic": True}}`` forces one type.
     """
     import cv2
 
@@ -197,11 +221,16 @@ def synthesize(
     options = options or {}
     for name in options:
         check_type(name)
+    chances = realism_probabilities(realism)
     original_size = image.shape[:2]
     out = np.asarray(image, dtype=np.float32)
     applied: list[AppliedDegradation] = []
     for name, level, order in plan:
         kwargs = dict(options.get(name, {}))
+        chance = chances.get(name, 0.0)
+        if chance > 0.0:  # drawn only when asked for, so realism=0 keeps old random streams
+            realistic = bool(rng.random() < chance)
+            kwargs.setdefault("realistic", realistic)
         if (
             name == "reflection"
             and reflection_pool is not None

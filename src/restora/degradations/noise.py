@@ -64,9 +64,15 @@ def add_noise(
     coefficient ``correlation`` (0.3-0.95). ``clip=False`` keeps values outside [0, 1] (the
     benchmark convention); the output is float32 either way. The random draws do not depend on
     severity, so one seed over a range of severities gives the same pattern, scaled.
+
+    ``realistic`` (or ``kind="camera"``): camera noise (see the module docstring); ``iso``
+    then overrides ``sigma``, ``downscale`` (1 for none), ``jpeg_quality`` (0 for none) and
+    ``demosaic`` (``bilinear``/``edge_aware``) fix the camera's choices.
     """
     img = check_image(image)
     severity = check_severity(severity)
+    if realistic or kind == "camera":
+        return _camera_noise(img, severity, rng, sigma, iso, downscale, jpeg_quality, demosaic)
     draws = rng.random(3)
     if kind is None:
         kind = KINDS[int(np.searchsorted(np.cumsum(KIND_PROBABILITIES), draws[0] * 0.999999))]

@@ -164,7 +164,9 @@ def _rain_storm(
         nearness = (index + 1) / count if count > 1 else 0.6
         uniform = rng.random((height, width), dtype=np.float32)
         brightness = rng.random((height, width), dtype=np.float32)
-        length = (8.0 + 32.0 * draws[0]) * (0.4 + 0.6 * nearness) if count > 1 else 8.0 + 32.0 * draws[0]
+        length = (
+            (8.0 + 32.0 * draws[0]) * (0.4 + 0.6 * nearness) if count > 1 else 8.0 + 32.0 * draws[0]
+        )
         line_width = 1 + int(2.999 * draws[1] * nearness) if nearness > 0.6 else 1
         blur = (0.3 + 0.5 * draws[2]) if nearness <= 0.5 else (1.0 + 2.0 * draws[2]) * nearness
         tilt = wind + 4.0 * (2.0 * draws[3] - 1.0)

@@ -23,6 +23,11 @@ class AppliedDegradation:
         if self.type not in SYNTHESIS_TYPES:
             raise ValueError(f"unknown degradation type {self.type!r}")
 
+    @property
+    def variant(self) -> str:
+        """``"realistic"`` for a camera-realistic variant, else ``"classic"``."""
+        return str(self.params.get("variant", "classic"))
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "type": self.type,

@@ -11,6 +11,11 @@ Size convention: by default the output keeps the low-resolution size, ``ceil(H /
 ``resize_back=True`` resizes the result back to the input size with bicubic interpolation (what
 an image shown at its original size after a low-resolution capture looks like), for fixed-size
 training crops.
+
+``realistic=True`` is a small camera's low-resolution photo: the lens and sensor blur
+(Gaussian, sd 0.4-0.8 x scale px: a low-resolution capture is never aliased-sharp), then
+sampling with area, bilinear or bicubic interpolation, then a low-ISO photograph saved as JPEG
+at the low resolution (:func:`restora.degradations.camera.finish_capture`).
 """
 
 from __future__ import annotations
@@ -60,16 +65,22 @@ def add_low_resolution(
     kernel: str | None = None,
     antialias: bool | None = None,
     resize_back: bool = False,
+    realistic: bool = False,
+    camera: bool = True,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Downscale by ``scale`` (default from severity) with ``kernel`` (random when not given).
 
     ``antialias`` (random, 50 %) blurs with a Gaussian first. The output is the LR image unless
-    ``resize_back`` (see the module docstring).
+    ``resize_back`` (see the module docstring). ``realistic``: a camera's low-resolution
+    photo (``camera=False`` leaves out the photograph and JPEG).
     """
     import cv2
 
     img = check_image(image)
     severity = check_severity(severity)
+    if realistic:
+        factor = scale_for_severity(severity) if scale is None else int(scale)
+        return _small_camera(img, factor, rng, kernel, resize_back, camera)
     draws = rng.random(3)
     factor = scale_for_severity(severity) if scale is None else int(scale)
     if factor < 1:
@@ -85,6 +96,45 @@ def add_low_resolution(
     low = resize_to(img, math.ceil(height / factor), math.ceil(width / factor), kernel)
     if resize_back:
         low = cv2.resize(np.clip(low, 0, 1), (width, height), interpolation=cv2.INTER_CUBIC)
+        params["resized_back"] = True
+    params["size"] = [int(low.shape[0]), int(low.shape[1])]
+    return finish(low), params
+
+
+REALISTIC_KERNELS: tuple[str, ...] = ("area", "bilinear", "bicubic")
+
+
+def _small_camera(
+    img: np.ndarray,
+    factor: int,
+    rng: np.random.Generator,
+    kernel: str | None,
+    resize_back: bool,
+    camera: bool,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    import cv2
+
+    from restora.degradations.camera import finish_capture
+
+    if factor < 1:
+        raise ValueError(f"scale must be >= 1, got {factor}")
+    u = rng.random(2)
+    height, width = img.shape[:2]
+    kernel = REALISTIC_KERNELS[int(u[0] * len(REALISTIC_KERNELS))] if kernel is None else kernel
+    sigma = (0.4 + 0.4 * float(u[1])) * factor
+    soft = cv2.GaussianBlur(img, (0, 0), sigmaX=sigma, borderType=cv2.BORDER_REFLECT_101)
+    low = finish(resize_to(soft, math.ceil(height / factor), math.ceil(width / factor), kernel))
+    params: dict[str, Any] = {
+        "variant": "realistic",
+        "scale": factor,
+        "kernel": kernel,
+        "psf_sigma": rounded(sigma, 3),
+    }
+    if camera:
+        low, captured = finish_capture(low, rng)
+        params.update(captured)
+    if resize_back:
+        low = cv2.resize(low, (width, height), interpolation=cv2.INTER_CUBIC)
         params["resized_back"] = True
     params["size"] = [int(low.shape[0]), int(low.shape[1])]
     return finish(low), params
