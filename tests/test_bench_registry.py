@@ -15,7 +15,7 @@ import restora.bench as bench
 from restora.bench import BENCHMARKS, BenchmarkOutcome, get_benchmark, list_benchmarks, run_named
 from restora.errors import InputError, UnknownNameError
 
-EXPECTED = {"analyze", "agent", "quality", "language", "batch", "degradations"}
+EXPECTED = {"analyze", "agent", "quality", "language", "batch", "degradations", "speed"}
 
 
 @pytest.fixture()

@@ -31,6 +31,7 @@ BENCHMARKS: dict[str, str] = {
     "language": "restora.bench.language:benchmark",
     "batch": "restora.bench.batch:benchmark",
     "degradations": "restora.bench.degradations:benchmark",
+    "speed": "restora.bench.speed:benchmark",
 }
 """Benchmark name (``restora bench --task NAME``) -> ``"module:function"``."""
 

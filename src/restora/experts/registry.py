@@ -19,6 +19,7 @@ from typing import Any
 
 from restora.errors import NotAvailableError, UnknownNameError
 from restora.experts.base import Expert
+from restora.experts.published import installed_experts as installed_published_experts
 from restora.vocabulary import TASKS
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,9 @@ BUILTIN_EXPERTS: dict[str, str] = {
     "clahe_gamma": "classical.brighten:clahe_gamma",
     "guided_derain": "classical.derain:guided_derain",
     "laplacian_dereflect": "classical.dereflect:laplacian_dereflect",
+    # published networks (Real-ESRGAN, RealSR, waifu2x, SRMD, SPAN): only those whose model
+    # wheel is installed, found without importing it (restora.experts.published.catalogue)
+    **installed_published_experts(),
 }
 
 LEARNED_EXPERTS: dict[str, tuple[str, str]] = {

