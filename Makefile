@@ -19,7 +19,7 @@ all: test
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet torch==2.13.0
-	$(PIP) install --quiet -e '.[dev,ray,web]'
+	$(PIP) install --quiet -e '.[dev,ray,web,published]'
 	@$(PY) -c "import torch, sys; v = torch.__version__; sys.exit(0 if v.startswith('2.13.0') else 'unexpected torch ' + v)"
 	@touch $(STAMP)
 

@@ -15,7 +15,16 @@ import restora.bench as bench
 from restora.bench import BENCHMARKS, BenchmarkOutcome, get_benchmark, list_benchmarks, run_named
 from restora.errors import InputError, UnknownNameError
 
-EXPECTED = {"analyze", "agent", "quality", "language", "batch", "degradations", "speed"}
+EXPECTED = {
+    "analyze",
+    "agent",
+    "quality",
+    "language",
+    "batch",
+    "degradations",
+    "speed",
+    "published",
+}
 
 
 @pytest.fixture()

@@ -27,7 +27,7 @@ import time
 import warnings
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -167,11 +167,13 @@ def max_pixels_default() -> int:
 
 # ---------------------------------------------------------------------------------------- memory
 
-DECODE_BYTES_PER_PIXEL: dict[str, float] = {"default": 30.0, "alpha": 52.0, "sixteen": 42.0}
+DECODE_BYTES_PER_PIXEL: dict[str, float] = {"default": 21.0, "alpha": 40.0, "sixteen": 32.0}
 """Peak bytes per pixel of :func:`load` itself (Pillow's buffer, the uint array, the float32
-RGB planes), measured with /proc/self/status VmHWM on 12 MP files: 8-bit RGB or grey 17-19,
-RGBA 36, 16-bit RGB 30, 16-bit grey 18; an EXIF rotation adds a copy (12, 16 with alpha),
-which the header does not tell, so it is always counted (see docs/quality.md, "Memory")."""
+RGB planes), measured with /proc/self/status VmHWM on 12 MP files and rounded up: 8-bit RGB
+or grey 17-19, RGBA 36, 16-bit RGB 30, 16-bit grey 18 (see docs/quality.md, "Memory")."""
+
+ROTATION_BYTES_PER_PIXEL: dict[str, float] = {"default": 12.0, "alpha": 16.0}
+"""What an EXIF rotation adds to the decode: one more copy of the float32 planes."""
 
 GREY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16L", "I;16B", "I;16N", "F"})
 """Pillow modes that :func:`load` reads as grey."""
@@ -210,15 +212,17 @@ def _meminfo_available() -> int | None:
     return None
 
 
-def _cgroup_headroom() -> int | None:
+def _cgroup_headroom(
+    root: Path = Path("/sys/fs/cgroup"), membership: Path = Path("/proc/self/cgroup")
+) -> int | None:
     """Limit minus the memory in use (reclaimable page cache not counted) of this process's
     cgroup (v2, then v1); None without a limit."""
-    root = Path("/sys/fs/cgroup")
-    with contextlib.suppress(OSError, ValueError):
-        folders = [root]
-        for line in Path("/proc/self/cgroup").read_text().splitlines():
+    folders = [root]
+    with contextlib.suppress(OSError):
+        for line in membership.read_text().splitlines():
             if line.startswith("0::"):
                 folders.insert(0, root / line[3:].lstrip("/"))
+    with contextlib.suppress(OSError, ValueError):
         for folder in folders:
             limit_file = folder / "memory.max"
             if limit_file.is_file():
@@ -266,6 +270,7 @@ class ImageHeader:
     height: int
     sixteen_bit: bool = False
     alpha: bool = False
+    orientation: int = 1
 
     @property
     def pixels(self) -> int:
@@ -285,6 +290,8 @@ class ImageHeader:
             per_pixel = DECODE_BYTES_PER_PIXEL["sixteen"]
         else:
             per_pixel = DECODE_BYTES_PER_PIXEL["default"]
+        if self.orientation != 1:
+            per_pixel += ROTATION_BYTES_PER_PIXEL["alpha" if self.alpha else "default"]
         return per_pixel * self.pixels
 
 
@@ -344,7 +351,27 @@ def _header_of(im: PILImage.Image, path: Path, limit: int) -> ImageHeader:
     alpha = im.mode in ("RGBA", "LA", "La", "RGBa", "PA") or (
         im.mode == "P" and "transparency" in im.info
     )
-    return ImageHeader(path, fmt, im.mode, width, height, _is_sixteen_bit_colour(im), alpha)
+    sixteen = _is_sixteen_bit_colour(im)  # before getexif(), which may load the tiles
+    header = ImageHeader(path, fmt, im.mode, width, height, sixteen, alpha)
+    return replace(header, orientation=_declared_orientation(im))
+
+
+def _declared_orientation(im: PILImage.Image) -> int:
+    """The EXIF orientation, without decoding: a PNG's eXIf chunk counts only when it comes
+    before the pixel data (Pillow's getexif() would decode the image to look further)."""
+    try:
+        if im.format == "PNG":
+            raw = im.info.get("exif")
+            if not raw:
+                return 1
+            exif = PILImage.Exif()
+            exif.load(raw)
+        else:
+            exif = im.getexif()
+        value = int(exif.get(EXIF_ORIENTATION_TAG, 1) or 1)
+    except Exception:  # a broken EXIF block only costs the estimate its rotation
+        return 1
+    return value if value in range(1, 9) else 1
 
 
 # --------------------------------------------------------------------------------------- reading
@@ -518,7 +545,7 @@ def load(
     limit = max_pixels_default() if max_pixels is None else int(max_pixels)
     try:
         with _own_pixel_limit(), PILImage.open(path) as im:
-            header = _header_of(im, path, limit)  # before getexif(), which may load the tiles
+            header = _header_of(im, path, limit)
             needed = header.decode_bytes
             if peak_memory is not None:
                 needed = max(needed, float(peak_memory(header)))

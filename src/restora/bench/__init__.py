@@ -32,6 +32,7 @@ BENCHMARKS: dict[str, str] = {
     "batch": "restora.bench.batch:benchmark",
     "degradations": "restora.bench.degradations:benchmark",
     "speed": "restora.bench.speed:benchmark",
+    "published": "restora.bench.published:benchmark",
 }
 """Benchmark name (``restora bench --task NAME``) -> ``"module:function"``."""
 

@@ -1,6 +1,7 @@
 """How much synthetic degradations look like real ones: one table of image statistics.
 
     python -m restora.bench.realism --data ../shared/data [--images 16] [--seed 0] [--json]
+    python -m restora.bench.realism --speed      # ms per 128 x 128 crop, classic and realistic
 
 For every type, a few statistics that a viewer (and an analyzer) would use to recognise it are
 measured on the real degraded photos of ``real/`` (and ``test/RNI15``, and real JPEG files of
@@ -51,6 +52,9 @@ from typing import Any
 
 import numpy as np
 
+LEVEL_STATISTICS = frozenset({"sigma (8-bit)", "spectrum slope", "dark channel", "luma"})
+"""Statistics that mostly say how strong a degradation is (so depend on the severity range);
+the others describe its appearance and are what realism is judged by."""
 IMMERKAER = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], dtype=np.float32)
 Statistic = Callable[[np.ndarray], dict[str, float]]
 
@@ -263,7 +267,7 @@ def low_light_statistics(image: np.ndarray) -> dict[str, float]:
     return out
 
 
-def ghost_peak(image: np.ndarray, size: int = 256) -> float:
+def ghost_peak(image: np.ndarray, size: int = 512) -> float:
     import cv2
 
     luma = np.ascontiguousarray(_ycc(image)[:, :, 0])
@@ -303,7 +307,7 @@ class Check:
 
 
 CHECKS: tuple[Check, ...] = (
-    Check("noise", noise_statistics, ("real/noise", "test/RNI15")),
+    Check("noise", noise_statistics, ("real/noise", "test/RNI15"), severity=(0.05, 0.4)),
     Check("blur", blur_statistics, ("real/blur",)),
     Check("motion_blur", motion_statistics, ("real/motion_blur",)),
     Check(
@@ -320,9 +324,12 @@ CHECKS: tuple[Check, ...] = (
 
 
 def _files(data_dir: Path, pattern: str) -> list[Path]:
+    """Image files of a folder, or matching a ``folder/*.ext`` pattern (none when missing)."""
     if "*" in pattern:
         folder, glob = pattern.rsplit("/", 1)
         return sorted((data_dir / folder).glob(glob))
+    if not (data_dir / pattern).is_dir():
+        return []
     suffixes = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
     return sorted(p for p in (data_dir / pattern).iterdir() if p.suffix.lower() in suffixes)
 
@@ -369,11 +376,14 @@ def run(
         classic = _summaries(synthetic["classic"])
         realistic = _summaries(synthetic["realistic"])
         for pattern, files in real_sets.items():
+            if not files:
+                continue
             real = _summaries([check.statistic(load_rgb(p)) for p in files])
             for name, (med, q1, q3, count) in real.items():
                 row: dict[str, Any] = {
                     "type": check.type,
                     "statistic": name,
+                    "measures": "level" if name in LEVEL_STATISTICS else "appearance",
                     "real_set": pattern,
                     "real": [med, q1, q3, count],
                     "clean": list(clean_stats.get(name, (math.nan,) * 3 + (0,))),
@@ -397,18 +407,61 @@ def _cell(summary: Sequence[float]) -> str:
 
 def format_table(rows: list[dict[str, Any]]) -> str:
     lines = [
-        "| type | statistic | real set (n) | real | clean | classic | realistic | closer |",
-        "|---|---|---|---|---|---|---|---|",
+        "| type | statistic | measures | real set (n) | real | clean | classic | realistic | closer |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         lines.append(
-            f"| {row['type']} | {row['statistic']} | {row['real_set']} ({row['real'][3]}) | "
+            f"| {row['type']} | {row['statistic']} | {row['measures']} | "
+            f"{row['real_set']} ({row['real'][3]}) | "
             f"{_cell(row['real'])} | {_cell(row['clean'])} | {_cell(row['classic'])} | "
             f"{_cell(row['realistic'])} | {row['closer']} |"
         )
     wins = sum(row["closer"] == "realistic" for row in rows)
+    looks = [row for row in rows if row["measures"] == "appearance"]
+    look_wins = sum(row["closer"] == "realistic" for row in looks)
     lines.append("")
-    lines.append(f"realistic closer to the real median in {wins} of {len(rows)} rows")
+    lines.append(
+        f"realistic closer to the real median in {wins} of {len(rows)} rows "
+        f"({look_wins} of {len(looks)} appearance statistics)"
+    )
+    return "\n".join(lines)
+
+
+def speed(repeats: int = 100, size: int = 128) -> list[dict[str, Any]]:
+    """Median and 90th-percentile milliseconds per call on random ``size`` crops of a photo
+    (scikit-image's astronaut), random severity in [0.1, 1], for both variants of each type."""
+    import time
+
+    from skimage import data
+
+    from restora import degradations
+
+    photo = np.asarray(data.astronaut(), dtype=np.float32) / 255.0
+    rows = []
+    for type_name in degradations.list_types():
+        row: dict[str, Any] = {"type": type_name}
+        for variant in ("classic", "realistic"):
+            times = []
+            for index in range(repeats + 1):
+                rng = np.random.default_rng([7, index])
+                top, left = rng.integers(0, photo.shape[0] - size, 2)
+                crop = np.ascontiguousarray(photo[top : top + size, left : left + size])
+                options = {"realistic": True} if variant == "realistic" else {}
+                start = time.perf_counter()
+                degradations.apply(type_name, crop, float(rng.uniform(0.1, 1.0)), rng, **options)
+                if index:  # the first call imports and warms caches
+                    times.append(1000.0 * (time.perf_counter() - start))
+            row[variant] = [float(np.median(times)), float(np.percentile(times, 90))]
+        rows.append(row)
+    return rows
+
+
+def format_speed(rows: list[dict[str, Any]]) -> str:
+    lines = ["| type | classic ms (median / p90) | realistic ms (median / p90) |", "|---|---|---|"]
+    for row in rows:
+        c, r = row["classic"], row["realistic"]
+        lines.append(f"| {row['type']} | {c[0]:.2f} / {c[1]:.2f} | {r[0]:.2f} / {r[1]:.2f} |")
     return "\n".join(lines)
 
 
@@ -421,7 +474,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--type", action="append", dest="types", help="only these types")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON")
+    parser.add_argument("--speed", action="store_true", help="time every variant instead")
     args = parser.parse_args(argv)
+    if args.speed:
+        timings = speed()
+        print(json.dumps(timings) if args.json else format_speed(timings))
+        return 0
     root = find_data(args.data)
     if not (root / "test" / "CBSD68").is_dir() or not (root / "real").is_dir():
         print(f"error: {root} has no test/CBSD68 or real/ (pass --data)", file=sys.stderr)

@@ -21,7 +21,8 @@ TASK_HELP = (
     "analyzer, and its model card), agent (the restoration agent), quality (metric "
     "calibration, correlation with human scores, speed), language (instruction parsing), "
     "batch (restora batch throughput, local and Ray), degradations (degradation engine and "
-    "training data speed), speed (the agent on 0.25-24 MP photos, time and memory)."
+    "training data speed), speed (the agent on 0.25-24 MP photos, time and memory), "
+    "published (the published SR networks next to nafnet_upscale and ibp, Set5/Set14 x4)."
 )
 
 

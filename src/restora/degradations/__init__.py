@@ -4,11 +4,15 @@ Every type of :data:`restora.vocabulary.SYNTHESIS_TYPES` is one pure function
 ``add_<type>(image, severity, rng, **options) -> (image, params)`` on float32 RGB (H, W, 3) in
 [0, 1], deterministic for a given generator state, with its severity -> physical mapping in its
 module docstring (see docs/degradations.md for the table). The registry below maps each type
-name to where its function lives; modules are imported on first use.
+name to where its function lives; modules are imported on first use. Every function also
+takes ``realistic=True`` for a camera-realistic variant of its type (the camera pipeline of
+:mod:`restora.degradations.camera`, lens defocus, compression chains, layered rain ...), and
+``synthesize(..., realism=p)`` uses those variants with probability ``p``.
 
     >>> from restora import degradations
     >>> noisy, params = degradations.apply("noise", image, 0.5, np.random.default_rng(0))
     >>> out, record = degradations.synthesize(image, "mixed", seed=3, stage="medium")
+    >>> out, record = degradations.synthesize(image, "mixed", seed=3, realism=0.5)
     >>> record.to_dict()   # {"degradations": [{"type", "severity", "params"}], "caption": ...}
 """
 

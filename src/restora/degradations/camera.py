@@ -25,7 +25,8 @@ camera does it:
    colour correction (camera -> sRGB), gamma and the tone curve.
 4. **In-camera processing** (:func:`isp`): chroma denoising (Gaussian blur of Cb/Cr, which
    leaves the blotchy low-frequency colour noise of phone photos), light luma denoising
-   (bilateral filter), sharpening (unsharp mask on luma), and finally a JPEG file.
+   (bilateral filter), sharpening (unsharp mask on luma), and finally a JPEG file
+   (probabilities and ranges: :class:`CaptureProfile`).
 
 :func:`capture` runs it all. Its ``sigma`` is the standard deviation (8-bit units) that the
 noise has on mid-grey (sRGB 0.5) in the developed image, before in-camera denoising and JPEG,
@@ -248,22 +249,34 @@ def shot_for_sigma(
 
 @dataclass(frozen=True)
 class CaptureProfile:
-    """How often a camera applies each processing step, and the ranges of their parameters."""
+    """How often a camera applies each processing step, and the ranges of their parameters.
 
-    denoise_probability: float = 0.75
-    luma_denoise_probability: float = 0.5
+    Defaults: 25 % of photos are developed from raw by software, as DND's were (no in-camera
+    denoising, saved losslessly); the others are camera JPEGs with chroma denoising 60 % (Gaussian sd 0.5-2 px on Cb/Cr), light luma denoising
+    40 % (bilateral, range sigma 0.5-1.5 x the noise sd), sharpening 70 % (unsharp mask,
+    amount 0.3-1.2, radius 0.7-1.6 px), JPEG 85 % at quality 88-97 (cameras' "fine" settings
+    and phones), chroma 4:2:0 (60 %), 4:2:2 (25 %) or 4:4:4 (15 %).
+    """
+
+    raw_developed_probability: float = 0.25
+    denoise_probability: float = 0.6
+    chroma_sigma_range: tuple[float, float] = (0.5, 2.0)
+    luma_denoise_probability: float = 0.4
+    luma_strength_range: tuple[float, float] = (0.5, 1.5)
     sharpen_probability: float = 0.7
     downscale_probability: float = 0.0
-    downscale_range: tuple[float, float] = (1.5, 2.5)
-    jpeg_probability: float = 0.9
-    jpeg_range: tuple[int, int] = (80, 96)
+    downscale_range: tuple[float, float] = (1.5, 2.0)
+    jpeg_probability: float = 0.85
+    jpeg_range: tuple[int, int] = (88, 97)
+    subsampling: tuple[tuple[str, float], ...] = (("4:2:0", 0.6), ("4:2:2", 0.25), ("4:4:4", 0.15))
 
 
 NOISE_PROFILE = CaptureProfile(downscale_probability=0.3)
 """For the noise type: every step random, 30 % of images resized down after capture."""
-FINISH_PROFILE = CaptureProfile(jpeg_probability=1.0, jpeg_range=(85, 96))
+FINISH_PROFILE = CaptureProfile(raw_developed_probability=0.0, jpeg_probability=1.0)
 """For the other types' realistic variants: a good camera at low ISO, always saved as JPEG."""
 LOW_LIGHT_PROFILE = CaptureProfile(
+    raw_developed_probability=0.0,
     denoise_probability=0.9,
     luma_denoise_probability=0.7,
     sharpen_probability=0.5,
@@ -322,7 +335,8 @@ def capture(
     """Photograph ``image`` (sRGB float32 (H, W, 3)) with a random camera; (image, params).
 
     Give ``sigma`` (8-bit noise sd at mid-grey in the output, see the module docstring) or
-    ``iso``. ``exposure`` scales the light reaching the sensor (``2 ** -ev`` for low light).
+    ``iso`` (then the recorded ``sigma`` is the noise on what was mid-grey in the scene, at
+    ``exposure``). ``exposure`` scales the light reaching the sensor (``2 ** -ev`` for low light).
     ``downscale`` > 1 photographs an image that many times larger (bicubic) and shrinks the
     result back (area), as a photo resized for the web is: finer, weaker, correlated noise;
     ``sigma`` then means the noise after shrinking. ``jpeg_quality`` 0 saves no JPEG.
@@ -334,7 +348,7 @@ def capture(
     from restora.degradations.jpeg import decode_jpeg, encode_jpeg
 
     height, width = image.shape[:2]
-    u = rng.random(12)
+    u = rng.random(14)
     camera = random_camera(rng)
     deviation = float(rng.standard_normal())
     method = DEMOSAIC_METHODS[int(u[0] * len(DEMOSAIC_METHODS))]
@@ -363,9 +377,14 @@ def capture(
     bayer = add_sensor_noise(mosaic(raw), shot, read, field)
     rgb = develop(demosaic(bayer, method), camera, white_balance_error)[:big_h, :big_w]
     noise_sigma = output_sigma(shot, read, camera, 0.5, exposure) / 255.0
-    chroma = 0.8 + 2.2 * u[4] if u[3] < profile.denoise_probability else 0.0
-    luma = 1.0 + 1.5 * u[6] if u[5] < profile.luma_denoise_probability else 0.0
+    c_low, c_high = profile.chroma_sigma_range
+    chroma = c_low + (c_high - c_low) * u[4] if u[3] < profile.denoise_probability else 0.0
+    l_low, l_high = profile.luma_strength_range
+    luma = l_low + (l_high - l_low) * u[6] if u[5] < profile.luma_denoise_probability else 0.0
     amount = 0.3 + 0.9 * u[8] if u[7] < profile.sharpen_probability else 0.0
+    developed = bool(u[13] < profile.raw_developed_probability)
+    if developed:
+        chroma = luma = 0.0
     radius = 0.7 + 0.9 * u[9]
     rgb = isp(
         rgb,
@@ -379,25 +398,31 @@ def capture(
         rgb = cv2.resize(np.clip(rgb, 0.0, 1.0), (width, height), interpolation=cv2.INTER_AREA)
     if jpeg_quality is None:
         q_low, q_high = profile.jpeg_range
-        quality = round(q_low + (q_high - q_low) * u[11]) if u[10] < profile.jpeg_probability else 0
+        saved = u[10] < profile.jpeg_probability and not developed
+        quality = round(q_low + (q_high - q_low) * u[11]) if saved else 0
     else:
         quality = int(jpeg_quality)
+    names, chances = zip(*profile.subsampling, strict=True)
+    subsampling = names[int(np.searchsorted(np.cumsum(chances), u[12] * 0.999999 * sum(chances)))]
     out = finish(rgb)
     if quality > 0:
-        out = decode_jpeg(encode_jpeg(out, quality, subsampling="4:2:0"))
+        out = decode_jpeg(encode_jpeg(out, quality, subsampling=subsampling))
     params: dict[str, Any] = {
-        "sigma": rounded(output_sigma(shot, read, camera) / factor**DOWNSCALE_NOISE_EXPONENT, 3),
+        # the noise on what was mid-grey in the scene (darker with exposure < 1), after shrinking
+        "sigma": rounded(255.0 * noise_sigma / factor**DOWNSCALE_NOISE_EXPONENT, 3),
         "iso": round(iso_for_shot(shot)),
         "shot_noise": rounded(shot, 7),
         "read_noise": rounded(read, 9),
         **camera.params(),
         "demosaic": method,
+        "raw_developed": developed,
         "chroma_denoise": rounded(chroma, 2),
         "luma_denoise": rounded(luma, 2),
         "sharpen": rounded(amount, 2),
         "sharpen_radius": rounded(radius, 2),
         "downscale": rounded(factor, 3),
         "jpeg_quality": quality or None,
+        "jpeg_subsampling": subsampling if quality else None,
     }
     if exposure != 1.0:
         params["exposure"] = rounded(exposure, 5)
@@ -413,7 +438,7 @@ def finish_capture(
     low, high = FINISH_SIGMA_RANGE
     sigma = low + (high - low) * float(rng.random())
     out, params = capture(image, rng, sigma=sigma, profile=FINISH_PROFILE, prefix="camera_")
-    keep = ("sigma", "iso", "demosaic", "sharpen", "jpeg_quality")
+    keep = ("sigma", "iso", "demosaic", "sharpen", "jpeg_quality", "jpeg_subsampling")
     return out, {f"camera_{key}": params[f"camera_{key}"] for key in keep}
 
 

@@ -1,6 +1,7 @@
 """Draw every degradation type at three severities on one photo (docs/images/degradation_grid.jpg).
 
 python -m restora.degradations.grid -o docs/images/degradation_grid.jpg
+python -m restora.degradations.grid --realistic -o docs/images/degradation_grid_realistic.jpg
 """
 
 from __future__ import annotations
@@ -23,9 +24,14 @@ def _label(tile: np.ndarray, text: str) -> np.ndarray:
 
 
 def make_grid(
-    image: np.ndarray | None = None, tile: int = 200, seed: int = 7, gap: int = 4
+    image: np.ndarray | None = None,
+    tile: int = 200,
+    seed: int = 7,
+    gap: int = 4,
+    realistic: bool = False,
 ) -> np.ndarray:
-    """A uint8 RGB grid: one row per type, the clean image then three severities."""
+    """A uint8 RGB grid: one row per type, the clean image then three severities
+    (``realistic``: each type's camera-realistic variant)."""
     import cv2
     from skimage import data
 
@@ -40,7 +46,9 @@ def make_grid(
         cells = [_label(clean, "clean")]
         for severity in SEVERITIES:
             rng = np.random.default_rng(seed)
-            out, _ = apply(type_name, image, severity, rng)
+            out, _ = apply(
+                type_name, image, severity, rng, **({"realistic": True} if realistic else {})
+            )
             if out.shape[:2] != image.shape[:2]:  # low resolution: show the pixels enlarged
                 out = cv2.resize(out, (tile, tile), interpolation=cv2.INTER_NEAREST)
             cell = (np.clip(out, 0, 1) * 255 + 0.5).astype(np.uint8)
@@ -56,10 +64,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-o", "--output", type=Path, default=Path("degradation_grid.jpg"))
     parser.add_argument("--tile", type=int, default=200)
     parser.add_argument("--quality", type=int, default=88)
+    parser.add_argument("--realistic", action="store_true", help="the camera-realistic variants")
     args = parser.parse_args(argv)
     from PIL import Image as PILImage
 
-    grid = make_grid(tile=args.tile)
+    grid = make_grid(tile=args.tile, realistic=args.realistic)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     PILImage.fromarray(grid).save(args.output, quality=args.quality, optimize=True)
     print(f"{args.output}: {grid.shape[1]}x{grid.shape[0]}, {args.output.stat().st_size} bytes")

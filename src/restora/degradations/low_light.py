@@ -16,7 +16,7 @@ noise 0.0005-0.003 (linear units), both random and independent of severity.
 is scaled by ``2 ** -ev``, shot and read noise are added on the Bayer mosaic at ISO 400-6400
 (log-uniform; the camera raised its gain but the shot is still dark), and the photo is
 developed under an illuminant of 2700-7500 K that the camera's white balance corrects only
-40-90 % of (so artificial light leaves a warm cast, shade a blue one), then denoised (90 %),
+60-95 % of (so artificial light leaves a warm cast, shade a blue one), then denoised (90 %),
 sharpened (50 %) and saved as JPEG (quality 80-95).
 """
 
@@ -99,7 +99,7 @@ def _night_shot(
     u = rng.random(3)
     gain_iso = 400.0 * 2.0 ** (4.0 * float(u[0])) if iso is None else float(iso)
     temperature = 2700.0 + 4800.0 * float(u[1])
-    corrected = 0.4 + 0.5 * float(u[2])
+    corrected = 0.6 + 0.35 * float(u[2])
     ratio = planckian_rgb(temperature) / planckian_rgb(6500.0)
     cast = (ratio / ratio[1]) ** (1.0 - corrected)
     exposure = 2.0**-stops

@@ -7,10 +7,13 @@ For the signal-dependent kind, ``sigma`` is the standard deviation at mid-grey (
 ``realistic=True`` (or ``kind="camera"``) photographs the image with a simulated camera
 instead (:mod:`restora.degradations.camera`, after Brooks et al. 2019): the image is
 unprocessed to raw, gets shot and read noise on the Bayer mosaic at the ISO that gives
-``sigma`` on mid-grey, is demosaicked, developed, denoised and sharpened as in a camera,
-sometimes shrunk (30 %, by 1.5-2.5: finer noise, as in a photo resized for the web) and saved
-as JPEG (90 %, quality 80-96). Its noise is signal-dependent, coloured by the colour matrix,
-spatially correlated by demosaicing, with blotchy chroma where the camera denoised chroma.
+``sigma`` on mid-grey, is demosaicked (bilinear or edge-aware) and developed. A quarter of
+the photos are developed by software as DND's were (no denoising, saved losslessly); the
+others are processed as in a camera (chroma denoising 60 %, light luma denoising 40 %, sharpening
+70 %) and saved as JPEG (85 %, quality 88-97, 4:2:0, 4:2:2 or 4:4:4). 30 % are shrunk by
+1.5-2 after capture (finer noise, as in a photo resized for the web). The noise is thus
+signal-dependent, coloured by the colour matrix, spatially correlated by demosaicing, and
+blotchy in chroma where the camera denoised chroma.
 """
 
 from __future__ import annotations

@@ -74,12 +74,12 @@ def add_rain(
     width: int | None = None,
     realistic: bool = False,
     layers: int | None = None,
-    drops: bool | None = None,
+    lens_drops: bool | None = None,
     camera: bool = True,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Add rain streaks (see the module docstring for the parameters and their ranges).
 
-    ``realistic``: layered rain with a veil and drops; ``layers`` (1-3), ``drops`` and
+    ``realistic``: layered rain with a veil and drops; ``layers`` (1-3), ``lens_drops`` and
     ``camera`` (False: no photograph at the end) fix its choices, ``density``, ``opacity``
     and ``angle`` its totals and wind direction.
     """
@@ -88,7 +88,7 @@ def add_rain(
     img = check_image(image)
     severity = check_severity(severity)
     if realistic:
-        return _rain_storm(img, severity, rng, density, opacity, angle, layers, drops, camera)
+        return _rain_storm(img, severity, rng, density, opacity, angle, layers, lens_drops, camera)
     height, width_px = img.shape[:2]
     shape_draws = rng.random(4)
     uniform = rng.random((height, width_px), dtype=np.float32)
@@ -139,7 +139,7 @@ def _rain_storm(
     opacity: float | None,
     angle: float | None,
     layers: int | None,
-    drops: bool | None,
+    lens_drops: bool | None,
     camera: bool,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     import cv2
@@ -155,8 +155,8 @@ def _rain_storm(
     weight = opacity_for_severity(severity) if opacity is None else float(opacity)
     wind = float(np.clip(15.0 * _standard_normal_from_uniform(u[1]), -40.0, 40.0))
     wind = wind if angle is None else float(angle)
-    shares = np.asarray(LAYER_SHARES[:count]) if count > 1 else np.ones(1)
-    shares = shares / shares.sum()
+    raw_shares = np.asarray(LAYER_SHARES[:count] if count > 1 else (1.0,), dtype=np.float64)
+    shares = raw_shares / raw_shares.sum()
     screen = np.ones((height, width), dtype=np.float32)  # product of (1 - layer)
     lengths, widths, blurs, tilts = [], [], [], []
     for index in range(count):
@@ -188,7 +188,7 @@ def _rain_storm(
     airlight = np.array([grey * 0.96, grey * 0.98, grey], dtype=np.float32)
     out = out * (1.0 - veil) + airlight * veil
     lens = rng.random((MAX_LENS_DROPS, 5))
-    with_drops = bool(u[4] < 0.35) if drops is None else bool(drops)
+    with_drops = bool(u[4] < 0.35) if lens_drops is None else bool(lens_drops)
     drop_count = 0
     if with_drops:
         area_factor = height * width / (128.0 * 128.0)
@@ -200,9 +200,9 @@ def _rain_storm(
             centre = (round(cx * width), round(cy * height))
             size = (max(1, round(axes[0])), max(1, round(axes[1])))
             cv2.ellipse(mask, centre, size, 0, 0, 360, 0.7 + 0.3 * float(tone), -1, cv2.LINE_AA)
-        mask = cv2.GaussianBlur(mask, (0, 0), sigmaX=1.5 * size_factor)[:, :, None]
+        cover = cv2.GaussianBlur(mask, (0, 0), sigmaX=1.5 * size_factor)[:, :, None]
         seen = cv2.GaussianBlur(out, (0, 0), sigmaX=4.0 * size_factor)
-        out = out * (1.0 - mask) + np.clip(seen * 1.08, 0.0, 1.0) * mask
+        out = out * (1.0 - cover) + np.clip(seen * 1.08, 0.0, 1.0) * cover
     out = finish(out)
     params: dict[str, Any] = {
         "variant": "realistic",

@@ -116,8 +116,8 @@ def add_reflection(
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Blend a reflected scene into ``image`` (see the module docstring).
 
-    ``realistic``: glass in linear light with an uneven weight (``camera=False`` leaves out
-    the photograph at the end; ``weight`` is then the mean weight).
+    ``realistic``: glass in linear light with an uneven weight (``weight`` is then its mean;
+    ``camera=False`` leaves out the photograph at the end).
     """
     import cv2
 
@@ -125,7 +125,9 @@ def add_reflection(
     severity = check_severity(severity)
     height, width = img.shape[:2]
     if realistic:
-        return _glass_reflection(img, severity, rng, reflection_source, weight, camera)
+        return _glass_reflection(
+            img, severity, rng, reflection_source, weight, blur_sigma, ghost, camera
+        )
     draws = rng.random(5)
     source, origin = _pick_source(reflection_source, float(draws[0]))
     reflected = crop_to_fit(source, height, width, rng)
@@ -155,6 +157,8 @@ def _glass_reflection(
     rng: np.random.Generator,
     reflection_source: np.ndarray | Sequence[np.ndarray] | None,
     weight: float | None,
+    blur_sigma: float | None,
+    ghost: bool | None,
     camera: bool,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     import cv2
@@ -167,9 +171,9 @@ def _glass_reflection(
     source, origin = _pick_source(reflection_source, float(u[0]))
     reflected = srgb_to_linear(crop_to_fit(source, height, width, rng))
     size_factor = max(1.0, min(height, width) / 256.0)
-    sigma = (0.5 + 5.5 * float(u[1])) * size_factor
-    reflected = cv2.GaussianBlur(reflected, (0, 0), sigmaX=sigma)
-    ghosted = bool(u[2] < 0.7)
+    sigma = (0.5 + 5.5 * float(u[1])) * size_factor if blur_sigma is None else float(blur_sigma)
+    reflected = cv2.GaussianBlur(reflected, (0, 0), sigmaX=max(sigma, 0.1))
+    ghosted = bool(u[2] < 0.7) if ghost is None else bool(ghost)
     params: dict[str, Any] = {"variant": "realistic"}
     if ghosted:
         shift = (2.0 + 10.0 * float(u[3])) * size_factor

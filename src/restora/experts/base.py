@@ -91,6 +91,10 @@ class Expert:
     from_analysis: Mapping[str, str] = field(default_factory=dict)
     also_serves: tuple[CrossTask, ...] = ()
     licence: str = ""
+    precision: str = "float32"
+    """The arithmetic its method works in: ``"float32"``/``"float64"``, or ``"uint8"`` for a
+    method that only takes 8-bit levels, whose change is then applied to the full-precision
+    input (``x + f(q(x)) - q(x)``, :func:`restora.experts.classical._common.on_8bit_levels`)."""
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -159,6 +163,7 @@ class Expert:
             "size_multiple": self.size_multiple,
             "reference": self.reference,
             "licence": self.licence,
+            "precision": self.precision,
             "handles": list(self.handles),
             "rank": self.rank,
             "rank_for": dict(self.rank_for),
@@ -205,14 +210,20 @@ class Expert:
         device: str | None = None,
         **params: Any,
     ) -> np.ndarray:
-        """Restore ``image`` (float32 (H, W, 3) or grey (H, W) in [0, 1]).
+        """Restore ``image`` (float (H, W, 3) or grey (H, W) in [0, 1], or uint8/uint16).
 
         ``tile=True`` uses the expert's own tiling, ``False``/``None`` runs on the whole image,
         a :class:`TileSpec` overrides it. ``device`` (``auto``, ``cpu``, ``cuda``) reaches
-        experts that run on one (the others ignore it). Grey input is run as RGB and returned
-        grey.
+        experts that run on one (the others ignore it).
+
+        The output keeps what the input is: its dtype (uint8 and uint16 are scaled to [0, 1]
+        for the expert and back, floats come back in their own type) and its channels (grey
+        (H, W) is run as RGB and returned grey, (H, W, 1) stays (H, W, 1)). Experts compute in
+        float32 (their ``precision``); one whose method works on 8-bit levels applies its
+        change to the full-precision input, so 16-bit detail survives it.
         """
-        array = _check_image(image, self.name)
+        source = np.asarray(image)
+        array = _check_image(source, self.name)
         grey = array.ndim == 2
         rgb = np.repeat(array[..., None], 3, axis=2) if grey else array
         if device is not None and "device" in self.params and params.get("device") is None:
@@ -237,7 +248,21 @@ class Expert:
         if result.shape[:2] != expected:
             raise RuntimeError(f"expert {self.name!r} returned {result.shape}, expected {expected}")
         result = np.clip(np.nan_to_num(result, nan=0.0), 0.0, 1.0).astype(np.float32, copy=False)
-        return result.mean(axis=2) if grey else result
+        if grey:
+            result = result.mean(axis=2)
+        return _like_input(result, source)
+
+
+def _like_input(result: np.ndarray, source: np.ndarray) -> np.ndarray:
+    """``result`` (float32 in [0, 1]) in the dtype and channel layout of ``source``."""
+    if source.ndim == 3 and source.shape[2] == 1:
+        result = result[..., None]
+    if source.dtype in (np.uint8, np.uint16):
+        top = 255.0 if source.dtype == np.uint8 else 65535.0
+        return np.asarray(np.rint(result * top), dtype=source.dtype)
+    if np.issubdtype(source.dtype, np.floating) and source.dtype != np.float32:
+        return result.astype(source.dtype)
+    return result
 
 
 def _check_param_kind(
@@ -282,6 +307,11 @@ def _check_image(image: np.ndarray, name: str) -> np.ndarray:
         raise InputError(f"expert {name!r} needs an (H, W, 3) or (H, W) image, got {array.shape}")
     if array.size == 0:
         raise InputError(f"expert {name!r} got an empty image")
+    if array.dtype in (np.uint8, np.uint16):  # integer levels: scale to [0, 1], keep them all
+        top = 255.0 if array.dtype == np.uint8 else 65535.0
+        return np.divide(array, top, dtype=np.float32)
+    if not (np.issubdtype(array.dtype, np.floating) or array.dtype == np.bool_):
+        raise InputError(f"expert {name!r} got {array.dtype} pixels; use float, uint8 or uint16")
     array = array.astype(np.float32, copy=False)
     if not np.isfinite(array).all():
         raise InputError(f"expert {name!r} got an image with NaN or infinite values")

@@ -11,8 +11,9 @@ from __future__ import annotations
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from restora.quality import strips
 from restora.quality.matlab import average_downsample, to_uint8_levels
-from restora.quality.strips import STRIP_PIXELS, row_strips, strip_memory
+from restora.quality.strips import row_strips, strip_memory
 
 N_SCALES = 4
 N_ORIENTATIONS = 4
@@ -126,7 +127,7 @@ def _downsampled_yiq(image: np.ndarray, factor: int) -> Planes:
     ``(1:F:end, 1:F:end)``. Large images go strip by strip, and only the kept windows are
     averaged: FSIM itself works on the ~256-pixel result, so memory stays bounded."""
     height, width = image.shape[:2]
-    if factor == 1 or height * width <= STRIP_PIXELS:
+    if factor == 1 or height * width <= strips.STRIP_PIXELS:
         y, i, q = _yiq(image)
         return (
             average_downsample(y, factor),
@@ -138,7 +139,7 @@ def _downsampled_yiq(image: np.ndarray, factor: int) -> Planes:
     out_h, out_w = -(-height // factor), -(-width // factor)
     planes = 1 if image.ndim == 2 else 3
     results = [np.empty((out_h, out_w)) for _ in range(planes)]
-    for first, last in row_strips(out_h, factor * width, budget=STRIP_PIXELS):
+    for first, last in row_strips(out_h, factor * width):
         # output row k averages input rows k*F - before .. k*F + after (zeros outside)
         top, bottom = first * factor - before, (last - 1) * factor + after + 1
         lo, hi = max(top, 0), min(bottom, height)

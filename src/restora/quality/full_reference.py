@@ -19,6 +19,7 @@ import math
 import cv2
 import numpy as np
 
+from restora.quality import strips
 from restora.quality.matlab import (
     average_downsample,
     filter2_valid,
@@ -26,7 +27,7 @@ from restora.quality.matlab import (
     rgb2gray,
     to_uint8_levels,
 )
-from restora.quality.strips import STRIP_PIXELS, row_strips, strip_memory
+from restora.quality.strips import row_strips, strip_memory
 
 MS_SSIM_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 
@@ -56,12 +57,12 @@ def psnr(img: np.ndarray, ref: np.ndarray, crop_border: int = 0, y_channel: bool
 
     ``img`` and ``ref`` are float in [0, 1], (H, W, 3) RGB or (H, W) grey.
     """
-    if _pixels(img) > STRIP_PIXELS:
+    if _pixels(img) > strips.STRIP_PIXELS:
         img, ref = _cropped(img, crop_border), _cropped(ref, crop_border)
         squares = sum(
             float(np.sum((_basicsr_levels(img[a:b], 0, y_channel)
                           - _basicsr_levels(ref[a:b], 0, y_channel)) ** 2))
-            for a, b in row_strips(img.shape[0], img.shape[1], budget=STRIP_PIXELS)
+            for a, b in row_strips(img.shape[0], img.shape[1])
         )  # fmt: skip
         channels = 1 if y_channel or img.ndim == 2 else img.shape[2]
         mse = squares / (img.shape[0] * img.shape[1] * channels)
@@ -104,7 +105,7 @@ def _basicsr_ssim_channel(img: np.ndarray, img2: np.ndarray) -> float:
 
 def ssim(img: np.ndarray, ref: np.ndarray, crop_border: int = 0, y_channel: bool = False) -> float:
     """SSIM exactly as BasicSR's ``calculate_ssim`` (per channel, then averaged)."""
-    if _pixels(img) > STRIP_PIXELS and img.shape[0] > 2 * (SSIM_HALO + crop_border):
+    if _pixels(img) > strips.STRIP_PIXELS and img.shape[0] > 2 * (SSIM_HALO + crop_border):
         return _basicsr_ssim_in_strips(
             _cropped(img, crop_border), _cropped(ref, crop_border), y_channel
         )
@@ -122,7 +123,7 @@ def _basicsr_ssim_in_strips(img: np.ndarray, ref: np.ndarray, y_channel: bool) -
     channels = 1 if y_channel or img.ndim == 2 else img.shape[2]
     sums = np.zeros(channels)
     # rows of the valid map are image rows 5 .. height-6; a strip of them needs 5 rows around
-    for start, stop in row_strips(height - 2 * SSIM_HALO, width, budget=STRIP_PIXELS):
+    for start, stop in row_strips(height - 2 * SSIM_HALO, width):
         lo, hi = start, stop + 2 * SSIM_HALO
         a = _basicsr_levels(img[lo:hi], 0, y_channel)
         b = _basicsr_levels(ref[lo:hi], 0, y_channel)
@@ -146,10 +147,10 @@ def ssim_y(img: np.ndarray, ref: np.ndarray, crop_border: int = 0) -> float:
 
 def psnr_rgb(img: np.ndarray, ref: np.ndarray) -> float:
     """PSNR over all channels of the 8-bit images with peak 255 (inf when identical)."""
-    if _pixels(img) > STRIP_PIXELS:
+    if _pixels(img) > strips.STRIP_PIXELS:
         squares = sum(
             float(np.sum((to_uint8_levels(img[a:b]) - to_uint8_levels(ref[a:b])) ** 2))
-            for a, b in row_strips(img.shape[0], img.shape[1], budget=STRIP_PIXELS)
+            for a, b in row_strips(img.shape[0], img.shape[1])
         )
         mse = squares / img.size
     else:
@@ -187,11 +188,11 @@ def _ssim_cs_means(x: np.ndarray, y: np.ndarray, grey: bool = False) -> tuple[fl
     to_grey = (lambda a: a) if grey else rgb2gray
     height, width = x.shape[:2]
     valid_h, valid_w = height - 2 * SSIM_HALO, width - 2 * SSIM_HALO
-    if height * width <= STRIP_PIXELS or valid_h <= 0 or valid_w <= 0:
+    if height * width <= strips.STRIP_PIXELS or valid_h <= 0 or valid_w <= 0:
         ssim_map, cs_map = _ssim_maps(to_grey(x), to_grey(y))
         return float(ssim_map.mean()), float(cs_map.mean())
     ssim_sum = cs_sum = 0.0
-    for start, stop in row_strips(valid_h, width, budget=STRIP_PIXELS):
+    for start, stop in row_strips(valid_h, width):
         rows = slice(start, stop + 2 * SSIM_HALO)
         ssim_map, cs_map = _ssim_maps(to_grey(x[rows]), to_grey(y[rows]))
         ssim_sum += float(ssim_map.sum())
@@ -221,10 +222,10 @@ def _halve_in_strips(image: np.ndarray, grey: bool) -> np.ndarray:
     strip by strip: each half-size row averages two rows, so even strip starts line up."""
     to_grey = (lambda a: a) if grey else rgb2gray
     height, width = image.shape[:2]
-    if height * width <= STRIP_PIXELS:
+    if height * width <= strips.STRIP_PIXELS:
         return _halve_symmetric(to_grey(image))
     out = np.empty(((height + 1) // 2, (width + 1) // 2))
-    for start, stop in row_strips(height, width, unit=2, budget=STRIP_PIXELS):
+    for start, stop in row_strips(height, width, unit=2):
         out[start // 2 : (stop + 1) // 2] = _halve_symmetric(to_grey(image[start:stop]))
     return out
 
@@ -252,7 +253,7 @@ def gmsd(img: np.ndarray, ref: np.ndarray) -> float:
     """GMSD of the official ``GMSD.m`` (Xue et al. 2014) on grey input, T = 170."""
     t_const = 170.0
 
-    if _pixels(img) > STRIP_PIXELS:
+    if _pixels(img) > strips.STRIP_PIXELS:
         return _gmsd_in_strips(img, ref, t_const)
     g1 = _prewitt_magnitude(np.pad(average_downsample(rgb2gray(img), 2), 1))
     g2 = _prewitt_magnitude(np.pad(average_downsample(rgb2gray(ref), 2), 1))
@@ -277,7 +278,7 @@ def _gmsd_in_strips(img: np.ndarray, ref: np.ndarray, t_const: float) -> float:
         # conv2(Y, ones(2)/4, 'same'), every 2nd pixel: half-size row i averages rows 2i, 2i+1
         height, width = image.shape[:2]
         out = np.empty(((height + 1) // 2, (width + 1) // 2))
-        for start, stop in row_strips(height, width, unit=2, budget=STRIP_PIXELS):
+        for start, stop in row_strips(height, width, unit=2):
             out[start // 2 : (stop + 1) // 2] = average_downsample(
                 rgb2gray(image[start : min(stop + 1, height)]), 2
             )[: (stop - start + 1) // 2]
@@ -286,7 +287,7 @@ def _gmsd_in_strips(img: np.ndarray, ref: np.ndarray, t_const: float) -> float:
     small1, small2 = half_size(img), half_size(ref)
     height, width = small1.shape
     quality_map = np.empty_like(small1)
-    for start, stop in row_strips(height, width, budget=STRIP_PIXELS):
+    for start, stop in row_strips(height, width):
         # one real row of context each side, the zero padding only at the image's borders
         lo, hi = max(start - 1, 0), min(stop + 1, height)
         pad = ((1 if start == 0 else 0, 1 if stop == height else 0), (1, 1))

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from restora.quality.statistics import blockiness, estimate_flat_area_noise_sigma, luma
-from restora.quality.strips import STRIP_PIXELS, row_strips, strip_memory, with_halo
+from restora.quality.strips import budget_or_default, row_strips, strip_memory, with_halo
 from restora.types import QualityScore
 from restora.vocabulary import QUALITY_LEVELS
 
@@ -58,7 +58,7 @@ BLUR_WINDOW = 11
 """The re-blur filter of Crete et al. (scikit-image's ``h_size``)."""
 
 
-def blur_amount(image: np.ndarray, strip_pixels: int = STRIP_PIXELS) -> float:
+def blur_amount(image: np.ndarray, strip_pixels: int | None = None) -> float:
     """Perceptual blur of Crete et al. (2007) via scikit-image: 0 sharp .. 1 very blurred.
 
     Images over ``strip_pixels`` are measured strip by strip with scikit-image's filters (the
@@ -68,6 +68,7 @@ def blur_amount(image: np.ndarray, strip_pixels: int = STRIP_PIXELS) -> float:
     height, width = image.shape[:2]
     if min(height, width) < 8:
         return 0.0
+    strip_pixels = budget_or_default(strip_pixels)
     if height * width <= strip_pixels:
         return float(blur_effect(luma(image, np.float64), h_size=BLUR_WINDOW))
     return _blur_in_strips(image, strip_pixels)
@@ -153,8 +154,9 @@ def measure_cues(image: np.ndarray) -> QualityCues:
     )
 
 
-def _luma_std_mean(image: np.ndarray, strip_pixels: int = STRIP_PIXELS) -> tuple[float, float]:
+def _luma_std_mean(image: np.ndarray, strip_pixels: int | None = None) -> tuple[float, float]:
     height, width = image.shape[:2]
+    strip_pixels = budget_or_default(strip_pixels)
     if height * width <= strip_pixels:
         grey = luma(image, np.float64)
         return float(grey.std()), float(grey.mean())

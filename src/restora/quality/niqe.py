@@ -25,7 +25,7 @@ from scipy.special import gamma as gamma_fn
 from restora.errors import NotAvailableError
 from restora.paths import WEIGHTS_DIR
 from restora.quality.matlab import fspecial_gaussian, imfilter_replicate, imresize, rgb2gray
-from restora.quality.strips import STRIP_PIXELS, row_strips, strip_memory, with_halo
+from restora.quality.strips import budget_or_default, row_strips, strip_memory, with_halo
 
 BLOCK_SIZE = 96
 FEATURES_PER_SCALE = 18
@@ -150,7 +150,7 @@ that a strip's half-size rows fall on the whole image's."""
 
 
 def image_niqe_features(
-    image: np.ndarray, block_size: int = BLOCK_SIZE, strip_pixels: int = STRIP_PIXELS
+    image: np.ndarray, block_size: int = BLOCK_SIZE, strip_pixels: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """:func:`niqe_features` of ``rgb2gray(image)`` (float in [0, 1], RGB or grey), computed
     on strips of whole block rows so that memory stays bounded on large images.
@@ -163,6 +163,7 @@ def image_niqe_features(
     if rows == 0 or cols == 0:
         raise ValueError(f"NIQE needs at least one {block_size}x{block_size} block")
     cropped_h, cropped_w = rows * block_size, cols * block_size
+    strip_pixels = budget_or_default(strip_pixels)
     if cropped_h * cropped_w <= strip_pixels or block_size % 2:
         return niqe_features(rgb2gray(image[:cropped_h, :cropped_w]), block_size)
     half = block_size // 2

@@ -16,7 +16,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from restora.quality.matlab import RGB2GRAY_WEIGHTS, to_uint8_levels
 from restora.quality.niqe import mscn, to_blocks
-from restora.quality.strips import STRIP_PIXELS, row_strips, strip_memory, with_halo
+from restora.quality.strips import budget_or_default, row_strips, strip_memory, with_halo
 
 BLOCK_SIZE = 16
 ACTIVITY_THRESHOLD = 0.1
@@ -102,7 +102,7 @@ MSCN_HALO = 3
 """Rows of context of the 7x7 MSCN window."""
 
 
-def piqe_maps(image: np.ndarray, strip_pixels: int = STRIP_PIXELS) -> PiqeResult:
+def piqe_maps(image: np.ndarray, strip_pixels: int | None = None) -> PiqeResult:
     """PIQE score with its activity, artefact and noise block masks.
 
     Computed on strips of whole block rows (with the MSCN window's rows of context), which
@@ -112,6 +112,7 @@ def piqe_maps(image: np.ndarray, strip_pixels: int = STRIP_PIXELS) -> PiqeResult
     padded_h = height + (-height) % BLOCK_SIZE
     padded_w = width + (-width) % BLOCK_SIZE
     rows, cols = padded_h // BLOCK_SIZE, padded_w // BLOCK_SIZE
+    strip_pixels = budget_or_default(strip_pixels)
     parts: list[_BlockMaps] = []
     for start, stop in row_strips(padded_h, padded_w, unit=BLOCK_SIZE, budget=strip_pixels):
         if start == 0 and stop == padded_h:

@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 from scipy import ndimage
 
-from restora.quality.strips import STRIP_PIXELS, percentile_of_chunks, row_strips, with_halo
+from restora.quality.strips import budget_or_default, percentile_of_chunks, row_strips, with_halo
 
 BT601_WEIGHTS = (0.299, 0.587, 0.114)
 IMMERKAER_KERNEL = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], dtype=np.float32)
@@ -85,7 +85,7 @@ def estimate_noise_sigma(
 
 
 def estimate_flat_area_noise_sigma(
-    image: np.ndarray, flat_share: float = 0.4, strip_pixels: int = STRIP_PIXELS
+    image: np.ndarray, flat_share: float = 0.4, strip_pixels: int | None = None
 ) -> float:
     """Noise standard deviation of the luma in 8-bit units, measured in the flattest
     ``flat_share`` of the image (the "noise in flat areas" a viewer notices).
@@ -99,6 +99,7 @@ def estimate_flat_area_noise_sigma(
     height, width = image.shape[:2]
     if min(height, width) < 8:
         return 0.0
+    strip_pixels = budget_or_default(strip_pixels)
     if height * width > strip_pixels:
         return _flat_area_noise_in_strips(image, flat_share, strip_pixels)
     grey = luma(image, np.float64) * 255.0
@@ -152,13 +153,14 @@ def _flat_area_noise_in_strips(image: np.ndarray, flat_share: float, strip_pixel
 # -------------------------------------------------------------------------------------- JPEG
 
 
-def blockiness(image: np.ndarray, block: int = 8, strip_pixels: int = STRIP_PIXELS) -> float:
+def blockiness(image: np.ndarray, block: int = 8, strip_pixels: int | None = None) -> float:
     """Mean absolute step across the ``block`` x ``block`` borders over the mean step elsewhere
     (after Wang, Bovik & Evans, ICIP 2000): ~1 for an unblocked image, 2-4 at JPEG quality 10;
     1 for images under two blocks. Images over ``strip_pixels`` are measured strip by strip."""
     height, width = image.shape[:2]
     if min(height, width) < 2 * block:
         return 1.0
+    strip_pixels = budget_or_default(strip_pixels)
     if height * width > strip_pixels:
         return _blockiness_in_strips(image, block, strip_pixels)
     grey = luma(image)

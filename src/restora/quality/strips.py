@@ -27,13 +27,20 @@ DISTINCT_LIMIT = 1 << 19
 while they are merged) before it narrows the range again."""
 
 
+def budget_or_default(budget: int | None) -> int:
+    """``budget``, or :data:`STRIP_PIXELS` as it is now (tests lower it to force strips)."""
+    return STRIP_PIXELS if budget is None else int(budget)
+
+
 def row_strips(
-    height: int, width: int, *, unit: int = 1, budget: int = STRIP_PIXELS
+    height: int, width: int, *, unit: int = 1, budget: int | None = None
 ) -> list[tuple[int, int]]:
     """``[start, stop)`` row ranges covering ``height`` rows, each of about ``budget`` pixels
-    (at least ``unit`` rows), every start a multiple of ``unit`` (a block row, say)."""
+    (default :data:`STRIP_PIXELS`; at least ``unit`` rows), every start a multiple of
+    ``unit`` (a block row, say)."""
     if height <= 0:
         return []
+    budget = budget_or_default(budget)
     rows = max(unit, budget // max(width, 1) // unit * unit)
     return [(start, min(start + rows, height)) for start in range(0, height, rows)]
 
@@ -143,8 +150,8 @@ def _merge_distinct(
 
 
 def strip_memory(
-    height: int, width: int, per_strip_pixel: float, rows: int = 1, budget: int = STRIP_PIXELS
+    height: int, width: int, per_strip_pixel: float, rows: int = 1, budget: int | None = None
 ) -> float:
     """Working bytes of a strip-wise computation: ``per_strip_pixel`` (measured) times the
     pixels of its largest strip (``budget``, at least ``rows`` whole rows, at most the image)."""
-    return per_strip_pixel * min(height * width, max(budget, rows * width))
+    return per_strip_pixel * min(height * width, max(budget_or_default(budget), rows * width))

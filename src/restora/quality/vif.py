@@ -21,8 +21,9 @@ import numpy as np
 from scipy import ndimage
 
 from restora.paths import WEIGHTS_DIR
+from restora.quality import strips
 from restora.quality.matlab import rgb2gray
-from restora.quality.strips import STRIP_PIXELS, row_strips, strip_memory
+from restora.quality.strips import row_strips, strip_memory
 
 SP5_FILTERS_PATH = WEIGHTS_DIR / "quality" / "sp5_filters.npz"
 LEVELS = 4
@@ -74,11 +75,11 @@ def _channel_params(ref: np.ndarray, dist: np.ndarray, winsize: int) -> tuple[np
     Large subbands go strip by strip (the box window is local; only the grid is kept)."""
     m = NEIGHBOURHOOD
     height, width = ref.shape
-    if height * width <= STRIP_PIXELS:
+    if height * width <= strips.STRIP_PIXELS:
         return _gain_and_noise(ref, dist, winsize, slice(1, -1))
     grid_rows = len(range(1, height - 1, m))
     parts: list[tuple[np.ndarray, np.ndarray]] = []
-    for first, last in row_strips(grid_rows, m * width, budget=STRIP_PIXELS):
+    for first, last in row_strips(grid_rows, m * width):
         top, bottom = 1 + m * first, 1 + m * (last - 1) + 1  # subband rows of these grid rows
         lo, hi = max(top - winsize, 0), min(bottom + winsize, height)
         rows = slice(top - lo, bottom - lo)
@@ -124,13 +125,13 @@ def _neighbourhood_covariance(ref: np.ndarray) -> np.ndarray:
     h, w = ref.shape
     views = [ref[k : h - (m - k) + 1, j : w - (m - j) + 1] for j in range(m) for k in range(m)]
     rows, cols = views[0].shape
-    if rows * cols <= STRIP_PIXELS:
+    if rows * cols <= strips.STRIP_PIXELS:
         samples = np.stack([v.ravel() for v in views], axis=1)
         centred = samples - samples.mean(axis=0)
         return np.asarray(centred.T @ centred / samples.shape[0])
     means = np.array([float(v.mean()) for v in views])
     cu = np.zeros((m * m, m * m))
-    for start, stop in row_strips(rows, cols, budget=STRIP_PIXELS):
+    for start, stop in row_strips(rows, cols):
         centred = np.stack([v[start:stop].ravel() for v in views], axis=0) - means[:, None]
         cu += centred @ centred.T
     return cu / (rows * cols)

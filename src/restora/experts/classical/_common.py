@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cv2
 import numpy as np
 
@@ -10,6 +12,17 @@ from restora.quality.statistics import estimate_noise_sigma
 
 def to_uint8(image: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(image * 255.0), 0, 255).astype(np.uint8)
+
+
+def on_8bit_levels(image: np.ndarray, method: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """Run an 8-bit-only ``method`` (uint8 in, uint8 out, e.g. an OpenCV filter) and apply
+    its change to the full-precision ``image``: ``x + (f(q(x)) - q(x)) / 255`` with ``q`` the
+    8-bit quantisation. The result equals ``f``'s to within half a level, but the input's
+    sub-8-bit detail (a 16-bit photo's smooth gradients) survives instead of turning into
+    8-bit steps."""
+    levels = to_uint8(image)
+    change = method(levels).astype(np.float32) - levels.astype(np.float32)
+    return image.astype(np.float32, copy=False) + change / 255.0
 
 
 def box_mean(plane: np.ndarray, radius: int) -> np.ndarray:

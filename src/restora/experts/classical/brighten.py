@@ -11,6 +11,7 @@ local tiles, and an adaptive gamma then moves the mean luminance towards mid-gre
 from __future__ import annotations
 
 import math
+import warnings
 
 import cv2
 import numpy as np
@@ -18,7 +19,7 @@ import scipy.sparse
 import scipy.sparse.linalg
 
 from restora.experts.base import Expert
-from restora.experts.classical._common import to_uint8
+from restora.experts.classical._common import on_8bit_levels
 
 _WLS_MAX_PIXELS = 250_000
 
@@ -67,15 +68,21 @@ def _lime(
 
 
 def _clahe_gamma(image: np.ndarray, clip_limit: float = 2.0, grid: int = 8) -> np.ndarray:
-    lab = cv2.cvtColor(image.astype(np.float32), cv2.COLOR_RGB2LAB)
-    lightness = to_uint8(lab[..., 0] / 100.0)
+    from skimage.color import lab2rgb, rgb2lab
+
+    # scikit-image's exact sRGB <-> CIELAB in float32: OpenCV's float conversion works in
+    # steps of about 0.2 L, which would turn a 16-bit photo's gradients into bands
+    lab = rgb2lab(np.clip(image, 0.0, 1.0).astype(np.float32, copy=False))
     clahe = cv2.createCLAHE(clipLimit=float(clip_limit), tileGridSize=(int(grid), int(grid)))
-    equalised = clahe.apply(lightness).astype(np.float32) / 255.0
+    # OpenCV's CLAHE takes 8-bit levels: its change goes onto the full-precision lightness
+    equalised = np.clip(on_8bit_levels(lab[..., 0] / 100.0, clahe.apply), 0.0, 1.0)
     mean = float(np.clip(equalised.mean(), 1e-3, 0.999))
     # adaptive gamma: brighten a dark image until its mean lightness is mid-grey, never darken
     gamma = min(math.log(0.5) / math.log(mean), 1.0)
     lab[..., 0] = 100.0 * equalised**gamma
-    return cv2.cvtColor(lab, cv2.COLOR_LAB2RGB)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # out-of-gamut colours are clipped, as OpenCV does
+        return np.asarray(lab2rgb(lab), dtype=np.float32)
 
 
 def lime() -> Expert:
@@ -104,4 +111,5 @@ def clahe_gamma() -> Expert:
         description="CLAHE on Lab lightness, then an adaptive gamma towards mid-grey.",
         reference="Zuiderveld 1994",
         rank=30,
+        precision="uint8",
     )

@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 
 from restora.experts.base import CrossTask, Expert
-from restora.experts.classical._common import prepare_noise_sigma, to_uint8
+from restora.experts.classical._common import on_8bit_levels, prepare_noise_sigma
 
 NLM_H_PER_SIGMA = 0.6
 """OpenCV's filter strength h per unit of noise sigma (8-bit). Chosen on BSDS500 *train*
@@ -22,8 +22,10 @@ def _nlm(image: np.ndarray, sigma: float | None = None, strength: float = 1.0) -
     # larger search windows pay off at high noise (Buades et al. 2011, IPOL parameter table)
     search = 21 if sigma <= 30 else 35
     patch = 5 if sigma <= 25 else 7
-    out = cv2.fastNlMeansDenoisingColored(to_uint8(image), None, h, h, patch, search)
-    return out.astype(np.float32) / 255.0
+    # OpenCV's NLM takes 8-bit levels only: its change is applied to the full-precision input
+    return on_8bit_levels(
+        image, lambda levels: cv2.fastNlMeansDenoisingColored(levels, None, h, h, patch, search)
+    )
 
 
 def _cbm3d(image: np.ndarray, sigma: float | None = None, strength: float = 1.0) -> np.ndarray:
@@ -64,6 +66,7 @@ def nlm() -> Expert:
         # fast stand-in for bm3d_deblock
         also_serves=(CrossTask("dejpeg", rank=25, from_analysis={"sigma": "jpeg_noise_sigma"}),),
         licence="Apache-2.0 (OpenCV)",
+        precision="uint8",
     )
 
 

@@ -239,8 +239,9 @@ class NcnnNetwork(nn.Module):
         function = _BINARY[kind]
         if layer.int_param(1, 0):  # with a scalar
             scalar = layer.float_param(2, 0.0)
-            return lambda xs: [function(xs[0], torch.tensor(scalar, dtype=xs[0].dtype,
-                                                             device=xs[0].device))]
+            return lambda xs: [
+                function(xs[0], torch.tensor(scalar, dtype=xs[0].dtype, device=xs[0].device))
+            ]
 
         def run(xs: list[torch.Tensor]) -> list[torch.Tensor]:
             a, b = _broadcast(xs[0], xs[1])
