@@ -104,8 +104,8 @@ def test_csv_and_report_cannot_share_a_name(
 
 
 def _png_declaring(path: Path, width: int, height: int, mode: int = 0) -> Path:
-    """A tiny PNG whose header declares ``width`` x ``height`` grey (mode 0) or RGB (2)
-    pixels; its data holds only the first rows, so decoding it would fail."""
+    """A PNG of a few hundred bytes whose header declares ``width`` x ``height`` grey (mode
+    0) or RGB (2) pixels; its data holds four rows (Pillow would make up the rest, slowly)."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         body = kind + data

@@ -207,11 +207,16 @@ def quality_score(image: np.ndarray) -> float:
     return float(np.clip(score, 0.0, 100.0))
 
 
+PERCENTILE_BYTES = 32e6
+"""The flat-area noise cue's percentile bookkeeping (up to ``DISTINCT_LIMIT`` values with
+their counts while they merge), whatever the strip size."""
+
+
 def working_memory(height: int, width: int) -> float:
     """Peak working bytes of :func:`quality_score` and :func:`assess_nr` beyond the image
-    (NIQE, PIQE and the cues one after the other, each strip by strip): ~130 bytes per strip
-    pixel measured at 12 and 24 MP, 160 with headroom."""
-    return strip_memory(height, width, 160.0, 128)
+    (NIQE, PIQE and the cues one after the other, each strip by strip): ~130 MB measured at
+    12 and 24 MP, about 100 bytes per strip pixel plus the percentile's bookkeeping."""
+    return strip_memory(height, width, 130.0, 128) + PERCENTILE_BYTES
 
 
 DEFAULT_QUALITY_MODEL = "quality"

@@ -66,6 +66,13 @@ class AnalyzerTrainConfig:
     init_weights: str = ""  # fine-tune from these weights (a second curriculum stage)
     max_minutes: float = 0.0  # stop early (and still calibrate and save) after this long; 0: off
     type_weights: tuple[tuple[str, float], ...] = ()
+    realism: float = 0.0
+    """Share of degradation steps drawn from the camera-realistic variants
+    (``synthesize(realism=...)``); 0 reproduces the runs before they existed."""
+    clean_finish: float = 0.0
+    """Share of clean samples passed through a low-ISO camera capture and JPEG
+    (``degradations.camera.finish_capture``): hard negatives that look like real clean photos,
+    so a camera's own faint noise and compression are not read as damage."""
     """Relative odds of drawing each type (default 1): more samples of the types the validation
     F1 shows are hardest (reflection, motion blur)."""
     log_every: int = 25
@@ -119,6 +126,11 @@ class AnalyzerSamples(torch.utils.data.IterableDataset):
         severity = np.zeros(len(DEGRADATION_TYPES), np.float32)
         if rng.random() < cfg.clean_fraction:
             degraded, caption, quality = clean, "a clean photo with no visible degradation", 100.0
+            if cfg.clean_finish and rng.random() < cfg.clean_finish:
+                from restora.degradations.camera import finish_capture
+
+                degraded = np.clip(finish_capture(clean, rng)[0], 0.0, 1.0).astype(np.float32)
+                quality = 100.0 * max(0.0, ssim_metric(degraded, clean))
         else:
             single = progress < cfg.single_fraction or rng.random() < 0.3
             count = 1 if single else int(rng.integers(1, cfg.max_mixed + 1))
@@ -129,8 +141,9 @@ class AnalyzerSamples(torch.utils.data.IterableDataset):
             types = list(rng.choice(DEGRADATION_TYPES, size=count, replace=False, p=p))
             levels = {t: float(rng.uniform(cfg.min_severity, 1.0)) for t in types}
             reflection = random_crop(cached_image(self.files[int(pick[1])]), cfg.sample_size, rng)
+            extra = {"realism": cfg.realism} if cfg.realism else {}
             degraded, record = synthesize(
-                clean, types=types, severity=levels, rng=rng, reflection_pool=[reflection]
+                clean, types=types, severity=levels, rng=rng, reflection_pool=[reflection], **extra
             )
             for item in record.degradations:
                 if item.type in DEGRADATION_TYPES:
@@ -549,6 +562,18 @@ def main(argv: list[str] | None = None) -> int:
         "--clean-fraction", type=float, default=None, help="share of samples left clean"
     )
     parser.add_argument(
+        "--realism",
+        type=float,
+        default=None,
+        help="share of degradation steps drawn from the camera-realistic variants",
+    )
+    parser.add_argument(
+        "--clean-finish",
+        type=float,
+        default=None,
+        help="share of clean samples given a low-ISO camera capture and JPEG (hard negatives)",
+    )
+    parser.add_argument(
         "--spectral",
         action="store_true",
         help="add the crops' spectral statistics to the model (grows --init weights)",
@@ -590,6 +615,8 @@ def main(argv: list[str] | None = None) -> int:
             "workers": args.workers,
             "seed": args.seed,
             "max_minutes": args.max_minutes,
+            "realism": args.realism,
+            "clean_finish": args.clean_finish,
         }.items()
         if v is not None
     }
