@@ -26,9 +26,7 @@ def pair(astronaut: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return noisy, image
 
 
-def _with_strips(
-    monkeypatch: pytest.MonkeyPatch, budget: int, func: Callable[[], float]
-) -> float:
+def _with_strips(monkeypatch: pytest.MonkeyPatch, budget: int, func: Callable[[], float]) -> float:
     with monkeypatch.context() as patch:
         patch.setattr(strips, "STRIP_PIXELS", budget)
         return func()

