@@ -181,7 +181,7 @@ def test_available_memory_from_the_system_and_cgroups(
     # cgroup v2 with a limit: the headroom, page cache not counted as used
     (tmp_path / "memory.max").write_text("4000000000\n")
     (tmp_path / "memory.current").write_text("1500000000\n")
-    (tmp_path / "memory.stat").write_text("anon 1\ninactive_file 500000000\n")
+    (tmp_path / "memory.stat").write_text("anon 1\nfile 500000000\ninactive_file 2\n")
     membership = tmp_path / "cgroup"
     membership.write_text("0::/\n")
     assert rio._cgroup_headroom(tmp_path, membership) == 3_000_000_000

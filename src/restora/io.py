@@ -215,8 +215,8 @@ def _meminfo_available() -> int | None:
 def _cgroup_headroom(
     root: Path = Path("/sys/fs/cgroup"), membership: Path = Path("/proc/self/cgroup")
 ) -> int | None:
-    """Limit minus the memory in use (reclaimable page cache not counted) of this process's
-    cgroup (v2, then v1); None without a limit."""
+    """Limit minus the memory in use of this process's cgroup (v2, then v1), its page cache
+    not counted (the kernel reclaims it before refusing memory); None without a limit."""
     folders = [root]
     with contextlib.suppress(OSError):
         for line in membership.read_text().splitlines():
@@ -230,7 +230,7 @@ def _cgroup_headroom(
                 if limit == "max":
                     return None
                 used = int((folder / "memory.current").read_text())
-                used -= _cgroup_stat(folder / "memory.stat", "inactive_file")
+                used -= _cgroup_stat(folder / "memory.stat", "file")  # page cache
                 return max(int(limit) - used, 0)
         v1 = root / "memory"
         if (v1 / "memory.limit_in_bytes").is_file():
@@ -238,7 +238,7 @@ def _cgroup_headroom(
             if limit_v1 >= 1 << 60:  # "no limit" is a huge number in v1
                 return None
             used = int((v1 / "memory.usage_in_bytes").read_text())
-            used -= _cgroup_stat(v1 / "memory.stat", "total_inactive_file")
+            used -= _cgroup_stat(v1 / "memory.stat", "total_cache")
             return max(limit_v1 - used, 0)
     return None
 

@@ -141,9 +141,13 @@ class AnalyzerSamples(torch.utils.data.IterableDataset):
             types = list(rng.choice(DEGRADATION_TYPES, size=count, replace=False, p=p))
             levels = {t: float(rng.uniform(cfg.min_severity, 1.0)) for t in types}
             reflection = random_crop(cached_image(self.files[int(pick[1])]), cfg.sample_size, rng)
-            extra = {"realism": cfg.realism} if cfg.realism else {}
             degraded, record = synthesize(
-                clean, types=types, severity=levels, rng=rng, reflection_pool=[reflection], **extra
+                clean,
+                types=types,
+                severity=levels,
+                rng=rng,
+                reflection_pool=[reflection],
+                realism=cfg.realism,  # 0 draws no extra random numbers: old runs reproduce
             )
             for item in record.degradations:
                 if item.type in DEGRADATION_TYPES:
