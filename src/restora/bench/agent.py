@@ -39,7 +39,14 @@ from restora.vocabulary import TASK_FOR_TYPE, TASKS
 if TYPE_CHECKING:
     from restora.bench import BenchmarkOutcome
 
-VARIANTS: tuple[str, ...] = ("seed", "fixed", "fixed_reverse", "agent_no_rollback", "agent")
+VARIANTS: tuple[str, ...] = (
+    "seed",
+    "fixed",
+    "fixed_reverse",
+    "agent_no_rollback",
+    "agent",
+    "oracle",
+)
 FULL_SETS: tuple[tuple[str, int], ...] = (
     ("mixed_cbsd68", 100),
     ("cbsd68_sigma25", 10),
@@ -80,6 +87,37 @@ class Tally:
             "helped": self.helped / self.judged if self.judged else float("nan"),
             "decisions": self.judged,
         }
+
+
+@dataclass(frozen=True)
+class OracleJudge(DefaultJudge):
+    """A judge that knows the clean image: its quality is the true PSNR, its score nothing else,
+    and it keeps a step only when the PSNR rises (no guards). Replayed through the same executor
+    as the shipped judge, it gives the best the decisions could do with the same candidates."""
+
+    target: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def around(cls, judge: DefaultJudge, target: np.ndarray) -> OracleJudge:
+        return cls(
+            analyzer=judge.get_analyzer(),
+            weight_residual=0.0,
+            weight_others=0.0,
+            weight_quality=1.0,
+            fidelity_floor=-2.0,
+            max_quality_drop=float("inf"),
+            improve_margin=0.0,
+            target=target,
+        )
+
+    def assess(self, image: np.ndarray, analysis: Any = None) -> Any:
+        from restora.agent.judge import Assessment
+
+        found = analysis if analysis is not None else self.analysis(image)
+        assert self.target is not None
+        if image.shape[:2] != self.target.shape[:2]:  # an upscaled state: no truth to compare
+            return Assessment(found, 0.0)
+        return Assessment(found, _psnr(image, self.target))
 
 
 class CachedAnalyzer:
@@ -223,6 +261,9 @@ def run(
                 elif variant.startswith("fixed"):
                     reverse = variant == "fixed_reverse"
                     out = fixed_pipeline(rgb, analyzer, config, tally, target, reverse)
+                elif variant == "oracle":
+                    oracle = OracleJudge.around(judge, target)
+                    out, _ = agent_variant(rgb, oracle, config, tally, target)
                 else:
                     variant_config = replace(config, rollback=variant == "agent")
                     out, quality = agent_variant(rgb, judge, variant_config, tally, target)
@@ -255,7 +296,9 @@ def to_markdown(results: dict[str, Any], command: str, machine: str, seconds: fl
         f"{results['config']['max_candidates']} candidates per step). `seed`: classify once, run "
         "the first expert for the top class; `fixed`: every detected task in vocabulary order; "
         "`fixed_reverse`: the same in the agent's reverse-formation order; "
-        "`agent_no_rollback`: the agent keeping every step. PSNR/SSIM in RGB against the ground "
+        "`agent_no_rollback`: the agent keeping every step; `oracle`: the same agent whose judge "
+        "knows the ground truth (per step the candidate with the best true PSNR, or a rollback "
+        "when none gains): the headroom of the decisions. PSNR/SSIM in RGB against the ground "
         "truth (LIVE1 on the grey image); NR: `assess_nr` 0-100. Speed: seconds per image and as "
         f"a multiple of one analyzer pass on the same image (the anchor: {anchor:.3f} s mean). "
         "helped: share of decisions that raised PSNR (a kept step) or avoided a PSNR loss "
