@@ -516,6 +516,47 @@ def _pil_to_planes(
     raise UnsupportedFormatError(f"{path}: unsupported pixel mode {mode}")
 
 
+EXIF_IFD_TAG = 0x8769
+EXIF_ISO_TAG = 34855
+"""ISOSpeedRatings (PhotographicSensitivity since EXIF 2.3)."""
+EXIF_EXPOSURE_TIME_TAG = 33434
+
+
+def pixel_fingerprint(rgb: np.ndarray) -> int:
+    """A cheap fingerprint of an image's pixels: CRC-32 of the shape and of about 64 x 64 of
+    them on an even grid. :func:`load` keeps it beside what the file says about itself
+    (:func:`file_signals`), so that an image whose pixels changed since (restored, cropped)
+    while keeping the metadata is not taken for the file."""
+    h, w = rgb.shape[:2]
+    sample = np.ascontiguousarray(rgb[:: max(1, h // 64), :: max(1, w // 64)], dtype=np.float32)
+    return zlib.crc32(sample.tobytes(), zlib.crc32(repr(tuple(rgb.shape)).encode()))
+
+
+def file_signals(im: PILImage.Image, exif: PILImage.Exif, rgb: np.ndarray) -> dict[str, Any]:
+    """What a file says about how its pixels were made, for ``ImageMeta.extra``: a JPEG's
+    quantisation tables (``jpeg_quantization``: 64 values each in table order, luminance
+    first), EXIF ``iso`` and ``exposure_time`` (seconds), and, with any of them, the
+    ``pixel_fingerprint`` of the decoded pixels. Never raises: a broken block only leaves its
+    entry out."""
+    signals: dict[str, Any] = {}
+    with contextlib.suppress(Exception):
+        tables = getattr(im, "quantization", None)
+        if tables:
+            signals["jpeg_quantization"] = tuple(
+                tuple(int(v) for v in tables[key]) for key in sorted(tables)
+            )
+    for key, tag in (("iso", EXIF_ISO_TAG), ("exposure_time", EXIF_EXPOSURE_TIME_TAG)):
+        with contextlib.suppress(Exception):
+            value = exif.get_ifd(EXIF_IFD_TAG).get(tag, exif.get(tag))
+            if isinstance(value, (tuple, list)):
+                value = value[0] if value else None
+            if value is not None and np.isfinite(float(value)) and float(value) > 0:
+                signals[key] = int(value) if key == "iso" else float(value)
+    if signals:
+        signals["pixel_fingerprint"] = pixel_fingerprint(rgb)
+    return signals
+
+
 def load(
     path: str | os.PathLike[str],
     *,
@@ -594,6 +635,7 @@ def load(
         icc_profile=icc,
         exif=exif_bytes,
         orientation=orientation,
+        extra=file_signals(im, exif_obj, rgb),
     )
     return Image(np.ascontiguousarray(rgb, dtype=np.float32), alpha, meta)
 

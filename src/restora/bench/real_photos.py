@@ -5,10 +5,12 @@
 Every photo's degradation type is known from its source (``<data>/real/labels.csv``; the older
 real sets: RNI15 and RNI6 real noise, the Restormer defocus portraits, the Rain100H/L inputs,
 the GoPro demo frame). For each type it reports the **recall** (the share of its photos where
-the analyzer reports that type) and what it reports instead; on clean photos (``real/clean``
-and the clean test sets CBSD68, Set5, Set14, Urban100) the **false-alarm rate** (the share
-where it reports anything). These photos are for evaluation and for calibrating decision
-thresholds only, never for training weights.
+the analyzer reports that type) and the other types it reports; on clean photos
+(``real/clean`` and the clean test sets CBSD68, Set5, Set14, Urban100) the **false-alarm rate**
+(the share where it reports anything). Each photo is analysed the way ``restora analyze``
+analyses a file (:func:`restora.perception.analyze` on the loaded image, so what the file says
+about itself, a JPEG's quantisation tables, counts). These photos are for evaluation and for
+calibrating decision thresholds only, never for training weights.
 """
 
 from __future__ import annotations
@@ -51,14 +53,19 @@ class Tally:
     photos: int = 0
     found: int = 0
     instead: Counter[str] = field(default_factory=Counter)
+    """Types reported other than the photo's own (for a clean photo: every type reported)."""
 
     @property
     def recall(self) -> float:
         return self.found / self.photos if self.photos else float("nan")
 
 
-def labelled_photos(data: Path, clean_limit: int = 30) -> list[tuple[Path, str, str]]:
-    """(path, type or "clean", set name) for every photo of the evaluation."""
+def labelled_photos(
+    data: Path, clean_limit: int = 30, limit: int | None = None
+) -> list[tuple[Path, str, str]]:
+    """(path, type or "clean", set name) for every photo of the evaluation: at most
+    ``clean_limit`` per clean set, and at most ``limit`` per set and type when given (a quick
+    run)."""
     photos: list[tuple[Path, str, str]] = []
     labels = data / "real" / "labels.csv"
     if labels.is_file():
@@ -70,20 +77,46 @@ def labelled_photos(data: Path, clean_limit: int = 30) -> list[tuple[Path, str, 
             if path.suffix.lower() in IMAGE_SUFFIXES:
                 photos.append((path, kind, folder))
     for folder, pattern in CLEAN_SETS.items():
-        chosen = [p for p in sorted((data / folder).glob(pattern)) if p.suffix in IMAGE_SUFFIXES]
+        chosen = [
+            p for p in sorted((data / folder).glob(pattern)) if p.suffix.lower() in IMAGE_SUFFIXES
+        ]
         photos += [(p, "clean", folder) for p in chosen[:clean_limit]]
+    if limit is not None:
+        taken: Counter[tuple[str, str]] = Counter()
+        kept = []
+        for path, kind, origin in photos:
+            taken[origin, kind] += 1
+            if taken[origin, kind] <= limit:
+                kept.append((path, kind, origin))
+        photos = kept
     return photos
 
 
-def evaluate(analyzer: Any, data: Path, log: Any = print) -> dict[str, Any]:
-    """Recall per type and false alarms, separately for ``real/`` and for the other sets."""
+def evaluate(
+    analyzer: Any, data: Path, log: Any = print, limit: int | None = None
+) -> dict[str, Any]:
+    """Recall per type and false alarms, separately for ``real/`` and for the other sets.
+
+    ``analyzer`` is anything with ``.analysis(array) -> Analysis``; each photo goes through
+    :func:`restora.perception.analyze` with it, as ``restora analyze`` does. A photo that
+    cannot be read is logged, listed under ``unreadable`` and left out of the counts.
+    ``limit``: at most this many photos per set and type (see :func:`labelled_photos`)."""
+    from restora.errors import InputError
     from restora.io import load
+    from restora.perception import analyze
 
     groups: dict[str, dict[str, Tally]] = {"real": {}, "older": {}}
     rows = []
-    for path, kind, origin in labelled_photos(data):
-        image = load(path)
-        analysis = analyzer.analysis(image.rgb)
+    unreadable = []
+    for path, kind, origin in labelled_photos(data, limit=limit):
+        name = path.relative_to(data).as_posix()
+        try:
+            image = load(path)
+        except InputError as exc:
+            unreadable.append({"file": name, "error": str(exc)})
+            log(f"SKIP {kind:12s} {name}: {exc}")
+            continue
+        analysis = analyze(image, analyzer=analyzer)
         found = [d.type for d in analysis.degradations]
         group = groups["real" if origin == "real" else "older"]
         tally = group.setdefault(kind, Tally())
@@ -91,20 +124,22 @@ def evaluate(analyzer: Any, data: Path, log: Any = print) -> dict[str, Any]:
         hit = (not found) if kind == "clean" else (kind in found)
         tally.found += hit
         tally.instead.update(t for t in found if t != kind)
-        rows.append({"file": str(path.relative_to(data)), "type": kind, "found": found})
-        log(f"{'ok ' if hit else 'MISS'} {kind:12s} {path.relative_to(data)}: {found}")
-    out: dict[str, Any] = {"rows": rows}
+        rows.append({"file": name, "set": origin, "type": kind, "found": found})
+        log(f"{'ok ' if hit else 'MISS'} {kind:12s} {name}: {found}")
+    out: dict[str, Any] = {"rows": rows, "unreadable": unreadable}
     for name, group in groups.items():
         types = [t for t in DEGRADATION_TYPES if t in group]
         recalls = [group[t].recall for t in types]
         clean = group.get("clean")
         out[name] = {
             "recall": {t: group[t].recall for t in types},
+            "found": {t: group[t].found for t in group},
             "photos": {t: group[t].photos for t in group},
             "instead": {t: dict(group[t].instead.most_common(3)) for t in group},
             "mean_recall": sum(recalls) / len(recalls) if recalls else float("nan"),
             "false_alarms": (1.0 - clean.recall) if clean else float("nan"),
             "clean_photos": clean.photos if clean else 0,
+            "sets": sorted({r["set"] for r in rows if (r["set"] == "real") == (name == "real")}),
         }
     return out
 
@@ -117,19 +152,27 @@ def to_markdown(results: dict[str, Any], title: str) -> str:
         cells = []
         for t in DEGRADATION_TYPES:
             if t in part["recall"]:
-                found = round(part["recall"][t] * part["photos"][t])
+                found = (
+                    part["found"][t]
+                    if "found" in part
+                    else round(part["recall"][t] * part["photos"][t])
+                )
                 cells.append(f"{found}/{part['photos'][t]}")
             else:
                 cells.append("-")
         alarms = part["false_alarms"]
         alarm = f"{100 * alarms:.0f} % of {part['clean_photos']}" if part["clean_photos"] else "-"
+        count = sum(part["photos"].values())
         label = (
-            "`real/` (73 photos, 8 sources)"
+            f"`real/` ({count} photos)"
             if name == "real"
-            else "older real sets, clean test sets"
+            else f"older real sets, clean test sets ({count} photos)"
         )
-        lines.append(f"| {label} | " + " | ".join(cells) +
-                     f" | {100 * part['mean_recall']:.0f} % | {alarm} |")  # fmt: skip
+        mean = part["mean_recall"]
+        recall = f"{100 * mean:.0f} %" if mean == mean else "-"  # NaN: no degraded photos
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {recall} | {alarm} |")
+    if results.get("unreadable"):
+        lines += ["", f"{len(results['unreadable'])} photos could not be read and are not counted."]
     return "\n".join(lines) + "\n"
 
 

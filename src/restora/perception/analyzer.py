@@ -1,4 +1,6 @@
-"""Loading the shipped (embedded) analyzer and turning its outputs into an :class:`Analysis`.
+"""Loading the shipped (embedded) analyzer and turning its outputs into an :class:`Analysis`,
+and joining what an image's file says about it (:func:`file_signals`, :func:`with_file_signals`)
+to what its pixels show.
 
 The public entry points, for this and the other backends, are
 :func:`restora.perception.get_analyzer` and :func:`restora.perception.analyze`
@@ -8,9 +10,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -144,6 +147,103 @@ def caption_for(degradations: Sequence[Degradation]) -> str:
     return str(engine_caption(items, np.random.default_rng(0)))
 
 
+# ------------------------------------------------------------- what the file itself says
+
+JPEG_REPORTED_BELOW = 80
+"""A JPEG file whose tables say an IJG quality under this is reported as ``jpeg``, with the
+severity of that quality on the engine's scale, whatever its pixels show."""
+
+JPEG_CLEAN_FROM = 90
+"""A JPEG file saved at this IJG quality or above made no visible blocks of its own: a weak
+pixel detection of ``jpeg`` is dropped (a confident one stays: an earlier, stronger compression
+survives a re-save at a high quality)."""
+
+FILE_JPEG_CONFIDENCE = 0.95
+"""The confidence of a ``jpeg`` the file's quantisation tables report (the tables are exact for
+libjpeg-written files, the nearest IJG scale for other encoders)."""
+
+WEAK_JPEG_CONFIDENCE = 0.75
+"""Under this confidence a pixel detection of ``jpeg`` is weak (halfway between the decision
+threshold, confidence 0.5, and certainty)."""
+
+
+def ijg_quality(luminance: Sequence[int] | np.ndarray) -> int:
+    """The IJG (libjpeg) quality whose luminance table is closest to ``luminance`` (the 64
+    values in any order): the matching of
+    :func:`restora.degradations.jpeg.jpeg_quality_from_quantization_tables`, on a table already
+    read from the file (``restora.io`` keeps it in ``meta.extra["jpeg_quantization"]``)."""
+    from restora.degradations.jpeg import ijg_luminance_table
+
+    table = np.sort(np.asarray(luminance, dtype=np.int64).ravel())
+    errors = [np.abs(np.sort(ijg_luminance_table(q).ravel()) - table).sum() for q in range(1, 101)]
+    return int(np.argmin(errors)) + 1
+
+
+def file_signals(image: Any) -> dict[str, float]:
+    """What the file ``image`` was read from says about it: ``jpeg_quality`` (IJG scale, from
+    its luminance quantisation table), ``iso`` and ``exposure_time`` (seconds, from EXIF), each
+    only where the file has it.
+
+    Empty for an array, an image not read from a file, and an image whose pixels are no
+    longer the file's (a restored or cropped copy keeps the metadata but not the pixels; the
+    fingerprint :func:`restora.io.pixel_fingerprint` taken at reading tells them apart)."""
+    meta = getattr(image, "meta", None)
+    extra: Mapping[str, Any] = getattr(meta, "extra", None) or {}
+    if not extra or "pixel_fingerprint" not in extra:
+        return {}
+    from restora.io import pixel_fingerprint
+
+    if extra["pixel_fingerprint"] != pixel_fingerprint(image.rgb):
+        return {}
+    signals: dict[str, float] = {}
+    tables = extra.get("jpeg_quantization")
+    if tables:
+        signals["jpeg_quality"] = float(ijg_quality(tables[0]))
+    for key in ("iso", "exposure_time"):
+        if extra.get(key) is not None:
+            signals[key] = float(extra[key])
+    return signals
+
+
+def with_file_signals(analysis: Analysis, signals: Mapping[str, float]) -> Analysis:
+    """``analysis`` with the file's evidence joined to the pixels' (``signals`` from
+    :func:`file_signals`); the same analysis when the file says nothing that changes it.
+
+    - JPEG quality q < :data:`JPEG_REPORTED_BELOW`: ``jpeg`` is reported with severity
+      ``(95 - q) / 90`` (the engine's scale, :func:`restora.degradations.jpeg.severity_for_quality`)
+      and confidence :data:`FILE_JPEG_CONFIDENCE` (or the pixels' when higher); its presence
+      score rises to that confidence.
+    - q >= :data:`JPEG_CLEAN_FROM`: a pixel detection of ``jpeg`` weaker than
+      :data:`WEAK_JPEG_CONFIDENCE` is dropped (its score stays: it is the pixels' evidence).
+    - in between, and for every file that is not a JPEG, the pixels decide alone.
+
+    ISO and exposure time are reported, not used: no labelled real photos with EXIF exist
+    here to set a rule on. The caption is rewritten from the degradations that remain, so it
+    names exactly those.
+    """
+    quality = signals.get("jpeg_quality")
+    if quality is None:
+        return analysis
+    found = {d.type: d for d in analysis.degradations}
+    scores = dict(analysis.scores)
+    seen = found.get("jpeg")
+    if quality < JPEG_REPORTED_BELOW:
+        from restora.degradations.jpeg import severity_for_quality
+
+        confidence = max(FILE_JPEG_CONFIDENCE, seen.confidence if seen else 0.0)
+        found["jpeg"] = Degradation("jpeg", severity_for_quality(quality), confidence)
+        if scores:
+            scores["jpeg"] = max(float(scores.get("jpeg", 0.0)), confidence)
+    elif quality >= JPEG_CLEAN_FROM and seen is not None and seen.confidence < WEAK_JPEG_CONFIDENCE:
+        del found["jpeg"]
+    else:
+        return analysis
+    degradations = tuple(sorted(found.values(), key=lambda d: -d.confidence))
+    return replace(
+        analysis, degradations=degradations, caption=caption_for(degradations), scores=scores
+    )
+
+
 _ANALYZERS: dict[str, Analyzer] = {}
 _ANALYZERS_LOCK = threading.Lock()
 
@@ -169,10 +269,17 @@ def score_text(
     """Cosine similarity of the image's aligned embedding to each text (zero-shot).
 
     The texts go through the same frozen all-MiniLM-L6-v2 encoder the image tower was aligned
-    to, so any phrasing works, not only the training templates.
+    to, so any phrasing works, not only the training templates. ``image`` is a
+    :class:`restora.Image`, an image file's path or an array. The similarities are the pixels'
+    evidence only (what a file's metadata says joins :func:`restora.perception.analyze`, not
+    these): they rank texts, they do not say that a degradation is present.
     """
     from restora.language.encoder import get_text_encoder
 
+    if isinstance(image, (str, os.PathLike)):
+        from restora.io import load
+
+        image = load(image)
     rgb = np.asarray(getattr(image, "rgb", image), dtype=np.float32)
     raw = get_embedded_analyzer(weights, device).predict(rgb)
     text_vectors = get_text_encoder().encode(list(texts))

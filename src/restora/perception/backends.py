@@ -17,6 +17,7 @@ torch), so the command line takes the backend names from here.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -165,8 +166,22 @@ def analyze(
     weights: str | Path | None = None,
     device: str | None = None,
     backend: str = "embedded",
+    analyzer: AnalyzerBackend | None = None,
 ) -> Analysis:
-    """What is wrong with ``image`` (a :class:`restora.Image` or a float (H, W, 3) array),
-    seen by the analyzer ``backend`` (see :func:`get_analyzer`)."""
+    """What is wrong with ``image`` (a :class:`restora.Image`, the path of an image file or a
+    float (H, W, 3) array), seen by ``analyzer`` (default the process-wide analyzer of
+    ``backend``, ``weights`` and ``device``, see :func:`get_analyzer`: loaded once).
+
+    For an image read from a file, what the file says joins what the pixels show (a JPEG's
+    quantisation tables give its quality:
+    :func:`restora.perception.analyzer.with_file_signals`). An array carries no file, so
+    ``analyzer.analysis(array)``, which the agent calls, sees the pixels only."""
+    if isinstance(image, (str, os.PathLike)):
+        from restora.io import load
+
+        image = load(image)
     rgb = np.asarray(getattr(image, "rgb", image), dtype=np.float32)
-    return get_analyzer(weights, device, backend=backend).analysis(rgb)
+    chosen = analyzer if analyzer is not None else get_analyzer(weights, device, backend=backend)
+    from restora.perception.analyzer import file_signals, with_file_signals
+
+    return with_file_signals(chosen.analysis(rgb), file_signals(image))
