@@ -277,3 +277,19 @@ def test_score_text_reads_a_path_like_its_pixels(
     by_path = score_text(path, texts, weights=tiny_weights, device="cpu")
     by_pixels = score_text(load(path).rgb, texts, weights=tiny_weights, device="cpu")
     assert by_path == pytest.approx(by_pixels)
+
+
+def test_restore_plans_from_the_files_signals(tmp_path: Path) -> None:
+    """The agent's view of a JPEG file includes its quantization tables, not only its pixels."""
+    from PIL import Image as PILImage
+    from skimage import data
+
+    import restora
+    from restora.agent import AgentConfig
+
+    path = tmp_path / "q30.jpg"
+    PILImage.fromarray(data.astronaut()[:128, :128]).save(path, quality=30)
+    result = restora.restore(path, config=AgentConfig(small_side=0, max_steps=0))
+    found = {d.type: d for d in result.analysis_before.degradations}
+    assert "jpeg" in found and found["jpeg"].severity == pytest.approx((95 - 30) / 90, abs=0.01)
+    assert "dejpeg" in result.plan.tasks

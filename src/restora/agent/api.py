@@ -187,7 +187,7 @@ def restore(
     rgb = source.rgb
     tell: Progress = progress or _silent
     tell(f"analysing the {rgb.shape[1]}x{rgb.shape[0]} photo", 0.0, None)
-    whole = judge.analysis(rgb)
+    whole = _with_file_signals(judge.analysis(rgb), source)
     crop = None
     if needs_crop(rgb.shape, run_config.decision_side):
         crop = choose_decision_crop(rgb, judge, whole, run_config.decision_side)
@@ -249,6 +249,16 @@ def restore(
         quality_after=after.quality,
         quality_model=str(getattr(judge, "quality_model", "")),
     )
+
+
+def _with_file_signals(analysis: Any, source: Any) -> Any:
+    """The whole photo's analysis joined with what its file says (a JPEG's quantization tables
+    give its quality directly: ``restora.perception.analyzer.with_file_signals``); arrays and
+    files without such signals keep the pixel analysis."""
+    from restora.perception.analyzer import file_signals, with_file_signals
+
+    signals = file_signals(source)
+    return with_file_signals(analysis, signals) if signals else analysis
 
 
 def _run_chain_on_whole(
