@@ -93,7 +93,8 @@ train-experts-gpu: $(STAMP)
 # the second, with more samples of the types the first stage's validation F1 showed hardest),
 # then three time-boxed stages on a lent H100 with 8 pair-making processes: singles only (the
 # third stage ran before the curriculum followed the clock, so it saw single degradations
-# alone, which --single-fraction 1 reproduces), then mixed degradations from the start.
+# alone, which --single-fraction 1 reproduces), then mixed degradations from the start; last, a
+# time-boxed CPU stage on the camera-realistic synthesis with camera-finished clean negatives.
 ANALYZER := $(PY) -m restora.training.analyzer
 ANALYZER_GPU := $(ANALYZER) --device cuda --spectral --batch-size 64 --workers 8 --steps 200000 \
     --clean-fraction 0.15 --type-weight reflection=1.5 --type-weight motion_blur=1.5 \
@@ -109,6 +110,9 @@ train-analyzer: $(STAMP)
 	    --single-fraction 0 --lr 1e-3 --max-minutes 8
 	$(ANALYZER_GPU) --out runs/analyzer_gpu3 --init runs/analyzer_gpu2/analyzer.safetensors \
 	    --single-fraction 0 --lr 7e-4 --max-minutes 6
+	$(ANALYZER) --out runs/analyzer_real1 --init runs/analyzer_gpu3/analyzer.safetensors \
+	    --spectral --realism 0.8 --clean-fraction 0.2 --clean-finish 0.8 --lr 5e-4 \
+	    --steps 200000 --max-minutes 40 --batch-size 32 --workers 1
 
 clean:
 	rm -rf $(VENV) build dist out .pytest_cache .mypy_cache .ruff_cache src/*.egg-info

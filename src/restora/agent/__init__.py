@@ -8,7 +8,8 @@ checks, roll back what did not help, and explain every decision.
 
 Modules: ``planning`` (order rule, intent merge, ``AgentConfig``, explicit plans),
 ``candidates`` (experts per step, sorted from their descriptors), ``judge`` (the ``Judge``
-protocol and ``DefaultJudge``: state score, guards, keep/rollback margin), ``execution`` (the
+protocol and ``DefaultJudge``: state score, guards, keep/rollback margin), ``learned_judge``
+(``LearnedJudge``: the predicted dB gain of a small trained model), ``execution`` (the
 loop with rollback), ``trace`` (records, ``Result``), ``api`` (``RestoreRequest``,
 ``restore``). The HTML report is ``restora.reports.restoration``; the benchmark and the tuner
 are ``restora.bench.agent``.
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from restora.agent.execution import execute as execute
     from restora.agent.judge import DefaultJudge as DefaultJudge
     from restora.agent.judge import Judge as Judge
+    from restora.agent.learned_judge import LearnedJudge as LearnedJudge
     from restora.agent.planning import AgentConfig as AgentConfig
     from restora.agent.planning import Plan as Plan
     from restora.agent.planning import Step as Step
@@ -42,6 +44,7 @@ __getattr__, __dir__, __all__ = lazy_loader.attach(
         "execution": ["execute"],
         "planning": ["AgentConfig", "Plan", "Step", "plan"],
         "judge": ["DefaultJudge", "Judge"],
+        "learned_judge": ["LearnedJudge"],
         "trace": ["Attempt", "Result", "StepRecord", "Trace"],
     },
 )

@@ -371,15 +371,15 @@ def main(argv: list[str] | None = None) -> int:
 def training_mixed_items(
     data: Path | None, count: int, seed: int = 777
 ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(degraded, clean) pairs made like ``mixed_cbsd68`` but from ``train/BSDS500`` images
+    """(degraded, clean) pairs made like ``mixed_cbsd68`` but from the CBSD432 training images
     (never from the test sets), for choosing the agent's score weights."""
     from restora.bench.datasets import read_uint8, to_unit
     from restora.degradations import synthesize
-    from restora.paths import data_dir as find
+    from restora.training.data import list_training_images
     from restora.vocabulary import DEGRADATION_TYPES
 
-    folder = find(data) / "train" / "BSDS500"
-    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in (".jpg", ".png"))
+    # the CBSD432 list only: train/BSDS500/val holds the CBSD68 test images
+    files = list_training_images(data, sets=("CBSD432",))
     rng = np.random.default_rng(seed)
     chosen = rng.choice(len(files), size=min(count, len(files)), replace=False)
     items = []
