@@ -962,7 +962,7 @@ def sweep_stale_temporaries(
                 candidates.append(os.path.abspath(entry.path))
     if not candidates:
         return 0
-    in_use = _open_files()
+    in_use = open_files()
     removed = 0
     for name in candidates:
         if name in in_use or os.path.realpath(name) in in_use:
@@ -988,7 +988,7 @@ def _sweep_once(folder: Path) -> None:
         sweep_stale_temporaries(folder)
 
 
-def _open_files() -> set[str]:
+def open_files() -> set[str]:
     """Every file a process this one may inspect holds open (empty where there is no /proc)."""
     found: set[str] = set()
     proc = Path("/proc")

@@ -12,13 +12,13 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import re
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from restora.errors import OutputError
+from restora.io import TEMPORARY_NAME, open_files
 
 
 def is_uri(location: str | os.PathLike[str]) -> bool:
@@ -90,11 +90,6 @@ def write_text(root: str, name: str, text: str) -> str:
     return f"{root.rstrip('/')}/{name}"
 
 
-TEMPORARY_NAME = re.compile(r"\.(?P<name>.+)\.[a-z0-9_]{8}\.tmp")
-"""The temporary files of :func:`restora.io.write_bytes_atomic`: ``tempfile.mkstemp`` with
-prefix ``.{name}.`` and suffix ``.tmp``, so eight characters of tempfile's alphabet between."""
-
-
 def check_writable(location: str | os.PathLike[str], what: str = "OUT_DIR") -> None:
     """Refuse, before any work, a local folder in which no file can be written (read-only,
     not a folder, or a full disk): one line ``... OUT_DIR is not writable (why)``, exit 2.
@@ -149,23 +144,6 @@ def existing(root: str, names: Iterable[str]) -> list[str]:
     ]
 
 
-def _open_files() -> set[str] | None:
-    """Every file some process (that this one may inspect) holds open; None where /proc is
-    not there to tell (not Linux)."""
-    proc = Path("/proc")
-    if not (proc / "self" / "fd").is_dir():
-        return None
-    found: set[str] = set()
-    for pid in os.listdir(proc):
-        if not pid.isdigit():
-            continue
-        with contextlib.suppress(OSError):
-            for entry in os.scandir(proc / pid / "fd"):
-                with contextlib.suppress(OSError):
-                    found.add(os.readlink(entry.path))
-    return found
-
-
 def sweep_partial_writes(root: str, outputs: Iterable[str]) -> int:
     """Remove temporary files a killed write left next to ``outputs``; how many were removed.
 
@@ -192,7 +170,7 @@ def sweep_partial_writes(root: str, outputs: Iterable[str]) -> int:
                 candidates.append(os.path.abspath(entry.path))
     if not candidates:
         return 0
-    in_use = _open_files() or set()
+    in_use = open_files()
     removed = 0
     for candidate in candidates:
         if candidate in in_use or os.path.realpath(candidate) in in_use:
