@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -265,14 +265,26 @@ def execute(
             notes += [f"{s.task}: not run, time budget spent" for s in pending]
             break
         if pending[0].candidates:
-            needed = predicted_seconds(pending[0].candidates[0], state, config, replay_megapixels)
-            if needed > remaining:
+            # the candidates that fit what is left (a slow first choice gives way to a faster
+            # one); none: the step is not started
+            upcoming = pending[0]
+            fitting = tuple(
+                c
+                for c in upcoming.candidates
+                if predicted_seconds(c, state, config, replay_megapixels) <= remaining
+            )
+            if not fitting:
+                needed = predicted_seconds(upcoming.candidates[0], state, config, replay_megapixels)
                 stopped = (
-                    f"time budget ({config.time_budget_s:.0f} s): {pending[0].task} would take "
+                    f"time budget ({config.time_budget_s:.0f} s): {upcoming.task} would take "
                     f"about {needed:.0f} s, {remaining:.0f} s left"
                 )
                 notes += [f"{s.task}: not run, over the time budget" for s in pending]
                 break
+            if fitting != upcoming.candidates:
+                left_out = ", ".join(c.name for c in upcoming.candidates if c not in fitting)
+                notes.append(f"{upcoming.task}: {left_out} left out, over the time budget")
+                pending[0] = replace(upcoming, candidates=fitting)
         step = pending.pop(0)
         attempted.add(step.task)
         if config.reanalyse and step.source == "analyzer" and records:

@@ -80,6 +80,22 @@ def make_photo(megapixels: float, folder: Path) -> Path:
     return path
 
 
+def _make_photo_elsewhere(megapixels: float, folder: Path) -> Path:
+    """:func:`make_photo` in a child process: a child's peak RSS starts from its parent's
+    (Linux keeps the high-water mark across fork and exec), so the parent must stay small."""
+    code = (
+        "import sys; from pathlib import Path; from restora.bench.speed import make_photo; "
+        "print(make_photo(float(sys.argv[1]), Path(sys.argv[2])))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(megapixels), str(folder)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return Path(done.stdout.strip().splitlines()[-1])
+
+
 def run_case(kind: str, photo: Path, instruction: str = "", side: int = 384) -> dict[str, Any]:
     """One case in a fresh process: its seconds (model loading included), peak RSS in MB, and
     the experts it kept."""
@@ -126,7 +142,7 @@ def run(
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="restora-speed-") as tmp:
         for megapixels in sizes:
-            photo = make_photo(megapixels, Path(tmp))
+            photo = _make_photo_elsewhere(megapixels, Path(tmp))
             anchor = run_case("anchor", photo)
             cases = [("agent", "", 384), ('agent, "remove the noise"', "remove the noise", 384)]
             if megapixels <= OLD_PATH_MAX_MP:
