@@ -192,7 +192,9 @@ def restore(
     if needs_crop(rgb.shape, run_config.decision_side):
         crop = choose_decision_crop(rgb, judge, whole, run_config.decision_side)
     decide_on = np.ascontiguousarray(crop.of(rgb)) if crop is not None else rgb
-    decide_analysis = judge.analysis(decide_on) if crop is not None else whole
+    decide_analysis = whole
+    if crop is not None:
+        decide_analysis = crop.analysis or judge.analysis(decide_on)
     before = judge.assess(decide_on, decide_analysis)
     if request.explicit:
         intent = make_intent(parsed, request.tasks, (), request.scale, request.strength)

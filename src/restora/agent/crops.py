@@ -15,7 +15,7 @@ plus detail as a tie-breaker).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import cv2
@@ -26,12 +26,14 @@ from restora.types import Analysis
 
 @dataclass(frozen=True)
 class Crop:
-    """A window of the photo: top, left, height, width in pixels."""
+    """A window of the photo: top, left, height, width in pixels, and the analyzer's analysis of
+    it when choosing the crop computed one (so it is not analysed twice)."""
 
     top: int
     left: int
     height: int
     width: int
+    analysis: Analysis | None = field(default=None, compare=False, repr=False)
 
     def of(self, image: np.ndarray) -> np.ndarray:
         return image[self.top : self.top + self.height, self.left : self.left + self.width]
@@ -94,10 +96,11 @@ def choose_decision_crop(
     top_detail = max(windows[0][0], 1e-6)
     best: tuple[float, Crop] | None = None
     for value, crop in windows[:analysed]:
-        scores = analyzer.analysis(np.ascontiguousarray(crop.of(image))).scores or {}
+        seen = analyzer.analysis(np.ascontiguousarray(crop.of(image)))
+        scores = seen.scores or {}
         visible = sum(float(scores.get(t, 0.0)) for t in found)
         rank = visible + 0.25 * value / top_detail
         if best is None or rank > best[0]:
-            best = (rank, crop)
+            best = (rank, replace(crop, analysis=seen))
     assert best is not None
     return best[1]

@@ -142,6 +142,13 @@ class CachedAnalyzer:
         return self.cache[key]
 
 
+def pair_arrays(pair: Any) -> tuple[np.ndarray, np.ndarray]:
+    """A benchmark pair's input as float32 RGB in [0, 1] (grey repeated) and its target."""
+    source = np.clip(np.asarray(pair.input, np.float32), 0.0, 1.0)
+    rgb = np.repeat(source[..., None], 3, axis=2) if source.ndim == 2 else source
+    return rgb, np.asarray(pair.target, np.float32)
+
+
 def _psnr(image: np.ndarray, target: np.ndarray) -> float:
     from restora.quality import psnr
 
@@ -245,9 +252,7 @@ def run(
         inputs: list[float] = []
         for index in range(min(count, len(dataset))):
             pair = dataset[index]
-            source = np.clip(np.asarray(pair.input, np.float32), 0.0, 1.0)
-            rgb = np.repeat(source[..., None], 3, axis=2) if source.ndim == 2 else source
-            target = np.asarray(pair.target, np.float32)
+            rgb, target = pair_arrays(pair)
             start = time.perf_counter()
             analyzer.analysis(rgb)  # the speed anchor; later calls on this input hit the cache
             anchor_seconds.append(time.perf_counter() - start)

@@ -29,6 +29,7 @@ from restora.bench.agent import (
     Tally,
     _psnr,
     agent_variant,
+    pair_arrays,
 )
 
 JUDGES: tuple[str, ...] = ("default", "learned", "oracle")
@@ -58,9 +59,7 @@ def compare(
         inputs: list[float] = []
         for index in range(min(count, len(dataset))):
             pair = dataset[index]
-            source = np.clip(np.asarray(pair.input, np.float32), 0.0, 1.0)
-            rgb = np.repeat(source[..., None], 3, axis=2) if source.ndim == 2 else source
-            target = np.asarray(pair.target, np.float32)
+            rgb, target = pair_arrays(pair)
             inputs.append(_psnr(rgb, target))
             for judge_name in JUDGES:
                 tally = tallies[judge_name]
