@@ -1,6 +1,7 @@
 """The analyzer on REAL photos: does it see the damage cameras and weather make?
 
     python -m restora.bench.real_photos [--weights W] [--json out.json]
+    python -m restora.bench.real_photos --weights W --calibrate   # thresholds for real photos
 
 Every photo's degradation type is known from its source (``<data>/real/labels.csv``; the older
 real sets: RNI15 and RNI6 real noise, the Restormer defocus portraits, the Rain100H/L inputs,
@@ -23,6 +24,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from restora.vocabulary import DEGRADATION_TYPES
 
@@ -144,6 +147,74 @@ def evaluate(
     return out
 
 
+def photo_probabilities(analyzer: Any, paths: list[Path]) -> np.ndarray:
+    """(N, types) presence probabilities of the model alone (no file signals) per photo."""
+    from restora.io import load
+
+    return np.stack([analyzer.predict(load(path).rgb).probabilities for path in paths])
+
+
+def calibrate(weights: Path, data: Path, budgets: Any = None, log: Any = print) -> dict[str, Any]:
+    """Choose the decision thresholds of ``weights`` for real photos and write them into the
+    JSON beside the weights (atomically), keeping the trained ones as ``trained_thresholds``.
+
+    Positives and cross negatives: the labelled photos of ``<data>/real``. Clean negatives: the
+    photos of ``train/`` held out of the analyzer's training (its validation split) and
+    ``real/clean``. The older real sets and the clean test sets stay out, so
+    :func:`evaluate` on them is a check the calibration never saw. See
+    :mod:`restora.training.thresholds` for the rule."""
+    from dataclasses import asdict
+
+    from restora.io import write_bytes_atomic
+    from restora.perception.analyzer import Analyzer
+    from restora.training.analyzer import split_training_images
+    from restora.training.thresholds import Budgets, choose_thresholds, leave_one_out_hits
+
+    budgets = budgets or Budgets()
+    config_path = weights.with_suffix(".json")
+    meta = json.loads(config_path.read_text())
+    trained = np.asarray(meta.get("trained_thresholds", meta["thresholds"]), np.float32)
+    analyzer = Analyzer(weights)
+    analyzer.thresholds = trained
+    types = list(analyzer.config.types)
+    real = [(p, kind) for p, kind, origin in labelled_photos(data) if origin == "real"]
+    _, held_out = split_training_images(data, meta["train"].get("val_fraction", 0.08))
+    clean_paths = held_out + [p for p, kind in real if kind == "clean"]
+    degraded = [(p, kind) for p, kind in real if kind in types]
+    log(f"calibrating on {len(degraded)} real photos and {len(clean_paths)} clean photos")
+    real_probs = photo_probabilities(analyzer, [p for p, _ in degraded])
+    negatives = photo_probabilities(analyzer, clean_paths)
+    labels = np.array([types.index(kind) for _, kind in degraded])
+    positives = {j: real_probs[labels == j, j] for j in range(len(types)) if (labels == j).any()}
+    cross = {j: real_probs[labels != j, j] for j in range(len(types))}
+    thresholds = choose_thresholds(positives, negatives, cross, trained, budgets)
+    held_hits = leave_one_out_hits(positives, negatives, cross, trained, budgets)
+
+    def recall(limits: np.ndarray) -> dict[str, float]:
+        return {
+            types[j]: round(float((found >= limits[j]).mean()), 4) for j, found in positives.items()
+        }
+
+    meta["trained_thresholds"] = [round(float(t), 4) for t in trained]
+    meta["thresholds"] = [round(float(t), 4) for t in thresholds]
+    meta["calibration"] = {
+        "what": "decision thresholds only; no weights were fitted to these photos",
+        "positives": "real/ labelled photos: "
+        + ", ".join(f"{types[j]} {len(v)}" for j, v in positives.items()),
+        "clean": f"{len(held_out)} train/ photos held out of training + "
+        f"{len(clean_paths) - len(held_out)} real/clean",
+        "budgets": asdict(budgets),
+        "recall_trained_thresholds": recall(trained),
+        "recall_in_sample": recall(thresholds),
+        "recall_leave_one_out": {
+            types[j]: round(held_hits[j] / len(positives[j]), 4) for j in positives
+        },
+        "clean_false_alarms": round(float((negatives >= thresholds).any(axis=1).mean()), 4),
+    }
+    write_bytes_atomic(config_path, (json.dumps(meta, indent=2) + "\n").encode(), overwrite=True)
+    return meta
+
+
 def to_markdown(results: dict[str, Any], title: str) -> str:
     lines = [f"**{title}**", "", "| set | " + " | ".join(DEGRADATION_TYPES) + " | mean recall | clean false alarms |",
              "|---|" + "---:|" * (len(DEGRADATION_TYPES) + 2)]  # fmt: skip
@@ -184,7 +255,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=None)
     parser.add_argument("--weights", type=Path, default=None)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument(
+        "--calibrate",
+        action="store_true",
+        help="choose the thresholds of --weights for real photos (writes its JSON), then evaluate",
+    )
     args = parser.parse_args(argv)
+    if args.calibrate:
+        if args.weights is None:
+            parser.error("--calibrate needs --weights (the shipped weights are not rewritten)")
+        meta = calibrate(args.weights, data_dir(args.data),
+                         log=lambda line: print(line, file=sys.stderr))  # fmt: skip
+        print(json.dumps(meta["calibration"], indent=2), file=sys.stderr)
     results = evaluate(get_analyzer(args.weights), data_dir(args.data),
                        log=lambda line: print(line, file=sys.stderr))  # fmt: skip
     print(to_markdown(results, f"analyzer {args.weights or 'shipped'}"))

@@ -4,7 +4,8 @@ What it does, reproducibly (seeded; the config is saved beside the weights):
 
 - clean images come only from ``train/`` (CBSD432 list + Train400), with 8 % held out by file
   name for validation and threshold calibration;
-- each sample is a random ``sample_size`` crop, flipped/rotated, degraded on the fly by
+- each sample is a random ``sample_size`` crop, flipped/rotated (or, for ``scene_fraction`` of
+  them, the whole photo scaled by 0.6-1, upright), degraded on the fly by
   ``restora.degradations.synthesize``; a curriculum moves from one degradation per image (first
   ``single_fraction`` of the steps) to 1-3 mixed degradations; ``clean_fraction`` stay clean;
 - losses: multi-label presence (BCE), severity (L1 on present types), quality (MSE to a
@@ -73,8 +74,12 @@ class AnalyzerTrainConfig:
     """Share of clean samples passed through a low-ISO camera capture and JPEG
     (``degradations.camera.finish_capture``): hard negatives that look like real clean photos,
     so a camera's own faint noise and compression are not read as damage."""
-    """Relative odds of drawing each type (default 1): more samples of the types the validation
-    F1 shows are hardest (reflection, motion blur)."""
+    scene_fraction: float = 0.0
+    """Share of samples that are a whole training photo (scaled by ``scene_scale``, upright,
+    flipped left-right at most) instead of a ``sample_size`` crop. At inference the thumbnail
+    shows the whole photo; crops alone teach the thumbnail a zoomed-in view, so scene-wide cues
+    (fog over a landscape, rain over a street) were never seen whole."""
+    scene_scale: tuple[float, float] = (0.6, 1.0)
     log_every: int = 25
     model: AnalyzerConfig = field(default_factory=AnalyzerConfig)
 
@@ -121,7 +126,11 @@ class AnalyzerSamples(torch.utils.data.IterableDataset):
 
         cfg = self.config
         pick = rng.integers(len(self.files), size=2)
-        clean = random_crop(cached_image(self.files[int(pick[0])]), cfg.sample_size, rng)
+        scene = cfg.scene_fraction > 0 and rng.random() < cfg.scene_fraction
+        if scene:
+            clean = scene_view(cached_image(self.files[int(pick[0])]), cfg.scene_scale, rng)
+        else:
+            clean = random_crop(cached_image(self.files[int(pick[0])]), cfg.sample_size, rng)
         presence = np.zeros(len(DEGRADATION_TYPES), np.float32)
         severity = np.zeros(len(DEGRADATION_TYPES), np.float32)
         if rng.random() < cfg.clean_fraction:
@@ -140,7 +149,10 @@ class AnalyzerSamples(torch.utils.data.IterableDataset):
             p = weights / weights.sum() if odds else None
             types = list(rng.choice(DEGRADATION_TYPES, size=count, replace=False, p=p))
             levels = {t: float(rng.uniform(cfg.min_severity, 1.0)) for t in types}
-            reflection = random_crop(cached_image(self.files[int(pick[1])]), cfg.sample_size, rng)
+            other = cached_image(self.files[int(pick[1])])
+            reflection = (
+                _fit(other, clean.shape[:2]) if scene else random_crop(other, cfg.sample_size, rng)
+            )
             degraded, record = synthesize(
                 clean,
                 types=types,
@@ -188,6 +200,37 @@ class AnalyzerSamples(torch.utils.data.IterableDataset):
                 progress = max(progress, min(1.0, elapsed))
             yield self.sample(rng, progress)
             count += 1
+
+
+def scene_view(
+    image: np.ndarray, scale: tuple[float, float], rng: np.random.Generator
+) -> np.ndarray:
+    """The whole photo, resized by a factor drawn from ``scale`` (area filter), upright and
+    flipped left-right half the time: a scene as a camera framed it (the sky stays on top, rain
+    falls down), which quarter turns would break."""
+    import cv2
+
+    factor = float(rng.uniform(*scale))
+    height, width = image.shape[:2]
+    size = (max(64, round(width * factor)), max(64, round(height * factor)))
+    out = cv2.resize(image, size, interpolation=cv2.INTER_AREA) if factor < 1.0 else image
+    if rng.random() < 0.5:
+        out = out[:, ::-1]
+    return _rgb_float(out)
+
+
+def _rgb_float(image: np.ndarray) -> np.ndarray:
+    """A decoded training image (uint8, grey or RGB) as float32 RGB in [0, 1]."""
+    if image.ndim == 2:
+        image = np.repeat(image[:, :, None], 3, axis=2)
+    return np.ascontiguousarray(image, dtype=np.float32) * np.float32(1.0 / 255.0)
+
+
+def _fit(image: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """``image`` resized to ``shape`` (H, W): a second scene to reflect in a scene sample."""
+    import cv2
+
+    return _rgb_float(cv2.resize(image, (shape[1], shape[0]), interpolation=cv2.INTER_AREA))
 
 
 def collate(batch: list[dict[str, Any]]) -> dict[str, Any]:
@@ -578,6 +621,12 @@ def main(argv: list[str] | None = None) -> int:
         help="share of clean samples given a low-ISO camera capture and JPEG (hard negatives)",
     )
     parser.add_argument(
+        "--scene-fraction",
+        type=float,
+        default=None,
+        help="share of samples that are a whole training photo rather than a crop",
+    )
+    parser.add_argument(
         "--spectral",
         action="store_true",
         help="add the crops' spectral statistics to the model (grows --init weights)",
@@ -621,6 +670,7 @@ def main(argv: list[str] | None = None) -> int:
             "max_minutes": args.max_minutes,
             "realism": args.realism,
             "clean_finish": args.clean_finish,
+            "scene_fraction": args.scene_fraction,
         }.items()
         if v is not None
     }
