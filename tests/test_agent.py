@@ -299,6 +299,22 @@ def test_the_fidelity_guard_rejects_invented_content(
     assert step.kept and step.expert == "nlm" and nlm.accepted
 
 
+def test_an_upscale_is_held_to_interpolation_not_to_its_smaller_source(
+    small_rgb: np.ndarray,
+) -> None:
+    import cv2
+
+    judge = replace(judge_with(NoiseAnalyzer()), max_quality_drop=0.5)
+    before = judge.assess(small_rgb)
+    h, w = small_rgb.shape[:2]
+    enlarged = np.clip(cv2.resize(small_rgb, (4 * w, 4 * h), interpolation=cv2.INTER_CUBIC), 0, 1)
+    after = judge.assess(enlarged)
+    # enlarging always costs no-reference quality: against its source it would fail the guard
+    assert before.quality - after.quality > judge.max_quality_drop
+    verdict = judge.verdict(small_rgb, before, enlarged, after, ())
+    assert verdict.accepted, verdict.note
+
+
 def test_a_half_step_is_judged_beside_the_full_one(noisy: np.ndarray) -> None:
     trace = execute(noisy, _one_step_plan("nlm"), judge_with(NoiseAnalyzer()), NO_UPSCALE).trace
     attempts = trace.steps[0].attempts

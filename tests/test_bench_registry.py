@@ -24,6 +24,8 @@ EXPECTED = {
     "degradations",
     "speed",
     "published",
+    "runtimes",
+    "agenticir",
 }
 
 

@@ -248,7 +248,15 @@ class DefaultJudge:
         targets: Sequence[str],
     ) -> Verdict:
         fidelity = low_frequency_fidelity(before_image, after_image)
-        accepted, note = self.admits(fidelity, before.quality - after.quality)
+        reference = before.quality
+        if after_image.shape[:2] != before_image.shape[:2]:
+            # a change of size (upscaling): no-reference quality depends on the size and an
+            # enlarged photo always scores lower than its source, so the expert is held to
+            # what plain bicubic interpolation to the same size scores
+            height, width = after_image.shape[:2]
+            interpolated = cv2.resize(before_image, (width, height), interpolation=cv2.INTER_CUBIC)
+            reference = self.no_reference_quality(np.clip(interpolated, 0.0, 1.0))
+        accepted, note = self.admits(fidelity, reference - after.quality)
         return Verdict(self.score(after, targets), fidelity, accepted, note)
 
     def margin(self, asked: bool) -> float:

@@ -33,6 +33,8 @@ BENCHMARKS: dict[str, str] = {
     "degradations": "restora.bench.degradations:benchmark",
     "speed": "restora.bench.speed:benchmark",
     "published": "restora.bench.published:benchmark",
+    "runtimes": "restora.bench.runtimes:benchmark",
+    "agenticir": "restora.bench.agenticir:benchmark",
 }
 """Benchmark name (``restora bench --task NAME``) -> ``"module:function"``."""
 

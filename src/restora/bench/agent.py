@@ -24,6 +24,7 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -160,6 +161,24 @@ def _like(image: np.ndarray, target: np.ndarray) -> np.ndarray:
     return image.mean(axis=2) if target.ndim == 2 and image.ndim == 3 else image
 
 
+def _comparable(target: np.ndarray, *images: np.ndarray) -> bool:
+    """Whether every image has the target's size (a low-resolution state before its upscale
+    has no PSNR against the target)."""
+    return all(image.shape[:2] == target.shape[:2] for image in images)
+
+
+def _count_unchecked_step(
+    tally: Tally, before: np.ndarray, after: np.ndarray, target: np.ndarray
+) -> None:
+    """One step kept without a check; it helped when it raised PSNR (judged only when both
+    states have the target's size)."""
+    tally.steps += 1
+    tally.kept += 1
+    if _comparable(target, before, after):
+        tally.judged += 1
+        tally.helped += _psnr(after, target) > _psnr(before, target)
+
+
 def _first_candidate_run(
     image: np.ndarray, task: str, targets: tuple[str, ...], config: AgentConfig, analysis: Any
 ) -> np.ndarray:
@@ -179,10 +198,7 @@ def seed_baseline(
         return image
     top = analysis.degradations[0].type
     out = _first_candidate_run(image, TASK_FOR_TYPE[top], (top,), config, analysis)
-    tally.steps += 1
-    tally.kept += 1
-    tally.judged += 1
-    tally.helped += _psnr(out, target) > _psnr(image, target)
+    _count_unchecked_step(tally, image, out, target)
     return out
 
 
@@ -193,19 +209,26 @@ def fixed_pipeline(
     tally: Tally,
     target: np.ndarray,
     reverse_formation: bool,
+    *,
+    order: Sequence[str] | None = None,
 ) -> np.ndarray:
-    """Every detected task in a fixed order, first expert each, no checks."""
+    """Every detected task in a fixed order, first expert each, no checks.
+
+    ``order`` (degradation types, e.g. the known ones of a synthetic item) replaces the
+    analyzer's findings: one step per type, in that order, each with the first expert for that
+    type (``reverse_formation`` is then unused)."""
     analysis = analyzer.analysis(image)
-    found = {TASK_FOR_TYPE[d.type]: d.type for d in analysis.degradations}
-    tasks = order_tasks(list(found)) if reverse_formation else [t for t in TASKS if t in found]
+    if order is None:
+        found = {TASK_FOR_TYPE[d.type]: d.type for d in analysis.degradations}
+        tasks = order_tasks(list(found)) if reverse_formation else [t for t in TASKS if t in found]
+        types = [d.type for d in analysis.degradations]
+        steps = [(task, tuple(t for t in types if TASK_FOR_TYPE[t] == task)) for task in tasks]
+    else:
+        steps = [(TASK_FOR_TYPE[t], (t,)) for t in order]
     current = image
-    for task in tasks:
-        targets = tuple(d.type for d in analysis.degradations if TASK_FOR_TYPE[d.type] == task)
+    for task, targets in steps:
         out = _first_candidate_run(current, task, targets, config, analysis)
-        tally.steps += 1
-        tally.kept += 1
-        tally.judged += 1
-        tally.helped += _psnr(out, target) > _psnr(current, target)
+        _count_unchecked_step(tally, current, out, target)
         current = out
     return current
 
@@ -218,7 +241,7 @@ def agent_variant(
     def observe(record: StepRecord, before: np.ndarray, candidate: np.ndarray | None) -> None:
         tally.steps += 1
         tally.kept += record.kept
-        if candidate is None or candidate.shape != before.shape:
+        if candidate is None or not _comparable(target, before, candidate):
             return
         gain = _psnr(candidate, target) - _psnr(before, target)
         tally.judged += 1

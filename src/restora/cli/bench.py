@@ -22,7 +22,11 @@ TASK_HELP = (
     "calibration, correlation with human scores, speed), language (instruction parsing), "
     "batch (restora batch throughput, local and Ray), degradations (degradation engine and "
     "training data speed), speed (the agent on 0.25-24 MP photos, time and memory), "
-    "published (the published SR networks next to nafnet_upscale and ibp, Set5/Set14 x4)."
+    "published (the published SR networks next to nafnet_upscale and ibp, Set5/Set14 x4), "
+    "runtimes (the learned experts under onnxruntime, bf16, int8 and thread settings on "
+    "the CPU: PSNR kept and speed-up), "
+    "agenticir (the AgenticIR protocol: its 16 mixed-degradation combinations in groups A, B, "
+    "C; input, seed routing, fixed pipelines, agent, oracle)."
 )
 
 
