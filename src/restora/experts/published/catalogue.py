@@ -49,8 +49,8 @@ intent (see docs/experts.md)."""
 
 PSNR_RANKS: dict[str, float] = {"span": 5, "srmd": 7, "waifu2x_photo": 9}
 """The PSNR-trained networks by their measured Set5 x4 Y-PSNR (``python -m
-restora.bench.published --set set5_x4``, 5 images): SPAN 32.20, SRMD 31.92, waifu2x photo 31.31
-dB against nafnet_upscale 29.62 (rank 10) and ibp 29.28 (rank 20), each also faster than
+restora.bench.published --sets Set5 --scales 4``, 5 images): SPAN 32.20, SRMD 31.92, waifu2x
+photo 31.31 dB against nafnet_upscale 29.62 (rank 10) and ibp 29.28 (rank 20), each also faster than
 nafnet_upscale; so when their wheel is installed they are tried first."""
 
 SRMD_DEGRADATION_VECTOR: tuple[float, ...] = (
