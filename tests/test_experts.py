@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 
 import cv2
 import numpy as np
@@ -211,3 +212,16 @@ def test_dereflect_runs_and_keeps_the_scene(clean: np.ndarray, camera: np.ndarra
     gx_out = np.diff(out.mean(axis=2), axis=1)
     gx_scene = np.diff(clean.mean(axis=2), axis=1)
     assert np.corrcoef(gx_out.ravel(), gx_scene.ravel())[0, 1] > 0.9
+
+
+def test_predicted_cost_counts_the_overlapping_tiles_of_a_large_photo() -> None:
+    from restora.experts.base import Expert
+
+    tiled = Expert("toy_tiled", "denoise", "classical", run=lambda x: x, seconds_per_mp=2.0,
+                   tile_size=512, tile_overlap=32)  # fmt: skip
+    whole = replace(tiled, name="toy_whole", tile_size=None)
+    assert tiled.predicted_seconds(0.1) == pytest.approx(0.2)  # one tile: its own area
+    assert whole.predicted_seconds(12.0) == pytest.approx(24.0)
+    # 12 MP in 512 px tiles overlapping by 32: 8 x 8 tiles of 0.26 MP for a square photo
+    assert tiled.processed_megapixels(12.0) == pytest.approx(64 * 512 * 512 / 1e6)
+    assert 1.3 < tiled.predicted_seconds(12.0) / whole.predicted_seconds(12.0) < 1.5

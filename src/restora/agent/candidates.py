@@ -61,7 +61,7 @@ class Candidate:
         return self.expert.cost
 
     def predicted_seconds(self, megapixels: float) -> float:
-        return self.seconds_per_mp * megapixels
+        return self.expert.predicted_seconds(megapixels)
 
     def call_params(
         self,

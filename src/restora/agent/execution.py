@@ -160,7 +160,9 @@ def predicted_seconds(
     are made on a crop."""
     megapixels = state.image.shape[0] * state.image.shape[1] / 1e6
     variants = 1 + (len(config.blend_fractions) if candidate.task != "upscale" else 0)
-    run = candidate.predicted_seconds(megapixels + replay_megapixels)
+    run = candidate.predicted_seconds(megapixels)
+    if replay_megapixels:
+        run += candidate.predicted_seconds(replay_megapixels)
     return float(run + variants * state.assessment.seconds)
 
 
