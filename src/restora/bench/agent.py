@@ -355,15 +355,18 @@ def to_markdown(results: dict[str, Any], command: str, machine: str, seconds: fl
 
 
 def run_from_cli(
-    data_dir: Path | None, quick: bool, command: str | None = None
+    data_dir: Path | None, quick: bool, command: str | None = None, limit: int | None = None
 ) -> BenchmarkOutcome:
     """The registered ``agent`` benchmark (``restora bench --task agent [--quick]``; quick runs
-    7 items). It writes nothing: :func:`restora.bench.run_named` writes the section."""
+    7 items; ``limit``: at most this many items per set). It writes nothing:
+    :func:`restora.bench.run_named` writes the section."""
     from restora.bench import BenchmarkOutcome, default_command
     from restora.bench.report import machine_description
 
     start = time.perf_counter()
     sets = QUICK_SETS if quick else FULL_SETS
+    if limit is not None:
+        sets = tuple((name, min(count, limit)) for name, count in sets)
     results = run(data_dir, sets, log=lambda line: print(line, file=sys.stderr))
     command = command or default_command("agent", quick)
     text = to_markdown(results, command, machine_description(), time.perf_counter() - start)
@@ -379,13 +382,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=None, help="also write the results here")
     parser.add_argument("--tune", type=int, default=0, metavar="N", help="tune on N train items")
     parser.add_argument("--weights", type=Path, default=None, help="analyzer weights")
+    parser.add_argument("--limit", type=int, default=None, help="at most N items per set")
     args = parser.parse_args(argv)
     if args.tune:
         judge = DefaultJudge(analyzer_weights=args.weights)
         results = tune(args.data, args.tune, judge, rows_path=args.json)
     else:
         command = command_line("restora.bench.agent", argv)
-        outcome = run_named("agent", args.data, args.quick, command=command)
+        outcome = run_named("agent", args.data, args.quick, command=command, limit=args.limit)
         print(outcome.markdown)
         results = outcome.results
     if args.json:

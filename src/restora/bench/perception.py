@@ -301,6 +301,24 @@ def model_card(
     if train.get("type_weights"):
         odds = ", ".join(f"{name} x{weight:g}" for name, weight in train["type_weights"])
         extras.append(f"types drawn with odds {odds}")
+    if train.get("realism"):
+        extras.append(
+            f"{100 * train['realism']:.0f} % of degradation steps from the camera-realistic "
+            "variants of `restora.degradations` (camera-pipeline noise, lens PSFs with depth, "
+            "shake trajectories, compression chains, layered rain, uneven haze, raw low light, "
+            "ghosted reflections)"
+        )
+    if train.get("clean_finish"):
+        extras.append(
+            f"{100 * train['clean_finish']:.0f} % of the clean samples passed through a low-ISO "
+            "camera capture and JPEG (hard negatives)"
+        )
+    if train.get("scene_fraction"):
+        extras.append(
+            f"{100 * train['scene_fraction']:.0f} % of the samples whole upright training photos "
+            "(scaled by 0.6-1) rather than 192 px crops, so the whole-image view learns "
+            "scene-wide damage"
+        )
     options = "; ".join(extras) if extras else "no options beyond the defaults"
     single = float(train.get("single_fraction", 0))
     curriculum = (
