@@ -11,7 +11,8 @@ farther away: sky, horizon) with a random horizon height, mixed with a smooth ra
 haze datasets without depth sensors; a real depth map can be passed as ``depth``.
 
 ``realistic=True`` makes haze as the atmosphere does, in linear light:
-- uneven depth (:func:`scene_depth`): 30-70 % the colour attenuation prior of the clean photo
+- uneven depth (:func:`scene_depth`), in :data:`FOG_SHARE` of the draws starting well away
+  from the camera (a fog the camera stands in, which veils the foreground too): 30-70 % the colour attenuation prior of the clean photo
   (bright unsaturated regions such as sky far, dark saturated objects near; smoothed), the
   rest a smooth random field over three octaves tilted towards the top (weight 0-0.7),
   contrast-stretched towards near and far (a foreground and a distance), from
@@ -117,6 +118,14 @@ and nearly clear, as in real foggy photos (the mean transmission changes little:
 of 0.29 at severity 0.9)."""
 
 
+FOG_SHARE = 0.4
+FOG_NEAR = (0.2, 0.6)
+"""Share of realistic hazes that are a fog the camera stands in (ground fog, mist in a forest, a
+foggy street): the nearest object is then already 0.2-0.6 of the way to the far field, so the
+whole frame is veiled rather than only the distance. Real foggy photos are mostly of this kind;
+with the foreground always clear the analyzer never learned them."""
+
+
 def scene_depth(image: np.ndarray, field: np.ndarray, tilt: float, cue: float) -> np.ndarray:
     """Relative depth in [0, 1] (1 far) for a clean photo without a depth map.
 
@@ -160,7 +169,10 @@ def _atmospheric_haze(
     rows = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None]
     if depth is None:
         distance = scene_depth(img, field, tilt=0.7 * float(u[0]), cue=0.3 + 0.4 * float(u[6]))
-        distance = (REALISTIC_NEAR + (1.0 - REALISTIC_NEAR) * distance).astype(np.float32)
+        near = REALISTIC_NEAR
+        if float(u[7]) < FOG_SHARE:  # the camera inside the fog: even the foreground is veiled
+            near = FOG_NEAR[0] + (FOG_NEAR[1] - FOG_NEAR[0]) * float(u[7]) / FOG_SHARE
+        distance = (near + (1.0 - near) * distance).astype(np.float32)
     else:
         distance = np.asarray(depth, dtype=np.float32)
         if distance.shape != (height, width):
@@ -189,6 +201,7 @@ def _atmospheric_haze(
         "airlight_temperature": round(temperature),
         "mean_transmission": rounded(float(transmission.mean()), 3),
         "depth": "given" if depth is not None else "smooth",
+        "nearest_depth": rounded(float(distance.min()), 3),
     }
     if camera:
         out, captured = finish_capture(out, rng)
