@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from restora.vocabulary import DEGRADATION_TYPES, QUALITY_LEVELS, STRENGTHS, TASKS
+from restora.vocabulary import DEGRADATION_TYPES, LOOKS, QUALITY_LEVELS, STRENGTHS, TASKS
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,9 @@ class Analysis:
 @dataclass(frozen=True)
 class Intent:
     """What an instruction asks for: tasks in the order asked, tasks excluded, whether the user
-    asked for a general fix (``auto``), an upscale factor and a strength."""
+    asked for a general fix (``auto``), an upscale factor, a strength and a ``look``:
+    ``faithful`` (default) or ``detailed`` when the user asks for sharp, detailed, natural-looking
+    results (generative experts first; :data:`restora.vocabulary.LOOKS`)."""
 
     tasks: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
@@ -95,6 +97,7 @@ class Intent:
     strength: str = "normal"
     text: str = ""
     unsupported: tuple[str, ...] = ()
+    look: str = "faithful"
 
     def __post_init__(self) -> None:
         for task in (*self.tasks, *self.exclude):
@@ -104,6 +107,13 @@ class Intent:
             raise ValueError(f"scale must be 2, 3, 4 or None, got {self.scale!r}")
         if self.strength not in STRENGTHS:
             raise ValueError(f"unknown strength {self.strength!r}")
+        if self.look not in LOOKS:
+            raise ValueError(f"unknown look {self.look!r}; looks: {', '.join(LOOKS)}")
+
+    @property
+    def detailed(self) -> bool:
+        """Whether the user asked for invented detail (generative experts first)."""
+        return self.look == "detailed"
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)

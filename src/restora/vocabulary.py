@@ -53,3 +53,8 @@ QUALITY_LEVELS: tuple[str, ...] = ("excellent", "good", "fair", "poor", "bad")
 
 STRENGTHS: tuple[str, ...] = ("light", "normal", "strong")
 """Instruction intensities."""
+
+LOOKS: tuple[str, ...] = ("faithful", "detailed")
+"""The look an instruction asks for: ``faithful`` (the default: restore what is there, nothing
+invented) or ``detailed`` ("make it sharp", "natural detail": generative experts, which invent
+plausible texture, are tried first)."""

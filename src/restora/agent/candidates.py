@@ -5,6 +5,11 @@ experts of the task and those that also serve it (``also_serves``), sorted by
 :func:`restora.experts.registry.order_key` (their ``rank`` for the step's target types, experts
 that handle none of the targets last), filtered by their measured cost. Adding an expert is
 one descriptor plus one registry line; nothing in the agent names an expert.
+
+The instruction's look (``Intent.look``) changes one thing: for ``detailed`` the experts whose
+descriptor says ``generative`` (GAN restorers, which invent plausible texture) come first and
+are not held to the per-megapixel cost limit (the time budget decides, on the real image size);
+for ``faithful`` they stay where their rank puts them, after the faithful experts.
 """
 
 from __future__ import annotations
@@ -57,6 +62,11 @@ class Candidate:
         return f"{self.name} (as {self.task})" if self.cross_task else self.name
 
     @property
+    def generative(self) -> bool:
+        """Its expert invents texture (``Expert.generative``)."""
+        return self.expert.generative
+
+    @property
     def seconds_per_mp(self) -> float:
         return self.expert.cost
 
@@ -87,10 +97,11 @@ def candidates_for(
     targets: tuple[str, ...] = (),
     *,
     max_seconds_per_mp: float | None = None,
+    look: str = "faithful",
 ) -> list[Candidate]:
     """Candidates for ``task``, best first (module docstring). Experts slower than
     ``max_seconds_per_mp`` are left out (unless that would leave none: then the fastest one
-    stays)."""
+    stays). With ``look="detailed"`` the generative experts come first, whatever their cost."""
     from restora.experts import list_experts
     from restora.experts.registry import order_key
 
@@ -106,14 +117,18 @@ def candidates_for(
             out.append((key, Candidate(expert, task, key[1], expert.from_analysis)))
         for role in expert.also_serves:
             if role.task == task:
-                candidate = Candidate(expert, task, role.rank, role.from_analysis)
+                candidate = Candidate(expert, task, role.rank, role.from_analysis, role.params)
                 out.append(((False, role.rank), candidate))
     out.sort(key=lambda pair: pair[0])
     found = [candidate for _, candidate in out]
+    generative: list[Candidate] = []
+    if look == "detailed":
+        generative = [c for c in found if c.generative]
+        found = [c for c in found if not c.generative]
     if max_seconds_per_mp is not None and found:
         fast = [c for c in found if c.seconds_per_mp <= max_seconds_per_mp]
         found = fast or [min(found, key=lambda c: c.seconds_per_mp)]
-    return found
+    return generative + found
 
 
 def explicit_candidate(expert: Expert, task: str | None, params: Mapping[str, Any]) -> Candidate:

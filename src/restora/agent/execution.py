@@ -8,6 +8,12 @@ before the step; otherwise the step is rolled back (the image stays as it was). 
 result is the re-analysis the next step starts from: a planned step whose degradation is no longer
 found is skipped, and in automatic mode a degradation that shows up is added. It stops when no
 step is left, or the step limit or the time budget is reached. Every decision goes into the trace.
+
+When the instruction asks for the ``detailed`` look, a generative candidate (a GAN restorer,
+``Expert.generative``) that passes the guards is chosen over a faithful one that scores higher
+(the judge's quality model cannot reward invented texture); the guards themselves are the same
+for every look. Each generative candidate's attempt says in words why it was chosen, not chosen
+or not tried (:func:`explain_generative`).
 """
 
 from __future__ import annotations
@@ -104,10 +110,7 @@ def _try_candidates(
         remaining = budget.remaining()
         needed = predicted_seconds(candidate, state, config, budget.replay_megapixels)
         if index > 0 and needed > remaining:
-            attempts.append(
-                Attempt(candidate.name, {}, 0.0, task=candidate.task,
-                        note="not tried: over the time budget")
-            )  # fmt: skip
+            attempts.append(over_budget(candidate, needed, remaining))
             continue
         try:
             params = candidate.call_params(state.image, strength, step.scale, state.analysis)
@@ -119,8 +122,9 @@ def _try_candidates(
                 raise
             log.warning("expert %s failed: %s", candidate.label, exc)
             attempts.append(
-                Attempt(candidate.name, {}, 0.0, task=candidate.task, note=f"failed: {exc}")
-            )
+                Attempt(candidate.name, {}, 0.0, task=candidate.task, note=f"failed: {exc}",
+                        generative=candidate.generative)
+            )  # fmt: skip
             continue
         variants = [(1.0, output)]
         if step.task != "upscale":
@@ -145,10 +149,94 @@ def _try_candidates(
                 accepted=verdict.accepted,
                 note=verdict.note,
                 judge_seconds=assessment.seconds,
+                generative=candidate.generative,
             )
             attempts.append(attempt)
             results.append(_Judged(_State(image, assessment), verdict, attempt, candidate))
     return attempts, results
+
+
+def over_budget(candidate: Candidate, needed: float, remaining: float) -> Attempt:
+    """The attempt of a candidate left out because it would not finish in the time left."""
+    return Attempt(
+        candidate.name,
+        {},
+        0.0,
+        task=candidate.task,
+        note=(
+            f"not tried: over the time budget (about {needed:.0f} s needed, "
+            f"{max(0.0, remaining):.0f} s left)"
+        ),
+        generative=candidate.generative,
+    )
+
+
+def _rival(attempt: Attempt, others: list[Attempt]) -> Attempt | None:
+    """The best-scoring accepted attempt of another expert (or blend) than ``attempt``."""
+    scored = [a for a in others if a is not attempt and a.accepted and a.score is not None]
+    return max(scored, key=lambda a: a.score or 0.0) if scored else None
+
+
+def _against(attempt: Attempt, other: Attempt, verb: str = "scored ") -> str:
+    """``"scored 61.2 against ibp's 63.0"``."""
+    score, theirs = attempt.score or 0.0, other.score or 0.0
+    return f"{verb}{score:.1f} against {other.label}'s {theirs:.1f}"
+
+
+def explain_generative(
+    attempts: list[Attempt],
+    chosen: Attempt | None,
+    kept: bool,
+    for_detail: bool,
+    favourite_gain: tuple[Attempt, float, float] | None = None,
+) -> list[Attempt]:
+    """``attempts`` with the note of every generative candidate's attempt saying in words why
+    it was chosen or not ("chosen: asked for detail", "not chosen: scored 61.2 against ibp's
+    63.0", "not chosen: rejected by the guard (fidelity 0.41 < 0.6)"); budget and failure notes
+    are already words and stay. When the detailed look chose a generative candidate, the
+    faithful ones say why they lost too. ``favourite_gain`` is the generative
+    candidate the detailed look would have chosen, its gain and the gain it needed, when the
+    judge would not keep it."""
+    out: list[Attempt] = []
+    for attempt in attempts:
+        note = attempt.note
+        if attempt.note.startswith(("not tried", "failed")):
+            pass
+        elif attempt.generative and not attempt.accepted:
+            note = f"not chosen: rejected by the guard ({attempt.note})"
+        elif attempt.generative and attempt is chosen:
+            if not kept:
+                note = "best candidate, but the step was rolled back"
+            elif for_detail:
+                rival = _rival(attempt, attempts)
+                note = "chosen: asked for detail"
+                if rival is not None and (attempt.score or 0.0) >= (rival.score or 0.0):
+                    note += f", and it scored best ({_against(attempt, rival, '')})"
+                elif rival is not None:
+                    note += f" ({_against(attempt, rival)})"
+            else:
+                rival = _rival(attempt, attempts)
+                note = (
+                    f"chosen: {_against(attempt, rival)}"
+                    if rival is not None
+                    else "chosen: the only candidate that passed the guards"
+                )
+        elif attempt.generative:
+            if favourite_gain is not None and favourite_gain[0] is attempt:
+                _, gain, needed = favourite_gain
+                note = (
+                    f"not chosen: asked for detail, but it scored {gain:+.2f} against the "
+                    f"state before (needs > {needed:+.2f})"
+                )
+            elif chosen is not None:
+                note = f"not chosen: {_against(attempt, chosen)}"
+        elif for_detail and kept and attempt.accepted and not note and chosen is not None:
+            if (attempt.score or 0.0) > (chosen.score or 0.0):
+                note = f"not chosen: asked for detail, {chosen.label} preferred"
+            else:
+                note = f"not chosen: {_against(attempt, chosen)}"
+        out.append(attempt if note == attempt.note else replace(attempt, note=note))
+    return out
 
 
 def predicted_seconds(
@@ -174,22 +262,38 @@ def run_step(
     strength: str,
     budget: _Budget,
     device: str | None = None,
+    look: str = "faithful",
+    left_out: tuple[Attempt, ...] = (),
 ) -> tuple[StepRecord, _State, np.ndarray | None, ChainStep | None]:
     """Run one step; returns its record, the state after it (the same state if rolled back) and
-    the best candidate's image (None when no candidate ran or passed the guard)."""
+    the best candidate's image (None when no candidate ran or passed the guard). ``look`` is
+    the instruction's (a generative candidate that passes the guards wins for ``detailed``);
+    ``left_out`` are the attempts of candidates dropped for the time budget before the step."""
     start = time.perf_counter()
     before = judge.score(state.assessment, step.targets)
     attempts, results = _try_candidates(state, step, judge, config, strength, budget, device)
+    attempts = [*left_out, *attempts]
     accepted = [r for r in results if r.attempt.accepted]
     pool = accepted if (accepted or config.rollback) else results
     best = max(pool, key=lambda r: r.verdict.score.score) if pool else None
+    for_detail = False
+    favourite_gain: tuple[Attempt, float, float] | None = None
+    generative = [r for r in accepted if r.candidate.generative]
+    if look == "detailed" and best is not None and generative:
+        favourite = max(generative, key=lambda r: r.verdict.score.score)
+        gain = favourite.verdict.score.score - before.score
+        if step.task == "upscale" or not config.rollback or judge.keeps(gain, step.asked):
+            best, for_detail = favourite, True
+        else:
+            favourite_gain = (favourite.attempt, gain, judge.margin(step.asked))
     if best is None:
         kept = False
         reason = "no candidate passed the fidelity guard" if results else "no candidate ran"
     elif not config.rollback:
         kept, reason = True, "kept (rollback disabled)"
     elif step.task == "upscale":
-        kept, reason = True, f"kept: upscaled x{step.scale} as asked"
+        why = "as asked" if step.asked else f"({step.source})"
+        kept, reason = True, f"kept: upscaled x{step.scale} {why}"
     else:
         gain = best.verdict.score.score - before.score
         kept = judge.keeps(gain, step.asked)
@@ -199,6 +303,11 @@ def run_step(
             if kept
             else f"rolled back: best candidate scored {gain:+.2f} (needs > {needed:+.2f})"
         )
+    if for_detail and kept and best is not None:
+        reason += f"; {best.candidate.label} chosen: asked for detail"
+    attempts = explain_generative(
+        attempts, best.attempt if best is not None else None, kept, for_detail, favourite_gain
+    )
     seconds = time.perf_counter() - start
     best_state = best.state if best is not None else None
     record = StepRecord(
@@ -262,6 +371,7 @@ def execute(
             stopped = f"step limit ({config.max_steps}) reached"
             break
         remaining = budget.remaining()
+        left_out: list[Attempt] = []
         if remaining <= 0:
             stopped = f"time budget ({config.time_budget_s:.0f} s) spent"
             notes += [f"{s.task}: not run, time budget spent" for s in pending]
@@ -284,8 +394,14 @@ def execute(
                 notes += [f"{s.task}: not run, over the time budget" for s in pending]
                 break
             if fitting != upcoming.candidates:
-                left_out = ", ".join(c.name for c in upcoming.candidates if c not in fitting)
-                notes.append(f"{upcoming.task}: {left_out} left out, over the time budget")
+                dropped = [c for c in upcoming.candidates if c not in fitting]
+                for slow in dropped:
+                    needed = predicted_seconds(slow, state, config, replay_megapixels)
+                    notes.append(
+                        f"{upcoming.task}: {slow.name} left out, over the time budget "
+                        f"(about {needed:.0f} s needed, {remaining:.0f} s left)"
+                    )
+                    left_out.append(over_budget(slow, needed, remaining))
                 pending[0] = replace(upcoming, candidates=fitting)
         step = pending.pop(0)
         attempted.add(step.task)
@@ -300,8 +416,9 @@ def execute(
                 continue
         before_image = state.image
         record, state, candidate, kept = run_step(
-            state, step, judge, config, plan.intent.strength, budget, device
-        )
+            state, step, judge, config, plan.intent.strength, budget, device,
+            plan.intent.look, tuple(left_out),
+        )  # fmt: skip
         records.append(record)
         if kept is not None:
             chain.append(kept)
@@ -318,7 +435,9 @@ def execute(
                     notes.append(f"{found.type} after {record.task}: a side effect, not undone")
                     planned.add(task)
                     continue
-                new = make_step(task, state.analysis, "analyzer", config)
+                new = make_step(
+                    task, state.analysis, "analyzer", config, look=plan.intent.look, notes=notes
+                )
                 if new is not None:
                     notes.append(f"{task}: added, found after {record.task}")
                     pending.append(new)

@@ -12,6 +12,14 @@ and interpolators assume a clean input.
 
 Explicit tasks keep the user's order except for pairs in :data:`HARMFUL_BEFORE`, which are swapped
 (and the swap is noted in the plan); ``exclude`` always wins, including over explicit tasks.
+
+Generative experts (``Expert.generative``: GAN restorers that invent plausible texture) are
+placed by :func:`choose_candidates`: first when the instruction asks for the ``detailed`` look
+(with the best faithful expert kept as a fallback), offered after the faithful ones for the
+automatic upscale of a small photo the analyzer finds damaged, and otherwise left where their
+rank and cost put them (after the faithful experts, usually out of the per-megapixel limit). One
+that could not finish within the whole time budget on this image is not offered, and the plan
+says so.
 """
 
 from __future__ import annotations
@@ -150,15 +158,106 @@ def targets_for(task: str, analysis: Analysis) -> tuple[str, ...]:
     return found or TYPES_FOR_TASK[task]
 
 
+def offers_generative(task: str, source: str, analysis: Analysis) -> bool:
+    """Whether a faithful step still offers a generative expert: the automatic upscale of a
+    small photo with damage the analyzer found (old, compressed, noisy thumbnails, where a GAN
+    restorer removes the damage while it upscales)."""
+    return task == "upscale" and source == "small image" and bool(analysis.degradations)
+
+
+def choose_candidates(
+    task: str,
+    targets: tuple[str, ...],
+    config: AgentConfig,
+    look: str = "faithful",
+    offer_generative: bool = False,
+    megapixels: float | None = None,
+    notes: list[str] | None = None,
+) -> tuple[Candidate, ...]:
+    """The candidates of one step, best first, with a note per decision about generative
+    experts appended to ``notes`` (module docstring):
+
+    - ``look="detailed"``: the generative experts first (``max_candidates - 1`` of them, at
+      least one), then the best faithful ones as the fallback when they do not fit the budget
+      or fail a guard;
+    - ``offer_generative``: the faithful candidates, then the best generative expert;
+    - otherwise: :func:`candidates_for` within the per-megapixel cost limit, as always.
+
+    A generative expert predicted to take longer than the whole time budget on ``megapixels``
+    (when known) is left out with a note."""
+    notes = notes if notes is not None else []
+    limit = config.max_seconds_per_mp
+    wants = look == "detailed" or offer_generative
+    if not wants:
+        return tuple(
+            candidates_for(task, targets, max_seconds_per_mp=limit)[: config.max_candidates]
+        )
+    found = candidates_for(task, targets, max_seconds_per_mp=limit, look="detailed")
+    generative = [c for c in found if c.generative]
+    faithful = [c for c in found if not c.generative]
+    if not generative:
+        if look == "detailed" and task == "upscale":
+            notes.append(f"{task}: asked for detail, but no generative expert is installed")
+        return tuple(faithful[: config.max_candidates])
+    wanted = max(1, config.max_candidates - 1) if look == "detailed" else 1
+    fitting: list[Candidate] = []
+    skipped: list[tuple[Candidate, float]] = []
+    for candidate in generative:
+        if len(fitting) >= wanted:
+            break
+        needed = candidate.predicted_seconds(megapixels) if megapixels is not None else 0.0
+        if needed > config.time_budget_s:
+            skipped.append((candidate, needed))
+        else:
+            fitting.append(candidate)
+    size = f"this {megapixels or 0.0:.2f} MP image"
+    budget = f"the {config.time_budget_s:.0f} s time budget"
+    if not fitting:
+        first, needed = skipped[0]
+        notes.append(
+            f"{task}: no generative expert offered, none fits {budget} for {size} "
+            f"({first.label} would need about {needed:.0f} s at {first.seconds_per_mp:.0f} s/MP)"
+        )
+        return tuple(faithful[: config.max_candidates])
+    for candidate, needed in skipped:
+        notes.append(
+            f"{task}: {candidate.label} not offered, about {needed:.0f} s needed for {size} "
+            f"({candidate.seconds_per_mp:.0f} s/MP), over {budget}"
+        )
+    if look == "detailed":
+        lead = fitting[: max(1, config.max_candidates - 1)]
+        notes.append(
+            f"{task}: asked for detail, so {', '.join(c.label for c in lead)} first "
+            "(generative: invents plausible texture)"
+        )
+        return (*lead, *faithful[: max(1, config.max_candidates - len(lead))])
+    best = fitting[0]
+    notes.append(
+        f"{task}: {best.label} offered too (generative: a small damaged photo, it removes "
+        "damage while it upscales; kept only if the judge scores it best)"
+    )
+    return (*faithful[: config.max_candidates], best)
+
+
 def make_step(
-    task: str, analysis: Analysis, source: str, config: AgentConfig, scale: int | None = None
+    task: str,
+    analysis: Analysis,
+    source: str,
+    config: AgentConfig,
+    scale: int | None = None,
+    look: str = "faithful",
+    megapixels: float | None = None,
+    notes: list[str] | None = None,
 ) -> Step | None:
-    """A step for ``task`` with its targets and budgeted candidates (None: no expert)."""
+    """A step for ``task`` with its targets and budgeted candidates (None: no expert);
+    ``look`` and, for the automatic upscale of a small damaged photo, an offer place the
+    generative experts (:func:`choose_candidates`, whose notes go to ``notes``)."""
     targets = targets_for(task, analysis)
-    found = candidates_for(task, targets, max_seconds_per_mp=config.max_seconds_per_mp)
+    offer = offers_generative(task, source, analysis)
+    found = choose_candidates(task, targets, config, look, offer, megapixels, notes)
     if not found:
         return None
-    return Step(task, targets, source, tuple(found[: config.max_candidates]), scale)
+    return Step(task, targets, source, found, scale)
 
 
 def plan(
@@ -205,10 +304,11 @@ def plan(
     tasks, moved = fix_harmful_order([*asked, *found])
     notes += moved
     steps: list[Step] = []
+    megapixels = image_shape[0] * image_shape[1] / 1e6 if image_shape is not None else None
     for task in tasks:
         source = "asked" if task in asked else ("analyzer" if task != "upscale" else "small image")
         scale = (intent.scale or config.small_scale) if task == "upscale" else None
-        step = make_step(task, analysis, source, config, scale)
+        step = make_step(task, analysis, source, config, scale, intent.look, megapixels, notes)
         if step is None:
             notes.append(f"no expert is installed for {task}: skipped")
         else:
@@ -244,7 +344,7 @@ def plan_explicit(
 ) -> Plan:
     """The plan of an explicit request: ``expert`` alone (for its task), or the best expert of
     each task in ``tasks`` (:func:`restora.experts.experts_for_task` order, no cost limit), in
-    the user's order."""
+    the user's order. The look does not change it: a generative expert runs when named."""
     from restora.agent.candidates import Candidate, explicit_candidate
 
     if expert is not None:

@@ -25,7 +25,9 @@ def _round(value: float | None, digits: int = 3) -> float | None:
 class Attempt:
     """One candidate expert run on a step's input and judged: ``task`` is the task it served
     (another than the expert's own for a cross-task candidate), ``blend`` the fraction of its
-    change that was kept (1: the full output; 0.5: half way between input and output)."""
+    change that was kept (1: the full output; 0.5: half way between input and output);
+    ``generative`` marks a GAN restorer's attempt, whose ``note`` says in words why it was
+    chosen, not chosen or not tried."""
 
     expert: str
     params: dict[str, Any]
@@ -40,6 +42,12 @@ class Attempt:
     accepted: bool = False
     note: str = ""
     judge_seconds: float = 0.0
+    generative: bool = False
+
+    @property
+    def label(self) -> str:
+        """The expert, with the share of its change when it is not all of it."""
+        return self.expert if self.blend == 1.0 else f"{self.expert} at {self.blend:g}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -56,6 +64,7 @@ class Attempt:
             "others": _round(self.others, 4),
             "accepted": self.accepted,
             "note": self.note,
+            "generative": self.generative,
         }
 
 
@@ -127,7 +136,15 @@ class Trace:
             line += f", {step.seconds:.1f} s"
             if not step.kept:
                 line += f" ({step.reason.removeprefix('rolled back: ')})"
+            elif "asked for detail" in step.reason:
+                line += " (asked for detail)"
             out.append(line)
+            # why each generative candidate (a GAN restorer) was chosen, not chosen or not tried
+            out += [
+                f"  {a.label}: {a.note.replace(': ', ', ', 1)}"
+                for a in step.attempts
+                if a.generative and a.note
+            ]
         out.append(f"stop: {self.stopped} ({self.seconds:.1f} s)")
         return out
 

@@ -41,4 +41,5 @@ def parse(text: str, as_json: bool, embedded: bool) -> None:
     click.echo(f"auto:     {str(intent.auto).lower()}")
     click.echo(f"scale:    {intent.scale if intent.scale is not None else '-'}")
     click.echo(f"strength: {intent.strength}")
+    click.echo(f"look:     {intent.look}")
     click.echo(describe_intent(intent))

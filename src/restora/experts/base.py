@@ -12,7 +12,9 @@ the experts of its task (``rank``, lower first, with per-type overrides in ``ran
 measured cost (``seconds_per_mp``, written by ``python -m restora.bench.costs`` into
 ``experts/costs.json``), the types its output can show without them being new damage
 (``side_effects``), the parameters it takes from the analyzer instead of estimating them
-(``from_analysis``) and other tasks it also serves (``also_serves``). Candidate selection only
+(``from_analysis``), other tasks it also serves (``also_serves``) and whether it invents
+plausible texture rather than recovering the signal (``generative``: GAN restorers, tried first
+for the ``detailed`` look and after the faithful experts otherwise). Candidate selection only
 sorts descriptors by these fields.
 """
 
@@ -53,16 +55,19 @@ class CrossTask:
     """An expert serving a task other than its own: ``nlm`` removes JPEG artefacts when its
     sigma comes from the JPEG quality (JPEG error treated as noise, after Foi et al. 2007).
     ``from_analysis`` maps the expert's parameters to the quantities of
-    :mod:`restora.experts.quantities` that make it fit for ``task``."""
+    :mod:`restora.experts.quantities` that make it fit for ``task``; ``params`` are fixed
+    parameters of that role (an upscaler serving ``deblur`` runs at ``scale=1``)."""
 
     task: str
     rank: float
     from_analysis: Mapping[str, str] = field(default_factory=dict)
+    params: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
             raise ValueError(f"unknown task {self.task!r}")
         object.__setattr__(self, "from_analysis", _frozen(self.from_analysis))
+        object.__setattr__(self, "params", _frozen(self.params))
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,11 @@ class Expert:
     from_analysis: Mapping[str, str] = field(default_factory=dict)
     also_serves: tuple[CrossTask, ...] = ()
     licence: str = ""
+    generative: bool = False
+    """It invents plausible texture (a GAN restorer: Real-ESRGAN, RealSR) instead of recovering
+    the signal: sharp and natural-looking, below the faithful experts in PSNR. The agent tries
+    it first when the instruction asks for the ``detailed`` look, and otherwise after the
+    faithful experts (it offers it for small damaged photos)."""
     precision: str = "float32"
     """The arithmetic its method works in: ``"float32"``/``"float64"``, or ``"uint8"`` for a
     method that only takes 8-bit levels, whose change is then applied to the full-precision
@@ -188,9 +198,15 @@ class Expert:
             "side_effects": sorted(self.side_effects),
             "from_analysis": dict(self.from_analysis),
             "also_serves": [
-                {"task": c.task, "rank": c.rank, "from_analysis": dict(c.from_analysis)}
+                {
+                    "task": c.task,
+                    "rank": c.rank,
+                    "from_analysis": dict(c.from_analysis),
+                    "params": {k: plain_param(v) for k, v in c.params.items()},
+                }
                 for c in self.also_serves
             ],
+            "generative": self.generative,
         }
 
     def _annotation(self, key: str) -> str:

@@ -38,7 +38,7 @@ from typing import Any
 
 from restora.errors import InvalidValueError, NotAvailableError
 from restora.types import Intent
-from restora.vocabulary import STRENGTHS, TASKS
+from restora.vocabulary import LOOKS, STRENGTHS, TASKS
 
 log = logging.getLogger(__name__)
 
@@ -264,6 +264,7 @@ INTENT_SCHEMA: dict[str, Any] = {
         "scale": {"enum": [2, 3, 4, None]},
         "strength": {"enum": list(STRENGTHS)},
         "unsupported": {"type": "array", "items": {"type": "string"}},
+        "look": {"enum": list(LOOKS)},
     },
 }
 """JSON schema of the answer the parsing prompt asks for (the ``parse --json`` contract)."""
@@ -280,6 +281,8 @@ does not want ("don't sharpen", "keep the grain" excludes denoise). "auto" is tr
 asks for a general improvement without naming tasks. "scale" is the upscale factor (2 when
 upscaling without a factor) or null. "strength" is light, normal or strong from words like
 "slightly" or "a lot". "unsupported" lists requests outside these tasks ("add a cat").
+"look" is "detailed" when the user wants sharp, detailed, natural-looking results ("make it
+crisp", "more detail", "realistic texture"), else "faithful" ("don't invent detail").
 An instruction that only asks for an assessment gives no tasks and auto false."""
 
 
@@ -319,6 +322,9 @@ def validate_intent_payload(payload: dict[str, Any], text: str = "") -> Intent:
         scale = None
     if payload["strength"] not in STRENGTHS:
         raise BackendError(f"'strength' must be one of {list(STRENGTHS)}")
+    look = payload.get("look", "faithful")
+    if look not in LOOKS:
+        raise BackendError(f"'look' must be one of {list(LOOKS)}")
     unsupported = payload.get("unsupported", [])
     if not isinstance(unsupported, list) or not all(isinstance(u, str) for u in unsupported):
         raise BackendError("'unsupported' must be a list of strings")
@@ -330,6 +336,7 @@ def validate_intent_payload(payload: dict[str, Any], text: str = "") -> Intent:
         strength=payload["strength"],
         text=text,
         unsupported=tuple(unsupported),
+        look=look,
     )
 
 

