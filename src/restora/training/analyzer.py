@@ -66,6 +66,9 @@ class AnalyzerTrainConfig:
     checkpoint_every: int = 200
     init_weights: str = ""  # fine-tune from these weights (a second curriculum stage)
     max_minutes: float = 0.0  # stop early (and still calibrate and save) after this long; 0: off
+    stop_after: int = 0
+    """Stop (and still calibrate and save) after this many steps without changing the schedule
+    (which ``steps`` and ``max_minutes`` set); 0: off."""
     type_weights: tuple[tuple[str, float], ...] = ()
     realism: float = 0.0
     """Share of degradation steps drawn from the camera-realistic variants
@@ -493,6 +496,9 @@ def train(
         if cfg.max_minutes and time.perf_counter() - started > 60.0 * cfg.max_minutes:
             log.info("time budget of %.0f min reached at step %d", cfg.max_minutes, step)
             break
+        if cfg.stop_after and step >= cfg.stop_after:
+            log.info("stopped after %d steps (--stop-after)", step)
+            break
         text = torch.from_numpy(encoder.encode(batch["caption"])).to(dev)
         batch = {k: (v.to(dev) if torch.is_tensor(v) else v) for k, v in batch.items()}
         loss, parts = compute_losses(model, batch, text, cfg)
@@ -645,6 +651,12 @@ def main(argv: list[str] | None = None) -> int:
         help="stop after this long and still calibrate and save (the schedule is cut short)",
     )
     parser.add_argument(
+        "--stop-after",
+        type=int,
+        default=None,
+        help="stop after this many steps, keeping the schedule of --steps/--max-minutes",
+    )
+    parser.add_argument(
         "--smoke", action="store_true", help="a few steps on tiny inputs (for tests)"
     )
     args = parser.parse_args(argv)
@@ -668,6 +680,7 @@ def main(argv: list[str] | None = None) -> int:
             "workers": args.workers,
             "seed": args.seed,
             "max_minutes": args.max_minutes,
+            "stop_after": args.stop_after,
             "realism": args.realism,
             "clean_finish": args.clean_finish,
             "scene_fraction": args.scene_fraction,
