@@ -567,6 +567,8 @@ def _earlier_stages(init_weights: str) -> list[dict[str, Any]]:
         "single_fraction": train_cfg.get("single_fraction"),
         "validation": meta.get("validation"),
     }
+    if meta.get("note"):
+        this["note"] = meta["note"]
     return [*meta.get("history", []), this]
 
 
