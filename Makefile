@@ -94,7 +94,10 @@ train-experts-gpu: $(STAMP)
 # then three time-boxed stages on a lent H100 with 8 pair-making processes: singles only (the
 # third stage ran before the curriculum followed the clock, so it saw single degradations
 # alone, which --single-fraction 1 reproduces), then mixed degradations from the start; last, a
-# time-boxed CPU stage on the camera-realistic synthesis with camera-finished clean negatives.
+# time-boxed CPU stage on the camera-realistic synthesis with camera-finished clean negatives;
+# two more CPU stages with whole upright scenes in half the samples (the first stopped after
+# 1000 steps; the second after the realistic haze learned fogs that veil the foreground); then
+# the decision thresholds chosen for real-photo prevalence (restora.training.thresholds).
 ANALYZER := $(PY) -m restora.training.analyzer
 ANALYZER_GPU := $(ANALYZER) --device cuda --spectral --batch-size 64 --workers 8 --steps 200000 \
     --clean-fraction 0.15 --type-weight reflection=1.5 --type-weight motion_blur=1.5 \
@@ -113,6 +116,17 @@ train-analyzer: $(STAMP)
 	$(ANALYZER) --out runs/analyzer_real1 --init runs/analyzer_gpu3/analyzer.safetensors \
 	    --spectral --realism 0.8 --clean-fraction 0.2 --clean-finish 0.8 --lr 5e-4 \
 	    --steps 200000 --max-minutes 40 --batch-size 32 --workers 1
+	$(ANALYZER) --out runs/analyzer_scene1 --init runs/analyzer_real1/analyzer.safetensors \
+	    --spectral --realism 0.9 --scene-fraction 0.5 --clean-fraction 0.2 --clean-finish 0.8 \
+	    --lr 5e-4 --steps 200000 --max-minutes 95 --stop-after 1000 --batch-size 32 --workers 1 \
+	    --type-weight haze=1.5 --type-weight rain=1.5 --type-weight reflection=1.5 \
+	    --type-weight blur=1.25 --type-weight noise=1.25
+	$(ANALYZER) --out runs/analyzer_fog1 --init runs/analyzer_scene1/analyzer.safetensors \
+	    --spectral --realism 0.9 --scene-fraction 0.5 --clean-fraction 0.2 --clean-finish 0.8 \
+	    --lr 4e-4 --steps 200000 --max-minutes 32 --single-fraction 0.3 --batch-size 32 \
+	    --workers 1 --type-weight haze=1.75 --type-weight rain=1.5 --type-weight reflection=1.5 \
+	    --type-weight blur=1.25 --type-weight noise=1.25
+	$(PY) -m restora.bench.real_photos --weights runs/analyzer_fog1/analyzer.safetensors --calibrate
 
 clean:
 	rm -rf $(VENV) build dist out .pytest_cache .mypy_cache .ruff_cache src/*.egg-info

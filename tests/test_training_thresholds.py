@@ -47,3 +47,12 @@ def test_leave_one_out_is_no_better_than_in_sample() -> None:
     hits = leave_one_out_hits(positives, negatives, {}, trained)
     for j, found in positives.items():
         assert hits[j] <= int((found.astype(np.float32) >= thresholds[j]).sum())
+
+
+def test_photos_of_other_types_never_raise_a_threshold() -> None:
+    # half the other-type photos score 0.7 (they may carry this damage too) and no real photo
+    # of the type is found at any threshold: the trained threshold stays
+    cross = {0: np.array([0.7, 0.7, 0.0, 0.0])}
+    positives = {0: np.array([0.01, 0.02])}
+    thresholds = choose_thresholds(positives, _clean([0.0] * 20), cross, np.array([0.525, 0.5]))
+    assert thresholds[0] == np.float32(0.525)

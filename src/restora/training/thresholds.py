@@ -11,10 +11,12 @@ the most labelled real photos of that type while keeping false alarms within a b
   alarm for rain, but such photos may also carry the other damage (a rainy street is also
   hazy, a photo through glass is often soft), so their budget is looser.
 
-Among the thresholds that keep both budgets, the one with the highest recall wins, and among
-equal recalls the highest threshold (the most conservative). A type without labelled real
-photos keeps its trained threshold unless that breaks the clean budget, in which case it rises
-until it keeps it. The search never goes below ``floor``: under it a probability says little.
+A threshold may fall below the trained one only as far as both budgets hold; the cross budget
+never raises one. Among the allowed thresholds the highest recall wins, and among equal recalls
+the one closest to the trained threshold (the least change): a type without labelled real
+photos, or whose real photos no allowed threshold finds, keeps its trained threshold unless
+that breaks the clean budget, in which case it rises until it keeps it. The search never goes
+below ``floor``: under it a probability says little.
 
 These are decision thresholds, calibrated on photos that are never used to train weights.
 """
@@ -58,23 +60,26 @@ def choose_thresholds(
     for j in range(len(thresholds)):
         clean_alarm = _rates(negatives[:, j]) if len(negatives) else np.zeros(len(GRID))
         cross_alarm = _rates(cross.get(j, np.zeros(0)))
-        allowed = (clean_alarm <= budgets.clean + 1e-9) & (cross_alarm <= budgets.cross + 1e-9)
+        lowered = thresholds[j] > GRID
+        # a threshold may fall below the trained one only while both budgets hold; the cross
+        # budget never raises one (photos of another type may carry this damage too)
+        allowed = (clean_alarm <= budgets.clean + 1e-9) & (
+            ~lowered | (cross_alarm <= budgets.cross + 1e-9)
+        )
         allowed &= np.float32(budgets.floor) <= GRID
-        if not allowed.any():  # nothing keeps both budgets: the most conservative candidate
+        if not allowed.any():  # nothing keeps the clean budget: the most conservative candidate
             thresholds[j] = max(float(thresholds[j]), float(GRID[-1]))
             continue
         found = positives.get(j)
-        if found is None or len(found) == 0:
-            trained_index = int(np.searchsorted(GRID, thresholds[j]))
-            ok = np.flatnonzero(allowed[trained_index:])
-            if trained_index < len(GRID) and len(ok):
-                thresholds[j] = max(float(thresholds[j]), float(GRID[trained_index + ok[0]]))
-            else:
-                thresholds[j] = float(GRID[np.flatnonzero(allowed)[0]])
-            continue
-        recall = _rates(found)
+        recall = _rates(found) if found is not None else np.zeros(len(GRID))
         best = np.flatnonzero(allowed & (recall >= recall[allowed].max() - 1e-9))
-        thresholds[j] = float(GRID[best[-1]])
+        # among the equally good, the one closest to the trained threshold (the least change)
+        closest = best[np.argmin(np.abs(GRID[best] - thresholds[j]))]
+        own = np.float32(thresholds[j])
+        keeps_own = float(np.mean(negatives[:, j] >= own)) if len(negatives) else 0.0
+        own_recall = float(np.mean(found >= own)) if found is not None and len(found) else 0.0
+        if not (keeps_own <= budgets.clean + 1e-9 and own_recall >= recall[closest] - 1e-9):
+            thresholds[j] = float(GRID[closest])
     return thresholds
 
 
