@@ -291,7 +291,10 @@ def run(
                     out = fixed_pipeline(rgb, analyzer, config, tally, target, reverse)
                 elif variant == "oracle":
                     oracle = OracleJudge.around(judge, target)
-                    out, _ = agent_variant(rgb, oracle, config, tally, target)
+                    # the oracle scores states against the whole clean image, so it decides
+                    # on the whole photo, never on a decision crop
+                    whole = replace(config, decision_side=0)
+                    out, _ = agent_variant(rgb, oracle, whole, tally, target)
                 else:
                     variant_config = replace(config, rollback=variant == "agent")
                     out, quality = agent_variant(rgb, judge, variant_config, tally, target)
