@@ -247,6 +247,18 @@ class DefaultJudge:
         after: Assessment,
         targets: Sequence[str],
     ) -> Verdict:
+        fidelity, accepted, note = self.guard(before_image, before, after_image, after)
+        return Verdict(self.score(after, targets), fidelity, accepted, note)
+
+    def guard(
+        self,
+        before_image: np.ndarray,
+        before: Assessment,
+        after_image: np.ndarray,
+        after: Assessment,
+    ) -> tuple[float, bool, str]:
+        """(fidelity, passed, why not) of a candidate: :meth:`admits` on its low-frequency
+        fidelity and on its fall in no-reference quality."""
         fidelity = low_frequency_fidelity(before_image, after_image)
         reference = before.quality
         if after_image.shape[:2] != before_image.shape[:2]:
@@ -257,7 +269,7 @@ class DefaultJudge:
             interpolated = cv2.resize(before_image, (width, height), interpolation=cv2.INTER_CUBIC)
             reference = self.no_reference_quality(np.clip(interpolated, 0.0, 1.0))
         accepted, note = self.admits(fidelity, reference - after.quality)
-        return Verdict(self.score(after, targets), fidelity, accepted, note)
+        return fidelity, accepted, note
 
     def margin(self, asked: bool) -> float:
         """The score gain a step needs to be kept: none for an asked step (it is kept unless

@@ -277,8 +277,7 @@ class LearnedJudge(DefaultJudge):
     ) -> Verdict:
         if before_image.shape != after_image.shape:  # upscaling: no gain against the input
             return super().verdict(before_image, before, after_image, after, targets)
-        fidelity = low_frequency_fidelity(before_image, after_image)
-        accepted, note = self.admits(fidelity, before.quality - after.quality)
+        fidelity, accepted, note = self.guard(before_image, before, after_image, after)
         gain = self.predicted_gain(before_image, before, after_image, after, targets, fidelity)
         base = self.score(before, targets).score
         parts = self.score(after, targets)
