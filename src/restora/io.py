@@ -500,7 +500,13 @@ def _pil_to_planes(
         grey = np.clip(np.asarray(im).astype(np.float32) / 65535.0, 0.0, 1.0)
         return np.repeat(grey[:, :, None], 3, axis=2), None, 16, True, icc
     if mode == "F":
-        grey = np.clip(np.asarray(im, dtype=np.float32), 0.0, 1.0)
+        grey = np.asarray(im, dtype=np.float32)
+        # min and max carry NaN through: no full-size mask of finite values
+        if not (np.isfinite(grey.min()) and np.isfinite(grey.max())):
+            raise InputError(
+                f"{path}: has NaN or infinite pixel values (restora needs finite ones)"
+            )
+        grey = np.clip(grey, 0.0, 1.0)
         return np.repeat(grey[:, :, None], 3, axis=2), None, 32, True, icc
     if mode == "L":
         grey = to_float(np.asarray(im))
@@ -907,9 +913,12 @@ def write_bytes_atomic(
                         f"{target}: already exists (use --overwrite to replace it)"
                     ) from None
                 os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
+        if isinstance(exc, OSError) and exc.filename in (None, tmp_name):
+            # a full disk fails the write with no file name: name the file being written
+            exc.filename, exc.filename2 = str(target), None
         raise
     with contextlib.suppress(OSError):
         tmp.unlink()
