@@ -7,11 +7,13 @@ folder too, files are matched by name (then by name without extension).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import logging
 import math
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +28,7 @@ from restora.cli._common import (
     max_pixels_option,
     overwrite_option,
 )
-from restora.errors import InputError
+from restora.errors import InputError, InvalidValueError
 
 log = logging.getLogger("restora.cli.assess")
 
@@ -102,8 +104,12 @@ def _choose_metrics(requested: str | None, with_ref: bool) -> tuple[list[str], b
     """Metric names to compute, and whether the user named them (then sizes are enforced)."""
     from restora.quality import get_metric, list_metrics
 
-    if requested:
+    if requested is not None:
         names = [n.strip() for n in requested.split(",") if n.strip()]
+        if not names:
+            raise InputError(
+                f"--metrics {requested!r}: no metrics given (see restora assess --list)"
+            )
         for name in names:
             metric = get_metric(name)  # unknown names: one line listing the valid ones
             if metric.needs_reference and not with_ref:
@@ -115,8 +121,39 @@ def _choose_metrics(requested: str | None, with_ref: bool) -> tuple[list[str], b
     return names, False
 
 
+PROGRESS_PIXELS = 24e6
+"""Above this many pixels ``assess`` says on stderr which metric it is computing (a 144 MP
+photo takes minutes); in a terminal every image gets a transient progress bar instead."""
+
+
+@contextlib.contextmanager
+def _metric_progress(label: str, pixels: int) -> Iterator[Callable[[str, int, int], None]]:
+    """``progress(metric, done, total)`` before each metric: a bar when stderr is a terminal,
+    one line per metric on large images otherwise, nothing for small ones (stdout, where
+    ``--json`` prints, is never written)."""
+    if sys.stderr.isatty():
+        from restora.cli._common import progress_bar
+
+        with progress_bar() as update:
+            yield lambda name, done, total: update(f"{label}: {name}", done / total, None)
+        return
+    if pixels <= PROGRESS_PIXELS:
+        yield lambda name, done, total: None
+        return
+
+    def line(name: str, done: int, total: int) -> None:
+        size = f"{pixels / 1e6:.0f} megapixels"
+        click.echo(f"restora: {label} ({size}): {name} ({done + 1}/{total})", err=True)
+
+    yield line
+
+
 def _assess_one(
-    image: np.ndarray, ref: np.ndarray | None, names: list[str], explicit: bool
+    image: np.ndarray,
+    ref: np.ndarray | None,
+    names: list[str],
+    explicit: bool,
+    label: str = "image",
 ) -> dict[str, Any]:
     from restora.quality import assess_nr, get_metric
     from restora.quality.registry import check_pair
@@ -125,18 +162,22 @@ def _assess_one(
         check_pair(image, ref)
     metrics: dict[str, float] = {}
     result: dict[str, Any] = {"metrics": metrics}
-    for name in names:
-        metric = get_metric(name)
-        if not explicit and min(image.shape[:2]) < metric.min_size:
-            log.warning("skipping %s: the image is smaller than %d pixels", name, metric.min_size)
-            continue
-        if name == "quality":
-            judgement = assess_nr(image)
-            metrics[name] = judgement.score
-            result["level"] = judgement.level
-            result["description"] = judgement.description
-            continue
-        metrics[name] = metric(image, ref if metric.needs_reference else None)
+    with _metric_progress(label, image.shape[0] * image.shape[1]) as progress:
+        for done, name in enumerate(names):
+            metric = get_metric(name)
+            if not explicit and min(image.shape[:2]) < metric.min_size:
+                log.warning(
+                    "skipping %s: the image is smaller than %d pixels", name, metric.min_size
+                )
+                continue
+            progress(name, done, len(names))
+            if name == "quality":
+                judgement = assess_nr(image)
+                metrics[name] = judgement.score
+                result["level"] = judgement.level
+                result["description"] = judgement.description
+                continue
+            metrics[name] = metric(image, ref if metric.needs_reference else None)
     return result
 
 
@@ -186,7 +227,7 @@ def _write_csv(
 
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    extra = [k for k in ("level", "description") if any(k in r for r in rows)]
+    extra = [k for k in ("level", "description", "error") if any(k in r for r in rows)]
     writer.writerow(["file", *names, *extra])
     for row in rows:
         values = row["metrics"]
@@ -263,28 +304,44 @@ def assess(
         if ref is not None and not ref.is_dir():
             raise InputError(f"{ref}: IN is a folder, so --ref must be a folder too")
         references = [_match_reference(p, ref) for p in files] if ref is not None else []
+        files_order = {p.name: i for i, p in enumerate(files)}
         if csv_path is not None:
             _check_csv_path(csv_path, overwrite, [*files, *references], report)
-        rows = []
+        rows: list[dict[str, Any]] = []
+        errors: list[dict[str, str]] = []
         for index, path in enumerate(files):
             image = reference = None  # let the previous file's pixels go before reading on
-            image = _metric_array(path, max_pixels, image_memory)
-            if references:
-                reference = _metric_array(references[index], max_pixels, ref_memory)
+            loaded = False
             try:
-                row = _assess_one(image, reference, names, explicit)
-            except InputError as exc:
-                raise InputError(f"{path.name}: {exc}") from None
+                image = _metric_array(path, max_pixels, image_memory)
+                if references:
+                    reference = _metric_array(references[index], max_pixels, ref_memory)
+                loaded = True
+                row = _assess_one(image, reference, names, explicit, path.name)
+            except (InputError, InvalidValueError) as exc:
+                # as `analyze DIR`: a file that cannot be read or measured is skipped; a
+                # read error names its file, a metric's error does not
+                where = f"{path.name}: " if loaded else ""
+                message = " ".join(f"{where}{exc}".split())
+                click.echo(f"restora: warning: {message} (skipped)", err=True)
+                errors.append({"file": path.name, "error": message})
+                continue
             rows.append({"file": path.name, **row})
             if entries is not None:
                 from restora.reports import assess_entry
 
                 entries.append(assess_entry(path.name, image, reference, row))
+        if not rows:
+            raise InputError(
+                f"{input_path}: none of the {len(files)} image files could be assessed"
+            )
         if csv_path is not None:
-            _write_csv(csv_path, rows, names, overwrite)
+            failed = [{**error, "metrics": {}} for error in errors]
+            table = sorted([*rows, *failed], key=lambda r: files_order[r["file"]])
+            _write_csv(csv_path, table, names, overwrite)
         _write_report(report, entries, overwrite)
         if as_json:
-            emit_json({"files": rows})
+            emit_json({"files": rows, "errors": errors})
             return
         shown = [n for n in names if any(n in r["metrics"] for r in rows)]
         width = max(len("file"), *(len(r["file"]) for r in rows))
@@ -303,7 +360,7 @@ def assess(
         _check_csv_path(csv_path, overwrite, [input_path, *([ref] if ref else [])], report)
     image = _metric_array(input_path, max_pixels, image_memory)
     reference = _metric_array(ref, max_pixels, ref_memory) if ref is not None else None
-    result = _assess_one(image, reference, names, explicit)
+    result = _assess_one(image, reference, names, explicit, input_path.name)
     if csv_path is not None:
         _write_csv(csv_path, [{"file": input_path.name, **result}], names, overwrite)
     if entries is not None:

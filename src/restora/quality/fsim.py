@@ -93,7 +93,10 @@ def phase_congruency(image: np.ndarray) -> np.ndarray:
         threshold = (tau * np.sqrt(np.pi / 2) + NOISE_K * np.sqrt((2 - np.pi / 2) * tau**2)) / 1.7
         energy_all += np.maximum(energy - threshold, 0.0)
         amplitude_all += sum_an
-    return energy_all / amplitude_all
+    # no amplitude at all (a flat image): no phase congruency, where MATLAB divides 0 by 0
+    return np.divide(
+        energy_all, amplitude_all, out=np.zeros_like(energy_all), where=amplitude_all > 0
+    )
 
 
 def _scharr_magnitude(grey: np.ndarray) -> np.ndarray:
@@ -173,7 +176,10 @@ def fsim(img: np.ndarray, ref: np.ndarray) -> float:
         # real((I .* Q) .^ lambda): negative products give complex powers in MATLAB.
         similarity = similarity * np.real(np.power((i_sim * q_sim).astype(complex), 0.03))
     pc_max = np.maximum(pc1, pc2)
-    return float(np.sum(similarity * pc_max) / np.sum(pc_max))
+    weight = np.sum(pc_max)
+    if weight <= 0:  # no feature in either image (both flat): the plain mean similarity
+        return float(np.mean(similarity))
+    return float(np.sum(similarity * pc_max) / weight)
 
 
 def working_memory(height: int, width: int) -> float:

@@ -108,8 +108,20 @@ def estimate_aggd(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
     return alpha, left_std * ratio, right_std * ratio
 
 
+STRUCTURE_TOL = 1e-6
+"""An MSCN block whose coefficients all stay within this of 0 has no structure (a flat area,
+or a linear gradient, which the local mean follows exactly): what MATLAB fits there is
+rounding noise, so such a block's features are NaN and the block is skipped."""
+
+FEATURELESS_NIQE = 100.0
+"""NIQE of an image with no block of structure at all (flat, a pure gradient): far worse than
+any photo or distortion measured (heavy noise or blur stay under 30), finite so that tables,
+averages and JSON keep a number; documented in docs/quality.md."""
+
+
 def block_features(blocks: np.ndarray) -> np.ndarray:
-    """``computefeature.m`` for each MSCN block: (n, 18) features."""
+    """``computefeature.m`` for each MSCN block: (n, 18) features; NaN for a block with no
+    structure (see :data:`STRUCTURE_TOL`)."""
     n = blocks.shape[0]
     flat = blocks.reshape(n, -1)
     alpha, beta_l, beta_r = estimate_aggd(flat)
@@ -121,7 +133,9 @@ def block_features(blocks: np.ndarray) -> np.ndarray:
         with np.errstate(invalid="ignore"):
             mean = (beta_r - beta_l) * (gamma_fn(2.0 / alpha) / gamma_fn(1.0 / alpha))
         feats.extend([alpha, mean, beta_l, beta_r])
-    return np.stack(feats, axis=1)
+    features = np.stack(feats, axis=1)
+    features[np.abs(flat).max(axis=1) <= STRUCTURE_TOL] = np.nan
+    return features
 
 
 def niqe_features(grey: np.ndarray, block_size: int = BLOCK_SIZE) -> tuple[np.ndarray, np.ndarray]:
@@ -198,11 +212,23 @@ def nan_mean_cov(features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def niqe_distance(features: np.ndarray, model: PristineModel) -> float:
-    """Eq. 10 of the paper with MATLAB's ``pinv`` tolerance."""
+    """Eq. 10 of the paper with MATLAB's ``pinv`` tolerance.
+
+    Features that no block defines (an image whose only structure is one edge has no
+    negative products in some directions) are left out: the distance is that of the
+    pristine Gaussian's marginal over the features measured. With no block of structure at
+    all, :data:`FEATURELESS_NIQE`."""
     mu_d, cov_d = nan_mean_cov(features)
-    pooled = (model.cov + cov_d) / 2.0
+    measured = ~np.isnan(mu_d)
+    if not measured.any():
+        return FEATURELESS_NIQE
+    mu_p, cov_p = model.mu, model.cov
+    if not measured.all():
+        mu_d, cov_d = nan_mean_cov(features[:, measured])
+        mu_p, cov_p = mu_p[measured], cov_p[np.ix_(measured, measured)]
+    pooled = (cov_p + cov_d) / 2.0
     inv = np.linalg.pinv(pooled, rcond=max(pooled.shape) * np.finfo(np.float64).eps)
-    diff = model.mu - mu_d
+    diff = mu_p - mu_d
     return float(np.sqrt(max(float(diff @ inv @ diff), 0.0)))
 
 

@@ -110,6 +110,11 @@ def _gain_and_noise(
     flat_y = ss_y < TOL
     g[flat_y] = 0.0
     vv[flat_y] = 0.0
+    # Both windows constant but not zero (a linear gradient seen by an oriented filter):
+    # vifvec's gain of 0 would count the identical coefficients as lost; the gain is then
+    # the ratio of the local means (1 for identical images).
+    offset = flat_x & flat_y & (np.abs(mean_x) > np.sqrt(TOL))
+    g[offset] = mean_y[offset] / mean_x[offset]
     negative = g < 0
     vv[negative] = ss_y[negative]
     g[negative] = 0.0
@@ -137,15 +142,37 @@ def _neighbourhood_covariance(ref: np.ndarray) -> np.ndarray:
     return cu / (rows * cols)
 
 
+EIGENVALUE_TOL = 1e-8
+"""Eigenvalues of a neighbourhood covariance (0..255 scale) at or below this are zero: the
+subband has no energy in that direction (a flat, linear-gradient or two-tone reference), and
+the rounding noise left there must not be inverted."""
+
+NO_INFORMATION = 1e-6
+"""A reference whose subbands carry less information than this (bits, summed over every
+coefficient; a photo has ~1e5) has no detail for VIF to measure, see :func:`vif_grey`."""
+
+
 def _gsm_params(ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``refparams_vecgsm`` for one subband: the GSM multiplier field s^2 and the eigenvalues
-    of the neighbourhood covariance."""
+    of the neighbourhood covariance.
+
+    ``vifvec.m`` sets negative eigenvalues to zero and inverts; a singular covariance (a
+    reference with no energy in some directions) is pseudo-inverted over the directions that
+    have energy instead, so those directions add nothing to either sum of VIF."""
     m = NEIGHBOURHOOD
     h, w = ref.shape
     cu = _neighbourhood_covariance(ref)
     blocks = np.stack([ref[k::m, j::m].ravel() for j in range(m) for k in range(m)], axis=0)
-    ss = np.sum((np.linalg.inv(cu) @ blocks) * blocks, axis=0) / (m * m)
-    return ss.reshape(h // m, w // m), np.linalg.eigvalsh(cu)
+    eigenvalues = np.linalg.eigvalsh(cu)
+    if eigenvalues.min() > EIGENVALUE_TOL:
+        inverse = np.linalg.inv(cu)
+    else:
+        eigenvalues, vectors = np.linalg.eigh(cu)
+        kept = eigenvalues > EIGENVALUE_TOL
+        eigenvalues = np.where(kept, eigenvalues, 0.0)
+        inverse = (vectors[:, kept] / eigenvalues[kept]) @ vectors[:, kept].T
+    ss = np.sum((inverse @ blocks) * blocks, axis=0) / (m * m)
+    return ss.reshape(h // m, w // m), eigenvalues
 
 
 def _needed_bands(
@@ -176,10 +203,16 @@ def vif_grey(dist: np.ndarray, ref: np.ndarray) -> float:
     """VIF of two grey images on the 0..255 scale.
 
     Only the eight subbands VIF uses are built, one level at a time; their terms are summed
-    in vifvec's order (coarsest first), so the number is the same as over the whole pyramid."""
+    in vifvec's order (coarsest first), so the number is the same as over the whole pyramid.
+
+    A reference with no detail in these subbands (flat) has no information to keep, where
+    ``vifvec.m`` divides 0 by 0: VIF is then 1 when the distorted image has no detail there
+    either (nothing lost, nothing added: identical images give 1), and 0 otherwise."""
     terms: dict[int, list[tuple[float, float]]] = {}
+    dist_detail = 0.0
     for sub, ref_band, dist_band in _needed_bands(ref, dist):
         y, yn = _crop(ref_band), _crop(dist_band)
+        dist_detail = max(dist_detail, float(np.abs(yn).max(initial=0.0)))
         winsize = _window_size(sub)
         g, vv = _channel_params(y, yn, winsize)
         ss, eigenvalues = _gsm_params(y)
@@ -199,6 +232,8 @@ def vif_grey(dist: np.ndarray, ref: np.ndarray) -> float:
         for num_term, den_term in terms[sub]:
             num += num_term
             den += den_term
+    if den < NO_INFORMATION:
+        return 1.0 if dist_detail <= np.sqrt(EIGENVALUE_TOL) else 0.0
     return num / den
 
 
