@@ -364,13 +364,18 @@ def test_serve_passes_its_limits_on(launched: list[dict[str, Any]]) -> None:
     assert options["host"] == "127.0.0.1" and options["max_pixels"] is None  # page: 24e6
     assert options["max_upload_mb"] == 50 and options["max_queue"] == 8
     assert options["auth"] is None
+    assert options["max_storage_mb"] == 500 and options["max_client_mb"] == 150
+    assert options["uploads_per_minute"] == 20
 
     argv = ["serve", "--max-pixels", "40e6", "--max-upload-mb", "10", "--max-queue", "3"]
     argv += ["--auth", "ann:s3:cret", "--auth", "bob:pw"]
+    argv += ["--max-storage-mb", "100", "--max-client-mb", "20", "--uploads-per-minute", "5"]
     assert CliRunner().invoke(cli, argv).exit_code == 0
     options = launched[-1]
     assert options["max_pixels"] == 40e6 and options["max_upload_mb"] == 10
     assert options["max_queue"] == 3
+    assert options["max_storage_mb"] == 100 and options["max_client_mb"] == 20
+    assert options["uploads_per_minute"] == 5
     assert options["auth"] == [("ann", "s3:cret"), ("bob", "pw")]
 
 

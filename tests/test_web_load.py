@@ -47,6 +47,7 @@ START_TIMEOUT_S = 90
 RUN_TIMEOUT_S = 60
 STOP_TIMEOUT_S = 30
 USER, PASSWORD = "load", "test-only-password"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"  # the upload route takes images only
 
 
 @dataclass
@@ -108,6 +109,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         sys.executable, "-m", "restora", "serve", "--port", str(port), "--no-examples",
         "--device", "cpu", "--max-queue", str(MAX_QUEUE), "--max-upload-mb", "1",
         "--max-pixels", "1e6", "--auth", f"{USER}:{PASSWORD}",
+        "--uploads-per-minute", "200",  # every client here has the same address
     ]  # fmt: skip
     log = base / "server.log"
     with log.open("wb") as sink:
@@ -198,7 +200,7 @@ def test_twenty_concurrent_runs_then_every_limit_then_a_clean_shutdown(
         first.predict(handle_file(str(large)), "remove the noise", api_name="/restore")
     upload = httpx.post(
         server.url + "gradio_api/upload",
-        files={"files": ("big.png", bytes(2 * 1024 * 1024))},  # --max-upload-mb 1
+        files={"files": ("big.png", PNG_SIGNATURE + bytes(2 * 1024 * 1024))},  # over 1 MB
         cookies=first.cookies,
         timeout=30,
     )

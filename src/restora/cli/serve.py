@@ -12,9 +12,12 @@ import click
 from restora.cli._common import common_options, device
 from restora.errors import NotAvailableError
 from restora.web.serving import (
+    DEFAULT_MAX_CLIENT_MB,
     DEFAULT_MAX_PIXELS,
     DEFAULT_MAX_QUEUE,
+    DEFAULT_MAX_STORAGE_MB,
     DEFAULT_MAX_UPLOAD_MB,
+    DEFAULT_UPLOADS_PER_MINUTE,
     exposure_warning,
     parse_auth,
 )
@@ -85,6 +88,27 @@ def _sigterm_stops_the_server() -> Iterator[None]:
     help="Refuse uploaded files larger than this many megabytes (MiB).",
 )
 @click.option(
+    "--max-storage-mb",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_MAX_STORAGE_MB,
+    show_default=True,
+    help="Uploads the server holds at once, all visitors together (MiB); more are refused.",
+)
+@click.option(
+    "--max-client-mb",
+    type=click.FloatRange(min=0, min_open=True),
+    default=DEFAULT_MAX_CLIENT_MB,
+    show_default=True,
+    help="Uploads one client address holds at once (MiB); more are refused.",
+)
+@click.option(
+    "--uploads-per-minute",
+    type=click.IntRange(1, 100_000),
+    default=DEFAULT_UPLOADS_PER_MINUTE,
+    show_default=True,
+    help="Upload requests one client address may make in a minute; more are refused.",
+)
+@click.option(
     "--max-queue",
     type=click.IntRange(1, 1000),
     default=DEFAULT_MAX_QUEUE,
@@ -100,6 +124,9 @@ def serve(
     no_examples: bool,
     max_pixels: float | None,
     max_upload_mb: float,
+    max_storage_mb: float,
+    max_client_mb: float,
+    uploads_per_minute: int,
     max_queue: int,
 ) -> None:
     """Serve the restora web app on HOST:PORT until Ctrl-C (or SIGTERM).
@@ -127,5 +154,8 @@ def serve(
             max_upload_mb=max_upload_mb,
             max_queue=max_queue,
             auth=auth or None,
+            max_storage_mb=max_storage_mb,
+            max_client_mb=max_client_mb,
+            uploads_per_minute=uploads_per_minute,
         )
     click.echo("restora: the web app stopped; its uploads and results are deleted", err=True)

@@ -19,11 +19,14 @@ upload folder; every preview, result and report of a session is written to
 ``<work folder>/<session>/``, the work folder being a ``restora-web-*`` folder inside Gradio's
 upload folder (so Gradio serves the files without copying them). A session's folder and its
 uploads are deleted when the session ends (the browser tab closes), the whole work folder when
-the server stops, and Gradio's ``delete_cache`` sweeps anything older than an hour.
+the server stops, and Gradio's ``delete_cache`` sweeps anything older than an hour. The upload
+route itself is guarded by :mod:`restora.web.uploads` (quotas, a rate per client, images only;
+an upload no open page uses is deleted within minutes).
 """
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import contextlib
 import hashlib
@@ -46,6 +49,7 @@ import gradio as gr
 from gradio.data_classes import FileData, ListFiles
 from gradio.utils import get_upload_folder
 from gradio_client.utils import is_valid_file
+from starlette.middleware import Middleware
 
 from restora.errors import RestoraError
 from restora.web.examples import default_examples_dir, make_examples
@@ -53,11 +57,16 @@ from restora.web.serving import (
     BUSY_MESSAGE,
     CACHE_MAX_AGE_SECONDS,
     CACHE_SWEEP_SECONDS,
+    DEFAULT_MAX_CLIENT_MB,
     DEFAULT_MAX_QUEUE,
+    DEFAULT_MAX_STORAGE_MB,
     DEFAULT_MAX_UPLOAD_MB,
+    DEFAULT_UPLOADS_PER_MINUTE,
     QUEUE_HEADROOM,
+    UPLOAD_SWEEP_SECONDS,
     resolve_max_pixels,
 )
+from restora.web.uploads import UploadGuard, UploadLedger, UploadLimits
 from restora.web.views import (
     TRACE_HEADERS,
     analysis_markdown,
@@ -152,10 +161,13 @@ class RestoraPage:
         self.device = device
         self.max_queue = max_queue
         self.owns_workdir = workdir is None
+        self.started = time.time()
+        self.made_upload_folder = False
         if workdir is None:
             # Inside Gradio's upload folder, so that Gradio serves the previews and downloads
             # from here instead of copying each into its cache.
             uploads = Path(get_upload_folder())
+            self.made_upload_folder = not uploads.exists()
             uploads.mkdir(parents=True, exist_ok=True)
             workdir = tempfile.mkdtemp(prefix="restora-web-", dir=uploads)
             atexit.register(self.close)
@@ -185,6 +197,12 @@ class RestoraPage:
         if path and request is not None:
             with self._lock:
                 self._uploads.setdefault(_session_key(request), set()).add(Path(path))
+
+    def holds_upload(self, path: Path) -> bool:
+        """Whether an open session has used this upload (checked it or run on it)."""
+        real = os.path.realpath(path)
+        with self._lock:
+            return any(os.path.realpath(p) == real for s in self._uploads.values() for p in s)
 
     def _kept_files(self) -> set[Path]:
         """Files Gradio keeps for every visitor (the examples' cached copies)."""
@@ -243,6 +261,26 @@ class RestoraPage:
             shutil.rmtree(self.workdir / key, ignore_errors=True)
         if self.owns_workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
+            self._delete_gradio_files()
+
+    def _delete_gradio_files(self) -> None:
+        """Everything Gradio stored for this app (uploads no page used included), then the
+        folders of the upload folder left empty during this server's life, and the upload
+        folder itself when this server made it. Gradio deletes the files too, but after this
+        runs, leaving their folders."""
+        for stored in getattr(self.app, "temp_file_sets", ()):
+            for name in list(stored):
+                self._delete_upload(Path(name))
+        root = Path(get_upload_folder())
+        with contextlib.suppress(OSError):
+            for entry in os.scandir(root):
+                with contextlib.suppress(OSError):
+                    if entry.is_dir(follow_symlinks=False) and (
+                        entry.stat(follow_symlinks=False).st_mtime >= self.started - 1
+                    ):
+                        os.rmdir(entry.path)  # only when empty
+            if self.made_upload_folder:
+                root.rmdir()
 
     # ----------------------------------------------------------------------------------- queue
 
@@ -536,14 +574,30 @@ def warm_up(device: str | None = None) -> None:
     assess_nr(np.full((64, 64, 3), 0.5, dtype=np.float32))
 
 
-def _cleanup_at_shutdown(page: RestoraPage) -> Callable[[Any], Any]:
-    """A lifespan for Gradio's FastAPI app: the page's files go when the server stops."""
+def _cleanup_at_shutdown(
+    page: RestoraPage, ledger: UploadLedger | None = None
+) -> Callable[[Any], Any]:
+    """A lifespan for Gradio's FastAPI app: while it serves, the ``ledger``'s sweep deletes
+    uploads no open page uses; the page's files go when the server stops."""
+
+    async def sweep_uploads(ledger: UploadLedger) -> None:
+        while True:
+            await asyncio.sleep(UPLOAD_SWEEP_SECONDS)
+            try:
+                await asyncio.to_thread(ledger.sweep)
+            except Exception:  # a sweep that fails is tried again, never stops the server
+                log.exception("restora web: the upload sweep failed")
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Any) -> AsyncIterator[None]:
+        sweeper = asyncio.create_task(sweep_uploads(ledger)) if ledger is not None else None
         try:
             yield
         finally:
+            if sweeper is not None:
+                sweeper.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sweeper
             page.close()
 
     return lifespan
@@ -560,16 +614,27 @@ def launch(
     max_upload_mb: float = DEFAULT_MAX_UPLOAD_MB,
     max_queue: int = DEFAULT_MAX_QUEUE,
     auth: Sequence[tuple[str, str]] | None = None,
+    max_storage_mb: float = DEFAULT_MAX_STORAGE_MB,
+    max_client_mb: float = DEFAULT_MAX_CLIENT_MB,
+    uploads_per_minute: int = DEFAULT_UPLOADS_PER_MINUTE,
 ) -> gr.Blocks:
     """Build, warm up and serve the page on ``host:port`` (127.0.0.1 by default: only this
     machine sees it; ``share`` asks Gradio for a public link). ``auth`` is a list of (user,
-    password) pairs the page asks for; ``max_upload_mb`` the largest upload; ``max_queue`` the
-    runs that may wait. With ``block=False`` the server runs in a background thread and the app
+    password) pairs the page asks for; ``max_upload_mb`` the largest upload; ``max_storage_mb``
+    the uploads held at once by everyone, ``max_client_mb`` by one client address, which may
+    make ``uploads_per_minute`` upload requests a minute (:mod:`restora.web.uploads`);
+    ``max_queue`` the runs that may wait. With ``block=False`` the server runs in a background thread and the app
     is returned (``.close()`` stops it and deletes its files); blocking, Ctrl-C (or SIGTERM
     through ``restora serve``) stops it the same way."""
     warm_up(device)
     page = RestoraPage(max_pixels=max_pixels, device=device, max_queue=max_queue)
     app = _build(page, examples)
+    ledger = UploadLedger(
+        UploadLimits.from_megabytes(max_storage_mb, max_client_mb, uploads_per_minute),
+        get_upload_folder(),
+        in_use=page.holds_upload,
+        delete=page._delete_upload,
+    )
     try:
         app.launch(
             server_name=host,
@@ -582,7 +647,10 @@ def launch(
             ssr_mode=False,
             quiet=not block,
             run_history=False,  # nothing of a run is kept in the browser either
-            app_kwargs={"lifespan": _cleanup_at_shutdown(page)},
+            app_kwargs={
+                "lifespan": _cleanup_at_shutdown(page, ledger),
+                "middleware": [Middleware(UploadGuard, ledger=ledger)],
+            },
         )
     except OSError as exc:  # Gradio's "Cannot find empty port", or the address is not ours
         page.close()

@@ -16,6 +16,24 @@ the file's header before any decoding. ``restora restore`` keeps the library's 1
 DEFAULT_MAX_UPLOAD_MB = 50.0
 """Largest upload Gradio accepts (megabytes); a bigger file is refused while it arrives."""
 
+DEFAULT_MAX_STORAGE_MB = 500.0
+"""Uploads the server holds at once, all visitors together (megabytes); an upload that would go
+over it is refused before it is read (HTTP 413)."""
+
+DEFAULT_MAX_CLIENT_MB = 150.0
+"""Uploads one client address holds at once (megabytes; HTTP 429 beyond it): three uploads of
+the largest size."""
+
+DEFAULT_UPLOADS_PER_MINUTE = 20
+"""Upload requests one client address may make in a minute (HTTP 429 beyond it)."""
+
+UNCLAIMED_UPLOAD_SECONDS = 120
+"""An upload that no open page has used (no upload check, no run) this long after it arrived is
+deleted, as is a partial file left by an upload that broke off."""
+
+UPLOAD_SWEEP_SECONDS = 30
+"""How often the server looks for such uploads."""
+
 DEFAULT_MAX_QUEUE = 8
 """Runs that may wait behind the running one; one more is told that the server is busy."""
 
