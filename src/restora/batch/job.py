@@ -64,6 +64,9 @@ class BatchConfig:
     device: str = "auto"
     max_pixels: int | None = None
     threads: int | None = None
+    intent: Any = None
+    """The instruction already parsed (:func:`check_request` does it once per run), so that
+    workers never parse it again: a chat endpoint is asked once, not once per file."""
 
     @property
     def uses_agent(self) -> bool:
@@ -89,7 +92,7 @@ class BatchConfig:
     def identity(self) -> dict[str, Any]:
         """The settings that change outputs: a resumed run must use the same ones."""
         out = asdict(self)
-        for key in ("device", "threads", "max_pixels"):
+        for key in ("device", "threads", "max_pixels", "intent"):
             out.pop(key)
         out["tasks"], out["exclude"] = list(self.tasks), list(self.exclude)
         return out
@@ -196,18 +199,22 @@ def is_disk_full(exc: BaseException) -> bool:
     return False
 
 
-def check_request(config: BatchConfig) -> None:
+def check_request(config: BatchConfig) -> Any:
     """Fail once, before any file is read, on a request that would fail on every file: an
     unknown expert or task, an instruction that does not parse, an unknown parameter, or a
-    parameter value of the wrong type (``--param strength=abc``)."""
+    parameter value of the wrong type (``--param strength=abc``).
+
+    Returns the parsed instruction (an :class:`restora.types.Intent`) for the agent, else None:
+    the run hands it to every file instead of parsing the instruction again."""
     request = config.request()
     if config.uses_agent:
         from restora.agent.api import make_intent
 
-        make_intent(config.instruction, exclude=config.exclude, scale=config.scale)
-        return
+        if config.intent is not None:
+            return config.intent
+        return make_intent(config.instruction, exclude=config.exclude, scale=config.scale)
     if request.expert is not None and request.expert.startswith("onnx:"):
-        return  # ONNX models are opened (and their parameters known) in the workers
+        return None  # ONNX models are opened (and their parameters known) in the workers
     from restora.agent.planning import plan_explicit
     from restora.experts import get_expert
     from restora.types import Intent
@@ -216,6 +223,7 @@ def check_request(config: BatchConfig) -> None:
     # resolve_params (called for every step's expert) refuses unknown names and values of
     # another kind than a number/flag default
     plan_explicit(request.tasks, expert, request.scale, request.params, Intent())
+    return None
 
 
 def _top_types(analysis: Any) -> list[dict[str, Any]]:
@@ -268,7 +276,8 @@ class FileRestorer:
         from restora.agent import restore as agent_restore
 
         fields: dict[str, Any] = {"width": image.width, "height": image.height}
-        result = agent_restore(image, request=self.request, judge=self.judge)
+        # the intent parsed once for the run (None: the request's instruction is parsed here)
+        result = agent_restore(image, self.config.intent, request=self.request, judge=self.judge)
         kept = result.trace.kept
         fields["tasks"] = [s.task for s in kept]
         fields["experts"] = [s.label for s in kept]

@@ -7,12 +7,13 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from restora.batch.job import (
     DISK_FULL,
+    IMAGE_SUFFIXES,
     MANIFEST_NAME,
     SUMMARY_CSV,
     SUMMARY_JSON,
@@ -33,6 +34,41 @@ from restora.errors import InputError, OutputError, RestoraError, UnknownNameErr
 log = logging.getLogger("restora.batch")
 
 ENGINES = ("local", "ray")
+
+WORKER_MEMORY_BYTES = 400 * 2**20
+"""Memory one worker process (or actor of a local Ray) is counted for: about 300 MB with its
+models loaded on a CPU, plus a margin for the images in flight."""
+
+
+def cap_workers(workers: int) -> int:
+    """``workers`` lowered to the cores this process may use and to what fits in the memory
+    available (one warning line when lowered): more processes than that only fight for the
+    cores or get killed for memory."""
+    from restora.io import available_memory
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cores = cores or 1
+    memory = available_memory()
+    fit = cores if memory is None else max(1, min(cores, memory // WORKER_MEMORY_BYTES))
+    if workers <= fit:
+        return workers
+    why = [f"{cores} cores"]
+    if memory is not None:
+        why.append(
+            f"{memory / 1e9:.1f} GB of memory available at about "
+            f"{WORKER_MEMORY_BYTES / 1e9:.1f} GB per worker"
+        )
+    log.warning("--workers %d lowered to %d (%s)", workers, fit, "; ".join(why))
+    return fit
+
+
+def _on_this_machine(engine: str, ray_address: str | None) -> bool:
+    """Whether the workers run here: the local engine, or Ray started by this run."""
+    if engine == "local":
+        return True
+    ray = sys.modules.get("ray")
+    joined = ray is not None and getattr(ray, "is_initialized", lambda: False)()
+    return not (ray_address or os.environ.get("RAY_ADDRESS") or joined)
 
 
 @dataclass(frozen=True)
@@ -80,9 +116,18 @@ class BatchReport:
         }
 
 
-def _manifest_path(out_dir: str, manifest: str | os.PathLike[str] | None) -> Path:
+def _manifest_path(in_dir: str, out_dir: str, manifest: str | os.PathLike[str] | None) -> Path:
     if manifest is not None:
-        return Path(manifest)
+        path = Path(manifest)
+        # the manifest must never become an input of the next run, nor replace one
+        if path.suffix.lower() in IMAGE_SUFFIXES:
+            raise InputError(
+                f"{manifest}: --manifest has an image's extension; give it a name of its own "
+                f"(e.g. {path.with_suffix('.jsonl').name})"
+            )
+        if not is_uri(in_dir) and local_path(in_dir).resolve() in path.resolve().parents:
+            raise InputError(f"{manifest}: --manifest is inside IN_DIR; restora never writes there")
+        return path
     if is_uri(out_dir):
         raise InputError(
             f"{out_dir}: a remote OUT_DIR needs --manifest PATH (a local file: the manifest "
@@ -162,8 +207,12 @@ def run_batch(
         raise InputError(f"--workers must be at least 1, got {workers}")
     in_root, out_root = str(in_dir), str(out_dir)
     check_roots(in_root, out_root)
-    check_request(config)  # a request that would fail on every file fails here, once
-    manifest_path = _manifest_path(out_root, manifest)
+    manifest_path = _manifest_path(in_root, out_root, manifest)
+    # a request that would fail on every file fails here, once; the instruction is parsed
+    # once for the whole run (a slow or dead chat endpoint is asked once, not per file)
+    intent = check_request(config)
+    if intent is not None:
+        config = replace(config, intent=intent)
     check_writable(out_root)
     if manifest is not None:
         check_writable(manifest_path.parent, "the --manifest folder")
@@ -183,6 +232,8 @@ def run_batch(
     todo = [f for f in files if f not in written]
     if not overwrite:
         _refuse_existing(out_root, outputs, todo, book)
+    if _on_this_machine(engine, ray_address):
+        workers = cap_workers(workers)  # after every refusal: exit 2 says one line only
     skipped = len(files) - len(todo)
     start = time.perf_counter()
     processed = 0

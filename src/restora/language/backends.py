@@ -17,7 +17,9 @@ Only the standard library's ``urllib`` is used, so this adds no dependency. The 
 deadline for the whole exchange (a server trickling one byte every few seconds cannot hold a
 request past it), answers larger than :data:`MAX_RESPONSE_BYTES` are refused, and every answer
 is validated against the contract (:data:`INTENT_SCHEMA`); any failure falls back to the
-embedded parser with one warning line.
+embedded parser with one warning line. An endpoint that timed out or could not be reached is not
+called again by the same process for :data:`UNREACHABLE_MEMORY_S` (a batch or a folder of photos
+pays the timeout once, not once per file).
 """
 
 from __future__ import annotations
@@ -49,6 +51,44 @@ bytes of JSON; anything near this is not an answer."""
 
 class BackendError(NotAvailableError):
     """The external backend failed: unreachable, timed out, or answered something invalid."""
+
+
+class EndpointDownError(BackendError):
+    """The endpoint timed out or could not be reached a moment ago, so it was not asked again
+    (see :data:`UNREACHABLE_MEMORY_S`)."""
+
+
+UNREACHABLE_MEMORY_S = 600.0
+"""After an endpoint times out or cannot be reached, this process does not call it again for
+this long: a batch or a folder of photos must not wait the whole timeout once per file."""
+
+_UNREACHABLE: dict[str, float] = {}
+_UNREACHABLE_LOCK = threading.Lock()
+
+
+def _unreachable_since(endpoint: str) -> float | None:
+    """When ``endpoint`` last timed out or refused, if within :data:`UNREACHABLE_MEMORY_S`."""
+    with _UNREACHABLE_LOCK:
+        since = _UNREACHABLE.get(endpoint)
+        if since is not None and time.monotonic() - since > UNREACHABLE_MEMORY_S:
+            del _UNREACHABLE[endpoint]
+            since = None
+        return since
+
+
+def _is_unreachable(error: BaseException | None) -> bool:
+    """A timeout or a connection failure (not an HTTP error status, not an invalid answer)."""
+    if error is None:  # the deadline passed with no answer
+        return True
+    if isinstance(error, urllib.error.HTTPError):
+        return False
+    return isinstance(error, (TimeoutError, ConnectionError, urllib.error.URLError))
+
+
+def forget_unreachable_endpoints() -> None:
+    """Call every endpoint again, even one that failed a moment ago (a test, a fixed server)."""
+    with _UNREACHABLE_LOCK:
+        _UNREACHABLE.clear()
 
 
 @dataclass(frozen=True)
@@ -186,7 +226,16 @@ class ChatClient:
 
     def complete(self, messages: list[dict[str, Any]], json_mode: bool = True) -> str:
         """The assistant message's text; raises :class:`BackendError` when the retries or the
-        deadline (``config.timeout`` for the whole call, retries included) run out."""
+        deadline (``config.timeout`` for the whole call, retries included) run out, and
+        :class:`EndpointDownError` at once when the endpoint timed out or could not be reached
+        within the last :data:`UNREACHABLE_MEMORY_S` seconds."""
+        endpoint = self.config.endpoint
+        since = _unreachable_since(endpoint)
+        if since is not None:
+            raise EndpointDownError(
+                f"chat endpoint {endpoint} did not answer {time.monotonic() - since:.0f} s ago; "
+                "not asked again for now"
+            )
         body: dict[str, Any] = {
             "model": self.config.model,
             "messages": messages,
@@ -230,7 +279,10 @@ class ChatClient:
             if failures <= self.config.retries and time.monotonic() + pause < deadline:
                 time.sleep(pause)
         reason = " ".join(str(last_error or "no time left").split())[:200]
-        raise BackendError(f"chat endpoint {self.config.endpoint} failed: {reason}")
+        if _is_unreachable(last_error):
+            with _UNREACHABLE_LOCK:
+                _UNREACHABLE[endpoint] = time.monotonic()
+        raise BackendError(f"chat endpoint {endpoint} failed: {reason}")
 
 
 def extract_json_object(text: str) -> dict[str, Any]:

@@ -20,7 +20,13 @@ from typing import Any
 
 import numpy as np
 
-from restora.language.backends import BackendError, ChatClient, LLMConfig, extract_json_object
+from restora.language.backends import (
+    BackendError,
+    ChatClient,
+    EndpointDownError,
+    LLMConfig,
+    extract_json_object,
+)
 from restora.types import Degradation
 from restora.vocabulary import DEGRADATION_TYPES
 
@@ -144,7 +150,9 @@ class VlmClassifier:
         except BackendError as exc:
             if self.fallback is None:
                 raise
-            log.warning("VLM degradation classification failed (%s); using the fallback", exc)
+            # an endpoint found down was already reported once: the next photos say nothing
+            level = logging.DEBUG if isinstance(exc, EndpointDownError) else logging.WARNING
+            log.log(level, "VLM degradation classification failed (%s); using the fallback", exc)
             return self.fallback(image)
         scores = dict.fromkeys(DEGRADATION_TYPES, 0.0)
         scores.update({d.type: d.confidence for d in found})
