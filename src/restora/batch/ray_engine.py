@@ -8,13 +8,22 @@ CUDA, each actor asks for ``gpus_per_worker`` GPUs. Actors read and write the ro
 (local folders, or any URI pyarrow opens: ``s3://``, ``gs://``, ``hdfs://``), so no pixels pass
 through the driver; rows stream back to the driver, which appends them to the manifest as they
 arrive. ``ray.init(address=...)`` (or ``RAY_ADDRESS``) attaches to a cluster.
+
+Ray started by the run prints no log lines of its own or of Ray Data on stderr (``-vv`` shows
+them; one line of Ray's core when an actor starts, ray-project/ray#53727, cannot be turned off
+from Python), is shut down when the run ends and, when it is a local instance, lives in a
+temporary folder of its own that is deleted then.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
-from collections.abc import Iterable
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from restora.batch.job import BatchConfig, FileRestorer
@@ -66,8 +75,9 @@ def run_ray(
 ) -> None:
     """Restore ``files`` on Ray Data, calling ``on_row`` with each row as it arrives.
 
-    Uses the running Ray instance if there is one (``ray.init`` already called), else starts or
-    joins one with ``ray.init(address=address)``. ``gpus_per_worker`` defaults to 1 when torch
+    Uses the running Ray instance if there is one (``ray.init`` already called), else joins the
+    cluster at ``address`` (or ``RAY_ADDRESS``) or starts a local instance, and shuts it down at
+    the end. ``gpus_per_worker`` defaults to 1 when torch
     sees CUDA on the driver, else 0 (fractions share a GPU between actors).
     """
     try:
@@ -80,8 +90,97 @@ def run_ray(
     files = list(files)
     if not files:
         return
-    if not ray.is_initialized():
-        ray.init(address=address, include_dashboard=False, log_to_driver=False)
+    quiet = not log.isEnabledFor(logging.DEBUG)
+
+    def execute() -> None:
+        _run_on_ray(
+            files,
+            outputs,
+            in_root,
+            out_root,
+            config,
+            on_row,
+            quiet,
+            workers=workers,
+            overwrite=overwrite,
+            gpus_per_worker=gpus_per_worker,
+            cpus_per_worker=cpus_per_worker,
+        )
+
+    if ray.is_initialized():  # the caller's Ray: theirs to configure and to shut down
+        execute()
+        return
+    options: dict[str, Any] = {
+        "address": address,
+        "include_dashboard": False,
+        "log_to_driver": False,
+        "logging_level": logging.ERROR if quiet else logging.INFO,
+    }
+    temp_dir = None
+    if not (address or os.environ.get("RAY_ADDRESS")):
+        # a local instance of this run alone, in a folder removed at the end (Ray's default
+        # leaves a session folder in the temp folder after every run)
+        temp_dir = _ray_temp_dir()
+        options.update(address="local", _temp_dir=temp_dir)
+    try:
+        ray.init(**options)
+        execute()
+    finally:
+        ray.shutdown()
+        if temp_dir is not None:
+            shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+RAY_SOCKET_ROOM = 88
+"""Characters added to the temp folder's path by ours (``/restora-ray-XXXXXXXX``) and Ray's
+longest socket path in it (``/session_<date>_<time>_<pid>/sockets/plasma_store``)."""
+
+
+def _ray_temp_dir() -> str:
+    """A new folder for a local Ray's session, in the temp folder, or in /tmp where the temp
+    folder's path is too long for Ray's Unix sockets (at most 107 bytes)."""
+    root = tempfile.gettempdir()
+    if len(root.encode()) + RAY_SOCKET_ROOM > 107 and os.access("/tmp", os.W_OK):
+        root = "/tmp"
+    return tempfile.mkdtemp(prefix="restora-ray-", dir=root)
+
+
+@contextlib.contextmanager
+def _quiet_ray_data(quiet: bool) -> Iterator[None]:
+    """Ray Data's console lines (execution started, its plan, finished) hidden for the block:
+    restora prints its own; they stay in Ray Data's log file."""
+    handlers = [
+        h
+        for h in logging.getLogger("ray.data").handlers
+        if quiet and type(h).__name__ != "SessionFileHandler"
+    ]
+    levels = [h.level for h in handlers]
+    for handler in handlers:
+        handler.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for handler, level in zip(handlers, levels, strict=True):
+            handler.setLevel(level)
+
+
+def _run_on_ray(
+    files: list[str],
+    outputs: dict[str, str],
+    in_root: str,
+    out_root: str,
+    config: BatchConfig,
+    on_row: OnRow,
+    quiet: bool,
+    *,
+    workers: int,
+    overwrite: bool,
+    gpus_per_worker: float | None,
+    cpus_per_worker: float,
+) -> None:
+    import ray
+    import ray.data
+
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False  # the driver shows restora's own bar
     if gpus_per_worker is None:
@@ -105,5 +204,6 @@ def run_ray(
         num_cpus=cpus_per_worker,
         num_gpus=gpus_per_worker,
     )
-    for record in restored.iter_rows():
-        on_row(json.loads(record["row"]))
+    with _quiet_ray_data(quiet):
+        for record in restored.iter_rows():
+            on_row(json.loads(record["row"]))
