@@ -199,9 +199,19 @@ def test_worker_processes_make_the_same_run(tmp_path: Path, data_dir: Path) -> N
     assert here["validation"] == workers["validation"]
 
 
-def test_time_budget_stops_validates_and_exports(tmp_path: Path, data_dir: Path) -> None:
+def test_time_budget_stops_validates_and_exports(
+    tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import types
+
+    from restora.training import restorer
     from restora.training.restorer import learning_rate, smoke_config, split_files, train
 
+    # a clock that moves 0.1 s per reading: the budget (1.2 s) ends after a dozen steps on any
+    # machine, however busy (on the real clock a slow first batch could use it all)
+    ticks = iter(range(10**9))
+    clock = types.SimpleNamespace(perf_counter=lambda: 0.1 * next(ticks))
+    monkeypatch.setattr(restorer, "time", clock)
     files, val = split_files(str(data_dir))
     cfg = dataclasses.replace(
         smoke_config(), task="denoise", tasks=("denoise",), steps=10_000, val_every=10_000,
