@@ -259,6 +259,15 @@ def format_bytes(count: float) -> str:
     return f"{max(count, 0) / 1e6:.0f} MB"
 
 
+def format_pixels(count: float) -> str:
+    """``"150.0 megapixels"``, ``"0.06 megapixels"``, or ``"100 pixels"`` below 10,000."""
+    if count >= 1e6:
+        return f"{count / 1e6:.1f} megapixels"
+    if count >= 1e4:
+        return f"{count / 1e6:.2f} megapixels"
+    return f"{count:.0f} pixels"
+
+
 @dataclass(frozen=True)
 class ImageHeader:
     """What an image file declares before any pixel is decoded."""
@@ -312,7 +321,7 @@ def check_memory(
         f"{header.path}: {header.width}x{header.height} = {header.pixels / 1e6:.1f} megapixels "
         f"needs about {format_bytes(needed)} of memory to {purpose}, over the "
         f"{format_bytes(available)} available (about {fit / 1e6:.1f} megapixels fit now; "
-        f"--max-pixels, now {limit / 1e6:.1f} megapixels, refuses larger images before reading)"
+        f"--max-pixels, now {format_pixels(limit)}, refuses larger images before reading)"
     )
 
 
@@ -343,8 +352,8 @@ def _header_of(im: PILImage.Image, path: Path, limit: int) -> ImageHeader:
     width, height = im.size
     if width * height > limit:
         raise ImageTooLargeError(
-            f"{path}: {width}x{height} = {width * height / 1e6:.1f} megapixels is over "
-            f"the limit of {limit / 1e6:.1f} (raise it with --max-pixels)"
+            f"{path}: {width}x{height} = {format_pixels(width * height)} is over "
+            f"the limit of {format_pixels(limit)} (raise it with --max-pixels)"
         )
     if width == 0 or height == 0:
         raise CorruptImageError(f"{path}: image has no pixels")

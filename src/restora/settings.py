@@ -14,6 +14,7 @@ long-lived processes whose environment changed).
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from dataclasses import dataclass
@@ -39,11 +40,15 @@ class Settings:
         pixels: int | None = None
         if max_pixels:
             try:
-                pixels = int(float(max_pixels))
+                number = float(max_pixels)
             except ValueError:
+                number = math.nan
+            if not (math.isfinite(number) and number >= 1):
                 raise InputError(
-                    f"RESTORA_MAX_PIXELS must be a number, got {max_pixels!r}"
-                ) from None
+                    f"RESTORA_MAX_PIXELS must be a number of pixels of at least 1 (such as "
+                    f"150e6), got {max_pixels!r}"
+                )
+            pixels = int(number)
         return cls(
             data_dir=Path(data).expanduser() if data else None,
             device=(os.environ.get("RESTORA_DEVICE") or "auto").strip().lower(),

@@ -58,6 +58,8 @@ class RestoreRequest:
             raise RestoraError(f"unknown task {bad[0]!r}; tasks: {', '.join(TASKS)}")
         if self.strength is not None and self.strength not in STRENGTHS:
             raise RestoraError(f"strength must be one of {', '.join(STRENGTHS)}")
+        if self.scale is not None and self.scale not in (2, 3, 4):
+            raise RestoraError(f"--scale upscales x2, x3 or x4, not x{self.scale}")
         if self.budget is not None and not self.budget > 0:
             raise RestoraError("the time budget must be a positive number of seconds")
         if self.expert is not None and not self.explicit:
@@ -114,6 +116,7 @@ def make_intent(
         from restora.language import parse, require_actionable
 
         intent = require_actionable(parse(instruction))
+    _refuse_contradiction(intent, tasks, exclude)
     return replace(
         intent,
         tasks=tuple(dict.fromkeys([*intent.tasks, *tasks])),
@@ -122,6 +125,24 @@ def make_intent(
         strength=strength or intent.strength,
         auto=intent.auto or not (intent.tasks or tasks),
     )
+
+
+def _refuse_contradiction(intent: Intent, tasks: Sequence[str], exclude: Sequence[str]) -> None:
+    """A task both asked for and excluded, one by the instruction and one by an option
+    (``-i "don't denoise" --task denoise``), is a usage error, as ``--task denoise
+    --exclude denoise`` is: which of the two was meant cannot be guessed."""
+    for task in tasks:
+        if task in intent.exclude:
+            raise RestoraError(
+                f"--task {task} asks for what the instruction excludes ({intent.text!r}): "
+                f"drop one of them"
+            )
+    for task in exclude:
+        if task in intent.tasks:
+            raise RestoraError(
+                f"--exclude {task} excludes what the instruction asks for ({intent.text!r}): "
+                f"drop one of them"
+            )
 
 
 def _load_expert(request: RestoreRequest) -> Any:
@@ -179,6 +200,14 @@ def restore(
         )
     source = as_image(image)
     parsed = instruction if isinstance(instruction, Intent) else request.instruction
+    # the intent first: an instruction that contradicts the options fails before any work
+    if request.explicit:
+        intent = make_intent(parsed, request.tasks, (), request.scale, request.strength)
+        intent = replace(intent, auto=False)
+    else:
+        intent = make_intent(
+            parsed, request.tasks, request.exclude, request.scale, request.strength
+        )
     if judge is None:
         judge = DefaultJudge(
             analyzer=analyzer, analyzer_weights=request.analyzer_weights, device=request.device
@@ -197,15 +226,10 @@ def restore(
         decide_analysis = crop.analysis or judge.analysis(decide_on)
     before = judge.assess(decide_on, decide_analysis)
     if request.explicit:
-        intent = make_intent(parsed, request.tasks, (), request.scale, request.strength)
-        intent = replace(intent, auto=False)
         steps = plan_explicit(
             request.tasks, _load_expert(request), request.scale, request.params, intent
         )
     else:
-        intent = make_intent(
-            parsed, request.tasks, request.exclude, request.scale, request.strength
-        )
         steps = plan(whole, intent, run_config, rgb.shape)
     where = f"on a {crop.describe()}" if crop is not None else "on the photo"
     tell(f"deciding {where}: {len(steps.steps)} planned steps", 0.05, None)

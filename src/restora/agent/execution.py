@@ -89,10 +89,32 @@ class ChainStep:
     task: str
 
     def apply(self, image: np.ndarray, device: str | None = None) -> np.ndarray:
-        output = self.expert(image, device=device, **self.params)
+        output = run_expert(self.expert, image, device, self.params)
         if self.blend == 1.0:
             return output
         return image + np.float32(self.blend) * (output - image)
+
+
+def is_grey(image: np.ndarray) -> bool:
+    """Whether an (H, W, 3) image has three equal planes (a grey photo as restora holds it)."""
+    return bool(
+        image.ndim == 3
+        and image.shape[2] == 3
+        and np.array_equal(image[..., 0], image[..., 1])
+        and np.array_equal(image[..., 0], image[..., 2])
+    )
+
+
+def run_expert(
+    expert: Expert, image: np.ndarray, device: str | None, params: dict[str, Any]
+) -> np.ndarray:
+    """``expert`` on ``image`` (float32 RGB); a grey image goes through the expert's grey path
+    (one plane in, one out: a colour method's cast is averaged away) and comes back as three
+    equal planes, so grey stays grey through every step."""
+    if not is_grey(image):
+        return expert(image, device=device, **params)
+    plane = expert(np.ascontiguousarray(image[..., 0]), device=device, **params)
+    return np.repeat(plane[..., None], 3, axis=2)
 
 
 def _try_candidates(
@@ -115,7 +137,7 @@ def _try_candidates(
         try:
             params = candidate.call_params(state.image, strength, step.scale, state.analysis)
             start = time.perf_counter()
-            output = candidate.expert(state.image, device=device, **params)
+            output = run_expert(candidate.expert, state.image, device, params)
             seconds = time.perf_counter() - start
         except Exception as exc:  # an expert that fails is a candidate that lost, not a crash
             if config.raise_errors:

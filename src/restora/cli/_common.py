@@ -106,10 +106,31 @@ def device() -> str:
     return str(_STATE["device"] or settings().device or "auto")
 
 
+class PixelCount(click.ParamType):
+    """A finite number of pixels, at least 1 (``150e6`` is accepted; ``nan``, ``inf`` are not)."""
+
+    name = "pixels"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, float):
+            number = value
+        else:
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                number = math.nan
+        if not (math.isfinite(number) and number >= 1):
+            self.fail(f"takes a number of pixels of at least 1 (such as 150e6), got {value!r}")
+        return number
+
+
+PIXEL_COUNT = PixelCount()
+
+
 def max_pixels_option(func: F) -> F:
     return click.option(
         "--max-pixels",
-        type=click.FloatRange(min=1),
+        type=PIXEL_COUNT,
         default=None,
         help="Refuse images with more pixels than this (default 150e6, env RESTORA_MAX_PIXELS).",
     )(func)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from restora.cli._common import common_options, device, emit_json, json_option
+from restora.cli._common import PIXEL_COUNT, common_options, device, emit_json, json_option
 from restora.cli.restore import _parse_params
 from restora.vocabulary import TASKS
 
@@ -76,7 +76,7 @@ from restora.vocabulary import TASKS
 )
 @click.option(
     "--max-pixels",
-    type=click.FloatRange(min=1),
+    type=PIXEL_COUNT,
     default=None,
     help="Skip (as failed) images with more pixels than this.",
 )

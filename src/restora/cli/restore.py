@@ -9,6 +9,8 @@ through the same executor without planning; every step is kept and still scored.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +45,41 @@ def _parse_params(pairs: tuple[str, ...]) -> dict[str, Any]:
     return params
 
 
+OUTPUT_BYTES_PER_PIXEL = 16.0
+"""What the result costs per output pixel besides the expert's run: the restored image's
+float32 planes and their 8-bit encoding."""
+
+
+def upscale_memory(
+    expert: str | None, tasks: tuple[str, ...], scale: int | None, params: dict[str, Any]
+) -> tuple[Any, str]:
+    """``(peak_memory(header), purpose)`` for :func:`load_input` when the request upscales:
+    the output pixels times the upscaler's bytes per output pixel
+    (``Expert.bytes_per_output_pixel``), so that an upscale too large for the memory available
+    is refused before the photo is decoded; ``(None, "read it")`` otherwise."""
+    from restora.experts import experts_for_task, get_expert
+
+    upscaler = None
+    if expert is not None and not expert.startswith("onnx:"):
+        upscaler = get_expert(expert)
+        if upscaler.task != "upscale":
+            return None, "read it"
+    elif expert is None and (scale is not None or "upscale" in tasks):
+        found = experts_for_task("upscale")
+        upscaler = found[0] if found else None
+    factor = scale or params.get("scale") or (upscaler.scale if upscaler is not None else 1)
+    if not isinstance(factor, int) or factor <= 1:
+        return None, "read it"
+    per_pixel = upscaler.bytes_per_output_pixel if upscaler is not None else 64.0
+    name = f" with {upscaler.name}" if upscaler is not None else ""
+
+    def peak_memory(header: Any) -> float:
+        output = float(header.pixels) * factor * factor
+        return float(header.decode_bytes) + output * (per_pixel + OUTPUT_BYTES_PER_PIXEL)
+
+    return peak_memory, f"upscale it x{factor}{name}"
+
+
 def check_report_path(report: Path, overwrite: bool, input_path: Path) -> None:
     """Refuse a report path that is not .html, is the input or exists (without --overwrite)."""
     from restora.errors import OutputError
@@ -56,6 +93,17 @@ def check_report_path(report: Path, overwrite: bool, input_path: Path) -> None:
     from restora.io import check_folder_writable
 
     check_folder_writable(report)
+
+
+def remove_own_output(path: Path, created: os.stat_result | None) -> None:
+    """Remove ``path`` when it is still the file this run created (``created``: its stat just
+    after the write; None when it replaced an existing file, which cannot be given back)."""
+    if created is None:
+        return
+    with contextlib.suppress(OSError):
+        now = os.stat(path)
+        if (now.st_dev, now.st_ino) == (created.st_dev, created.st_ino):
+            os.unlink(path)
 
 
 def run_request(
@@ -80,11 +128,18 @@ def run_request(
         raise NotAvailableError(
             f"{exc}; or give --task T or --expert NAME to run an expert without the agent"
         ) from exc
-    save(result.image, out, overwrite=overwrite)
+    existed = os.path.lexists(out)
+    written = save(result.image, out, overwrite=overwrite)
     if report is not None:
         from restora.reports.restoration import write_report
 
-        write_report(result, report, overwrite=overwrite)
+        created = None if existed else os.stat(written)
+        try:
+            write_report(result, report, overwrite=overwrite)
+        except BaseException:
+            # exit 2 writes nothing: the image this run just wrote goes too
+            remove_own_output(written, created)
+            raise
     if as_json:
         emit_json(result.to_dict(str(out)))
         return
@@ -148,7 +203,8 @@ def restore(
     """Restore the image IN and write the result to OUT (default: IN_restored.png)."""
     from restora.io import check_output
 
-    image = load_input(input_path, max_pixels)
+    peak_memory, purpose = upscale_memory(expert, tasks, scale, _parse_params(params))
+    image = load_input(input_path, max_pixels, peak_memory=peak_memory, purpose=purpose)
     out = output or input_path.with_name(f"{input_path.stem}_restored.png")
     check_output(out, overwrite=overwrite, inputs=[input_path])
     if report is not None:

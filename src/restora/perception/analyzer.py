@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from restora.errors import NotAvailableError
+from restora.errors import InputError, NotAvailableError
 from restora.paths import WEIGHTS_DIR
 from restora.perception.model import AnalyzerConfig, DegradationAnalyzer
 from restora.perception.sampling import crops_and_thumb
@@ -57,14 +57,20 @@ class Analyzer:
                 f"analyzer weights not found at {path} (train them with "
                 "`python -m restora.training.analyzer`)"
             )
-        meta = json.loads(config_path.read_text())
-        self.config = AnalyzerConfig.from_dict(meta["model"])
-        self.thresholds = np.asarray(
-            meta.get("thresholds", [0.5] * len(self.config.types)), dtype=np.float32
-        )
+        try:
+            meta = json.loads(config_path.read_text())
+            self.config = AnalyzerConfig.from_dict(meta["model"])
+            self.thresholds = np.asarray(
+                meta.get("thresholds", [0.5] * len(self.config.types)), dtype=np.float32
+            )
+            self.model = DegradationAnalyzer(self.config)
+            self.model.load_state_dict(load_file(str(path)))
+        except Exception as exc:  # garbage, truncated or another model's file: the user's input
+            reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+            raise InputError(
+                f"{path}: not analyzer weights restora can read ({type(exc).__name__}: {reason})"
+            ) from None
         self.device = resolve_device(device)
-        self.model = DegradationAnalyzer(self.config)
-        self.model.load_state_dict(load_file(str(path)))
         self.model.eval().to(self.device)
         self._torch = torch
         self._lock = threading.Lock()

@@ -96,6 +96,7 @@ def lime() -> Expert:
         description="LIME: structure-aware illumination map, Retinex-style division.",
         reference="Guo, Li & Ling, TIP 2017",
         rank=20,  # keeps colour better than CLAHE
+        min_size=2,  # the WLS refinement's sparse system needs two pixels each way
     )
 
 

@@ -154,6 +154,7 @@ def richardson_lucy() -> Expert:
         run=_richardson_lucy,
         prepare=_prepare_gaussian,
         params={"blur_sigma": None, "iterations": 30},
+        param_ranges={"iterations": (1, 500)},
         needs=("blur_kernel",),
         tile_size=1024,
         tile_overlap=128,

@@ -73,4 +73,5 @@ def bm3d_deblock() -> Expert:
         rank=20,
         side_effects=frozenset({"blur", "reflection"}),  # smoothing reads as blur and veil
         from_analysis={"quality": "jpeg_quality"},
+        min_size=16,  # BM3D's 8-px blocks, as cbm3d
     )

@@ -87,4 +87,5 @@ def cbm3d() -> Expert:
         side_effects=frozenset({"blur", "reflection"}),  # smoothing reads as blur and veil
         from_analysis={"sigma": "noise_sigma"},
         licence="bm3d package licence (non-commercial)",
+        min_size=16,  # 8-px blocks: smaller fails in bm3d (7 px) or crashes it (8 px)
     )

@@ -67,6 +67,7 @@ def _upscaler(name: str, run: object, description: str, reference: str, rank: fl
         backend="classical",
         run=run,  # type: ignore[arg-type]
         params={"scale": 4} if name != "ibp" else {"scale": 4, "iterations": 20, "step": 1.0},
+        param_ranges={"scale": (1, 8), **({"iterations": (0, 500)} if name == "ibp" else {})},
         # interpolators take any integer factor: ``scale`` is the default, a call may ask for
         # another (Expert.output_scale)
         scale=4,
@@ -75,6 +76,7 @@ def _upscaler(name: str, run: object, description: str, reference: str, rank: fl
         description=description,
         reference=reference,
         rank=rank,
+        bytes_per_output_pixel={"bicubic": 51.0, "lanczos": 39.0}.get(name, 57.0),
     )
 
 
