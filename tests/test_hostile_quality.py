@@ -225,9 +225,10 @@ def test_assess_reports_progress_on_large_images_stderr_only(
     json.loads(out)  # stdout stays one JSON object
     lines = err.splitlines()
     assert [line.rsplit(" ", 2)[-2:] for line in lines] == [
-        ["niqe", "(1/3)"],
-        ["piqe", "(2/3)"],
-        ["quality", "(3/3)"],
+        ["niqe", "(1/4)"],
+        ["piqe", "(2/4)"],
+        ["brisque", "(3/4)"],
+        ["quality", "(4/4)"],
     ]
     assert all(line.startswith("restora: big.png") for line in lines)
 

@@ -38,7 +38,7 @@ def test_no_reference_json(capsys: pytest.CaptureFixture[str], pair: tuple[Path,
     code, out, err = run(capsys, "assess", pair[0], "--json")
     assert code == 0, err
     payload = json.loads(out)
-    assert set(payload["metrics"]) == {"niqe", "piqe", "quality"}
+    assert set(payload["metrics"]) == {"niqe", "piqe", "brisque", "quality"}
     assert all(isinstance(v, float) for v in payload["metrics"].values())
     assert payload["level"] in ("excellent", "good", "fair", "poor", "bad")
     assert payload["description"].startswith(payload["level"])

@@ -86,7 +86,7 @@ def test_existing_csv_needs_overwrite(capsys: pytest.CaptureFixture[str], tmp_pa
     assert out == "" and table.read_text() == "keep me\n"
     code, _, err = run_cli(capsys, "assess", photo, "--csv", table, "--overwrite")
     assert code == 0, err
-    assert table.read_text().startswith("file,niqe,piqe,quality")
+    assert table.read_text().startswith("file,niqe,piqe,brisque,quality")
     leftovers = [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
     assert leftovers == []
 

@@ -71,6 +71,10 @@ def calibration_rows(data: Path) -> list[tuple[str, list[float], list[float], fl
         name: (name, _full_or_no_reference(name)) for name in list_metrics() if name in official
     }
     checks.pop("niqe", None)
+    # Both BRISQUE rows come from other SVRs (pyiqa: the MATLAB allmodel; brisque_matlab: the
+    # Image Processing Toolbox's), not the one restora ships: tests/test_quality_brisque.py
+    # checks it against the 'brisque' package instead (docs/quality.md).
+    checks.pop("brisque", None)
     checks["niqe_official_params"] = ("niqe", lambda d, r: niqe(d, pristine))
     rows = []
     for label, (official_name, fn) in checks.items():

@@ -277,6 +277,20 @@ METRICS: dict[str, Metric] = {
             memory="piqe:working_memory",
         ),
         Metric(
+            "brisque",
+            NO_REFERENCE,
+            False,
+            (-_INF, _INF),
+            _RGB_OR_GREY + "; MATLAB rgb2gray of the 8-bit image",
+            "iqa",
+            "brisque:brisque",
+            "BRISQUE (Mittal et al. 2012) with the LIVE-trained SVR of the 'brisque' package: "
+            "nominally 0 (pristine) to 100 (heavy distortion), not clipped: clean photos can "
+            "score slightly below 0, synthetic images above 100; 100 for a flat image",
+            min_size=32,
+            memory="brisque:working_memory",
+        ),
+        Metric(
             "quality",
             NO_REFERENCE,
             True,
