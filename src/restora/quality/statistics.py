@@ -12,6 +12,9 @@
     the classical experts (``restora.experts``) and the agent.
   * :func:`estimate_flat_area_noise_sigma`: how much noise a viewer sees in the flattest 40 % of
     the luma. Used for the quality words (``restora.quality.levels.measure_cues``).
+  * :func:`estimate_noise_sigma_pca` (and ``_channels``): white-noise sigma from the eigenvalues
+    of patch covariances (Chen et al. ICCV 2015) on weak-texture patches (Liu et al. 2013), from
+    at most 20k sampled windows whatever the image size.
 
 - :func:`blockiness` (8x8 JPEG block borders) and :func:`estimate_jpeg_quality`, a rough JPEG
   quality from pixels. The exact quality of a JPEG *file* comes from its quantisation tables:
@@ -148,6 +151,216 @@ def _flat_area_noise_in_strips(image: np.ndarray, flat_share: float, strip_pixel
         total += float(residual[flat].sum())
         count += int(flat.sum())
     return float(np.sqrt(np.pi / 2.0) / 6.0 * total / max(count, 1))
+
+
+# Chen, Zhu & Heng, "An Efficient Statistical Method for Image Noise Level Estimation", ICCV 2015:
+# the covariance of r x r patches has r*r eigenvalues; those that carry only white noise all equal
+# sigma^2, so sigma^2 is the mean of the largest tail of the sorted eigenvalues whose mean is also
+# their median (as many above the mean as below). Liu, Tanaka & Okutomi, "Single-image noise level
+# estimation for blind denoising", IEEE TIP 22(12) 2013: weak-texture patches are those whose
+# gradient energy is below what noise of the current sigma alone reaches with probability
+# ``confidence``; re-estimating on them a few times removes most of the texture bias.
+PCA_MAX_PATCHES = 20_000
+_PCA_MIN_PATCH = 2
+
+
+def _tail_eigenvalue_mean(eigenvalues: np.ndarray) -> float:
+    values = np.sort(np.clip(eigenvalues, 0.0, None))
+    counts = np.arange(1, values.size + 1)
+    means = np.cumsum(values) / counts
+    below = np.searchsorted(values, means, side="left")
+    above = counts - np.minimum(np.searchsorted(values, means, side="right"), counts)
+    # the smallest value alone always qualifies (nothing above its mean, nothing below)
+    balanced = np.flatnonzero(below == above)
+    return float(means[balanced[-1]]) if balanced.size else 0.0
+
+
+class _PatchMoments:
+    """Sums of x and x x^T over (n, d) patches, so that the covariance of a subset costs
+    the smaller of the subset and its complement."""
+
+    def __init__(self, patches: np.ndarray) -> None:
+        self.patches = patches
+        self.total = patches.sum(axis=0)
+        self.gram = patches.T @ patches
+
+    def covariance_eigenvalues(self, subset: np.ndarray | None = None) -> np.ndarray:
+        if subset is None:
+            count, total, gram = len(self.patches), self.total, self.gram
+        else:
+            count = int(subset.sum())
+            if 2 * count >= len(subset):
+                rest = self.patches[~subset]
+                total, gram = self.total - rest.sum(axis=0), self.gram - rest.T @ rest
+            else:
+                part = self.patches[subset]
+                total, gram = part.sum(axis=0), part.T @ part
+        # E[x x^T] - mu mu^T without a centred copy; float64 keeps the cancellation harmless
+        mean = total / count
+        return np.linalg.eigvalsh(gram / count - np.outer(mean, mean))
+
+
+def _gradient_energy(patches: np.ndarray, side: int) -> np.ndarray:
+    square = patches.reshape(-1, side, side)
+    across = np.square(np.diff(square, axis=2)).sum(axis=(1, 2))
+    down = np.square(np.diff(square, axis=1)).sum(axis=(1, 2))
+    return np.asarray(across + down)
+
+
+def _weak_texture_threshold_factor(side: int, confidence: float) -> float:
+    """Gradient energy that white noise of unit variance stays under with probability
+    ``confidence`` in a ``side`` x ``side`` patch (Liu et al. 2013's gamma approximation)."""
+    from scipy.special import gammaincinv
+
+    trace = 4.0 * side * (side - 1)  # tr(D^T D) of the horizontal and vertical differences
+    shape = side * side / 2.0
+    return float(gammaincinv(shape, confidence)) * 2.0 * trace / (side * side)
+
+
+def _pca_plane_sigma(
+    patches: np.ndarray, side: int, weak_texture: bool, confidence: float, iterations: int
+) -> float:
+    """sigma (in the patches' units) of one channel's (n, side*side) patches."""
+    moments = _PatchMoments(patches)
+    variance = _tail_eigenvalue_mean(moments.covariance_eigenvalues())
+    if not weak_texture:
+        return math.sqrt(variance)
+    energy = _gradient_energy(patches, side)
+    factor = _weak_texture_threshold_factor(side, confidence)
+    minimum = side * side + 1  # fewer patches than dimensions leave a rank-deficient covariance
+    for _ in range(iterations):
+        weak = energy <= variance * factor
+        if int(weak.sum()) < minimum:
+            break
+        updated = _tail_eigenvalue_mean(moments.covariance_eigenvalues(weak))
+        if updated == variance:
+            break
+        variance = updated
+    return math.sqrt(variance)
+
+
+def estimate_noise_sigma_pca_channels(
+    image: np.ndarray,
+    patch: int = 8,
+    *,
+    weak_texture: bool = True,
+    scale: int = 1,
+    max_patches: int = PCA_MAX_PATCHES,
+    confidence: float = 1.0 - 1e-6,
+    iterations: int = 3,
+    seed: int = 0,
+) -> tuple[float, ...]:
+    """Per-channel noise sigma in 8-bit units by PCA of image patches (Chen et al. 2015), one
+    value per channel (one for a grey image). See :func:`estimate_noise_sigma_pca`."""
+    if patch < _PCA_MIN_PATCH or scale < 1 or max_patches < 1:
+        raise ValueError(
+            f"patch must be >= {_PCA_MIN_PATCH}, scale >= 1 and max_patches >= 1 "
+            f"(got {patch}, {scale}, {max_patches})"
+        )
+    array = np.asarray(image)
+    if array.ndim not in (2, 3):
+        raise ValueError(f"expected an (H, W) or (H, W, C) image, got shape {array.shape}")
+    channels = 1 if array.ndim == 2 else array.shape[2]
+    to_8bit = 1.0 if array.dtype == np.uint8 else 255.0
+    clip_high = 255.0
+    height, width = array.shape[:2]
+    # a small image gets smaller patches, so that there are more patches than dimensions
+    side = patch
+    while side >= _PCA_MIN_PATCH:
+        window = side * scale
+        rows, cols = height - window + 1, width - window + 1
+        if rows > 0 and cols > 0 and rows * cols > side * side:
+            break
+        side -= 1
+    if side < _PCA_MIN_PATCH:
+        return tuple(0.0 for _ in range(channels))
+    # at most max_patches windows, at seeded random positions: cost and memory do not grow
+    # with the image, and a random phase keeps the windows off any fixed JPEG block alignment
+    count = rows * cols
+    if count <= max_patches:
+        index = np.arange(count)
+    else:  # drawn with replacement, repeats dropped: memory independent of the image size
+        index = np.unique(np.random.default_rng(seed).integers(0, count, size=max_patches))
+    offsets = np.arange(window)
+    ys = (index // cols)[:, None, None] + offsets[None, :, None]
+    xs = (index % cols)[:, None, None] + offsets[None, None, :]
+    # one gather of every channel's pixels: (n, window * window, C)
+    if array.flags.c_contiguous:
+        flat = (ys * width + xs).ravel()
+        gathered = np.take(array.reshape(height * width, channels), flat, axis=0)
+    else:
+        gathered = array[ys, xs]
+    gathered = gathered.reshape(len(index), window * window, channels)
+    sigmas = []
+    for channel in range(channels):
+        windows = gathered[..., channel].astype(np.float64)
+        windows *= to_8bit
+        low, high = windows.min(axis=1), windows.max(axis=1)
+        finite = np.isfinite(low) & np.isfinite(high)
+        # clipped pixels carry less noise than the rest: leave such windows out when enough remain
+        unclipped = finite & (low > 0.0) & (high < clip_high)
+        keep = unclipped if int(unclipped.sum()) > side * side else finite
+        if not keep.all():
+            windows = windows[keep]
+        if len(windows) <= side * side:
+            sigmas.append(0.0)
+            continue
+        if scale > 1:  # the mean of each scale x scale cell; white noise shrinks by 1/scale
+            cells = windows.reshape(-1, side, scale, side, scale).mean(axis=(2, 4))
+            windows = cells.reshape(-1, side * side)
+        sigma = _pca_plane_sigma(windows, side, weak_texture, confidence, iterations)
+        sigmas.append(float(sigma * scale))
+    return tuple(sigmas)
+
+
+def estimate_noise_sigma_pca(
+    image: np.ndarray,
+    patch: int = 8,
+    *,
+    weak_texture: bool = True,
+    scale: int = 1,
+    max_patches: int = PCA_MAX_PATCHES,
+    confidence: float = 1.0 - 1e-6,
+    iterations: int = 3,
+    seed: int = 0,
+) -> float:
+    """Standard deviation of additive white noise in 8-bit units (0-255), by PCA of
+    ``patch`` x ``patch`` image patches (Chen, Zhu & Heng, ICCV 2015).
+
+    ``image``: (H, W) or (H, W, C), float in [0, 1] (uint8 is read as 0-255). Colour images are
+    estimated per channel and averaged (:func:`estimate_noise_sigma_pca_channels` gives the
+    channels). At most ``max_patches`` overlapping windows are used, at positions drawn with
+    ``seed`` (the same for every channel): the image is never resized or copied, so a 12 MP
+    photo costs about what a 512 x 512 one does. Windows with clipped (0 or 255) or non-finite
+    pixels are left out while enough others remain.
+
+    ``weak_texture`` (default): re-estimate on the patches whose gradient energy white noise of
+    the current sigma explains with probability ``confidence``, ``iterations`` times (Liu et al.,
+    IEEE TIP 2013). Measured on skimage astronaut, coffee and camera: with it, clean 0.7-1.8 and
+    within 11 % at sigma 5, 15 and 30; without it, clean 4.8-6.1 and up to +60 % at sigma 5.
+
+    ``scale`` > 1 measures the noise of ``scale`` x ``scale`` pixel cells and reports what white
+    noise per pixel would give them (x ``scale``). In-camera processing (demosaicing, noise
+    reduction, JPEG) correlates neighbouring pixels and leaves little noise in the smallest
+    eigenvalues. On 10 PolyU camera JPEGs (std(noisy - mean image) 2.2-5.3, mean 3.6) the
+    estimate over that truth is on average 0.04 (default), 0.27 (``weak_texture=False``) and
+    0.99 (``scale=2, weak_texture=False``, range 0.68-1.24; 0.6-3.0 on their clean mean
+    images). Texture biases ``scale=2`` much more: 10.7-12.2 on the clean skimage photos above.
+
+    Images too small for more patches than dimensions (even with smaller patches), and flat
+    images, give 0.
+    """
+    sigmas = estimate_noise_sigma_pca_channels(
+        image,
+        patch,
+        weak_texture=weak_texture,
+        scale=scale,
+        max_patches=max_patches,
+        confidence=confidence,
+        iterations=iterations,
+        seed=seed,
+    )
+    return float(np.mean(sigmas))
 
 
 # -------------------------------------------------------------------------------------- JPEG
