@@ -207,7 +207,7 @@ def test_quality_model_plugs_in_through_the_metric_registry(
         "constant-test", registry.NO_REFERENCE, True, (0.0, 100.0), "any", "restora", lambda _: 42.0
     )
     q.register_metric(constant)
-    assert q.quality_models() == ["quality", "constant-test"]
+    assert q.quality_models() == ["quality", "quality_classic", "constant-test"]
     judged = q.assess_nr(small_rgb, model="constant-test")
     assert judged.score == 42.0 and judged.level == "fair" and judged.source == "constant-test"
     assert q.compute("constant-test", small_rgb) == 42.0  # an ordinary metric too

@@ -118,7 +118,7 @@ def _choose_metrics(requested: str | None, with_ref: bool) -> tuple[list[str], b
     names = list_metrics("no-reference")
     if with_ref:
         names = list_metrics("full-reference") + names
-    return names, False
+    return [n for n in names if get_metric(n).by_default], False
 
 
 PROGRESS_PIXELS = 24e6

@@ -21,6 +21,7 @@ import numpy as np
 
 from restora.errors import InputError, NotAvailableError
 from restora.paths import WEIGHTS_DIR
+from restora.perception.heads import AnalyzerHeads, HeadsConfig, photo_features
 from restora.perception.model import AnalyzerConfig, DegradationAnalyzer
 from restora.perception.sampling import crops_and_thumb
 from restora.types import Analysis, Degradation, QualityScore
@@ -57,21 +58,32 @@ class Analyzer:
                 f"analyzer weights not found at {path} (train them with "
                 "`python -m restora.training.analyzer`)"
             )
+        self.heads: AnalyzerHeads | None = None
+        self.config: AnalyzerConfig | HeadsConfig
         try:
             meta = json.loads(config_path.read_text())
-            self.config = AnalyzerConfig.from_dict(meta["model"])
+            if meta["model"].get("kind") == "backbone":
+                from safetensors.numpy import load_file as load_numpy
+
+                heads_config = HeadsConfig.from_dict(meta["model"])
+                self.config = heads_config
+                self.heads = AnalyzerHeads.from_tensors(heads_config, load_numpy(str(path)))
+                self.model = None
+            else:
+                self.config = AnalyzerConfig.from_dict(meta["model"])
+                self.model = DegradationAnalyzer(self.config)
+                self.model.load_state_dict(load_file(str(path)))
             self.thresholds = np.asarray(
                 meta.get("thresholds", [0.5] * len(self.config.types)), dtype=np.float32
             )
-            self.model = DegradationAnalyzer(self.config)
-            self.model.load_state_dict(load_file(str(path)))
         except Exception as exc:  # garbage, truncated or another model's file: the user's input
             reason = " ".join(str(exc).split())[:200] or type(exc).__name__
             raise InputError(
                 f"{path}: not analyzer weights restora can read ({type(exc).__name__}: {reason})"
             ) from None
         self.device = resolve_device(device)
-        self.model.eval().to(self.device)
+        if self.model is not None:
+            self.model.eval().to(self.device)
         self._torch = torch
         self._lock = threading.Lock()
         self.path = path
@@ -81,8 +93,11 @@ class Analyzer:
         return self.predict_batch([image])[0]
 
     def predict_batch(self, images: Sequence[np.ndarray]) -> list[RawPrediction]:
+        if self.heads is not None:
+            return [self._predict_with_heads(self.heads, img) for img in images]
         torch = self._torch
         cfg = self.config
+        assert isinstance(cfg, AnalyzerConfig) and self.model is not None
         crops, thumbs = zip(
             *(
                 crops_and_thumb(img, cfg.crop_size, cfg.crops_infer, cfg.thumb_size)
@@ -106,19 +121,53 @@ class Analyzer:
             for i in range(len(images))
         ]
 
+    def _predict_with_heads(self, heads: AnalyzerHeads, image: np.ndarray) -> RawPrediction:
+        from restora.quality.learned import shipped_head
+
+        features = photo_features(image, heads.config.spec, str(self.device))
+        out = heads.outputs(features)
+        quality_head = shipped_head()
+        mine, theirs = heads.config.spec, quality_head.spec
+        if (mine.variant, mine.levels, mine.whole_pixels, mine.flip, mine.whole) == (
+            theirs.variant,
+            theirs.levels,
+            theirs.whole_pixels,
+            theirs.flip,
+            theirs.whole,
+        ):  # the quality features are the first part of these: no second backbone pass
+            whole = features[: quality_head.feature_mean.shape[0]]
+            quality = float(np.clip(quality_head.predict_features(whole)[0], 0.0, 100.0))
+        else:
+            quality = quality_head.score(image, str(self.device))
+        norm = float(np.linalg.norm(out.embedding))
+        text_embedding = out.embedding / norm if norm > 0 else out.embedding
+        return RawPrediction(
+            probabilities=out.probabilities,
+            severity=out.severity,
+            quality=quality if np.isfinite(quality) else 0.0,
+            embedding=out.embedding,
+            text_embedding=text_embedding.astype(np.float32),
+        )
+
     def analysis(self, image: np.ndarray) -> Analysis:
         """Full :class:`Analysis`: degradations over threshold, caption and quality."""
         raw = self.predict(image)
         types = self.config.types
         present = [i for i in range(len(types)) if raw.probabilities[i] >= self.thresholds[i]]
-        present.sort(key=lambda i: -float(raw.probabilities[i]))
         degradations = tuple(
-            Degradation(
-                type=types[i],
-                severity=float(np.clip(raw.severity[i], 0.0, 1.0)),
-                confidence=_confidence(float(raw.probabilities[i]), float(self.thresholds[i])),
+            sorted(
+                (
+                    Degradation(
+                        type=types[i],
+                        severity=float(np.clip(raw.severity[i], 0.0, 1.0)),
+                        confidence=_confidence(
+                            float(raw.probabilities[i]), float(self.thresholds[i])
+                        ),
+                    )
+                    for i in present
+                ),
+                key=lambda d: -d.confidence,
             )
-            for i in present
         )
         quality = _quality_score(raw.quality)
         return Analysis(

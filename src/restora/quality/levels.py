@@ -1,9 +1,10 @@
 """Quality levels and words: a 0-100 no-reference score, its level, and a short description.
 
 The score comes from a *quality model*: a no-reference metric of the one metric registry
-(:mod:`restora.quality.registry`) scored 0-100, higher is better. restora ships ``"quality"``
-(:func:`quality_score`: NIQE and PIQE mapped to 0-100, weighted 3:1); another (the analyzer's
-learned quality head, say) plugs in with :func:`~restora.quality.registry.register_metric` and
+(:mod:`restora.quality.registry`) scored 0-100, higher is better. restora's ``"quality"`` is
+the mean opinion score learned from people (:mod:`restora.quality.learned`);
+``"quality_classic"`` (:func:`quality_score`: NIQE and PIQE mapped to 0-100, weighted 3:1)
+stays selectable; another plugs in with :func:`~restora.quality.registry.register_metric` and
 :func:`assess_nr` picks it by name (``model=...``). The description does not depend on
 the model: it names the defects that simple measurements find (noise in flat areas, soft edges,
 8x8 blocking, low contrast, under/over-exposure), so it stays interpretable whatever the score.
@@ -220,7 +221,8 @@ def working_memory(height: int, width: int) -> float:
 
 
 DEFAULT_QUALITY_MODEL = "quality"
-"""The metric :func:`assess_nr` uses unless told otherwise (:func:`quality_score`)."""
+"""The metric :func:`assess_nr` uses unless told otherwise (the learned mean opinion score of
+:mod:`restora.quality.learned`)."""
 
 
 def assess_nr(image: np.ndarray, model: str = DEFAULT_QUALITY_MODEL) -> QualityScore:
@@ -228,7 +230,7 @@ def assess_nr(image: np.ndarray, model: str = DEFAULT_QUALITY_MODEL) -> QualityS
 
     ``model`` names a quality model of the metric registry: a registered no-reference metric
     scored 0-100, higher is better (:func:`restora.quality.registry.quality_models`; default
-    ``"quality"``, restora's classical NIQE + PIQE score). Plug another in with
+    ``"quality"``, the learned mean opinion score). Plug another in with
     :func:`restora.quality.registry.register_metric`. Unlike :func:`~restora.quality.compute`,
     no image is refused for its size: the model scores what it gets.
     """

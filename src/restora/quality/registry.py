@@ -77,6 +77,9 @@ class Metric:
     description: str = ""
     min_size: int = 1
     options: dict[str, Any] = field(default_factory=dict, compare=False)
+    by_default: bool = True
+    """Computed by ``restora assess`` when no ``--metrics`` are named (False for a metric
+    that only repeats others, such as ``quality_classic``)."""
     memory: str | Callable[[int, int], float] | None = field(default=None, compare=False)
     """Its peak working memory in bytes for a height x width input, beyond the input arrays:
     ``"module:function"`` in ``restora.quality`` or a function; None assumes
@@ -295,13 +298,29 @@ METRICS: dict[str, Metric] = {
             NO_REFERENCE,
             True,
             (0.0, 100.0),
+            _RGB_OR_GREY + "; judged on the whole photo seen at most 512 x 512",
+            "restora",
+            "learned:mos",
+            "restora's quality score: the mean opinion score (0-100) predicted by a head on "
+            "frozen ImageNet EfficientNet-Lite0 features, fitted on the 496 LIVE In-the-Wild "
+            "Challenge training photos; behind the levels (excellent >= 80, good >= 60, fair "
+            ">= 40, poor >= 20, bad below)",
+            min_size=1,
+            memory="learned:working_memory",
+        ),
+        Metric(
+            "quality_classic",
+            NO_REFERENCE,
+            True,
+            (0.0, 100.0),
             _RGB_OR_GREY,
             "restora",
             "levels:quality_score",
-            "restora's no-reference score behind the quality levels (excellent >= 80, good >= "
-            "60, fair >= 40, poor >= 20, bad below)",
+            "the classical score restora used before the learned one: NIQE and PIQE mapped to "
+            "0-100 and weighted 3:1",
             min_size=16,
             memory="levels:working_memory",
+            by_default=False,
         ),
     )
 }
@@ -334,7 +353,7 @@ def register_metric(metric: Metric, *, replace: bool = False) -> Metric:
 
 def quality_models() -> list[str]:
     """Metrics :func:`restora.quality.assess_nr` can use (no-reference, 0-100, higher is
-    better), ``"quality"`` (restora's classical NIQE + PIQE score) first."""
+    better), ``"quality"`` (the learned mean opinion score) first."""
     return [name for name, m in METRICS.items() if m.is_quality_model]
 
 
