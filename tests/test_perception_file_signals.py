@@ -144,7 +144,9 @@ def test_q95_jpeg_drops_a_weak_pixel_detection_and_keeps_a_strong_one(
     [
         (85.0, (), []),  # in between: the pixels decide
         (85.0, (("jpeg", 0.6),), ["jpeg"]),
-        (79.0, (), ["jpeg"]),
+        (79.0, (), []),  # camera and web qualities (PolyU's real-noise photos: 75)
+        (75.0, (("jpeg", 0.6),), ["jpeg"]),
+        (59.0, (), ["jpeg"]),
         (90.0, (("jpeg", 0.74),), []),
         (90.0, (("jpeg", 0.75), ("haze", 0.6)), ["jpeg", "haze"]),
     ],

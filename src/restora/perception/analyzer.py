@@ -110,11 +110,12 @@ class Analyzer:
         with self._lock, torch.inference_mode():
             out = self.model(crops_t, thumbs_t)
         probs = torch.sigmoid(out["presence_logits"]).cpu().numpy()
+        # one meaning of quality everywhere: restora's quality score, not this model's own head
         return [
             RawPrediction(
                 probabilities=probs[i],
                 severity=out["severity"][i].cpu().numpy(),
-                quality=float(out["quality"][i]),
+                quality=_shared_quality(images[i]),
                 embedding=out["embedding"][i].cpu().numpy(),
                 text_embedding=out["text_embedding"][i].cpu().numpy(),
             )
@@ -179,6 +180,15 @@ class Analyzer:
         )
 
 
+def _shared_quality(image: np.ndarray) -> float:
+    """restora's quality score (the registry's ``quality``), as ``assess`` reports it."""
+    from restora.quality.registry import as_metric_array, get_quality_model
+
+    metric = get_quality_model("quality")
+    value = float(metric.function()(as_metric_array(image), **metric.options))
+    return float(np.clip(value, 0.0, 100.0)) if np.isfinite(value) else 0.0
+
+
 def _confidence(probability: float, threshold: float) -> float:
     """Probability rescaled so that the decision threshold maps to 0.5."""
     if probability >= threshold:
@@ -189,7 +199,7 @@ def _confidence(probability: float, threshold: float) -> float:
 def _quality_score(score: float) -> QualityScore:
     from restora.quality import level_for
 
-    return QualityScore(score=score, level=level_for(score), source="analyzer")
+    return QualityScore(score=score, level=level_for(score), source="quality")
 
 
 def caption_for(degradations: Sequence[Degradation]) -> str:
@@ -204,9 +214,11 @@ def caption_for(degradations: Sequence[Degradation]) -> str:
 
 # ------------------------------------------------------------- what the file itself says
 
-JPEG_REPORTED_BELOW = 80
+JPEG_REPORTED_BELOW = 60
 """A JPEG file whose tables say an IJG quality under this is reported as ``jpeg``, with the
-severity of that quality on the engine's scale, whatever its pixels show."""
+severity of that quality on the engine's scale, whatever its pixels show. Qualities 60-89 are
+left to the pixels: cameras and web pages save at 70-85 (the PolyU real-noise photos at 75),
+where blocks rarely show and a dejpeg step would only soften real detail."""
 
 JPEG_CLEAN_FROM = 90
 """A JPEG file saved at this IJG quality or above made no visible blocks of its own: a weak
@@ -264,7 +276,7 @@ def with_file_signals(analysis: Analysis, signals: Mapping[str, float]) -> Analy
     """``analysis`` with the file's evidence joined to the pixels' (``signals`` from
     :func:`file_signals`); the same analysis when the file says nothing that changes it.
 
-    - JPEG quality q < :data:`JPEG_REPORTED_BELOW`: ``jpeg`` is reported with severity
+    - JPEG quality q < :data:`JPEG_REPORTED_BELOW` (60): ``jpeg`` is reported with severity
       ``(95 - q) / 90`` (the engine's scale, :func:`restora.degradations.jpeg.severity_for_quality`)
       and confidence :data:`FILE_JPEG_CONFIDENCE` (or the pixels' when higher); its presence
       score rises to that confidence.
