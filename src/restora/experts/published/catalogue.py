@@ -584,7 +584,18 @@ def ffdnet() -> Expert:
         side_effects=frozenset({"blur", "reflection"}),  # smoothing reads as blur and veil
         from_analysis={"analysis_sigma": "noise_sigma"},
     )
-    return replace(expert, prepare=_prepare_ffdnet)
+    network_run = expert.run
+
+    def run(
+        image: Any,
+        sigma: float | None = None,
+        strength: float = 1.0,
+        analysis_sigma: float | None = None,
+        **params: Any,
+    ) -> Any:  # typed, so that a sigma that is not a number is a usage error
+        return network_run(image, sigma=sigma, strength=strength, **params)
+
+    return replace(expert, run=run, prepare=_prepare_ffdnet)
 
 
 PUBLISHED_EXPERTS: dict[str, tuple[str, str]] = {
