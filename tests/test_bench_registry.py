@@ -158,15 +158,9 @@ def test_module_mains_route_through_run_named(
 
 def test_sections_name_the_command_that_wrote_them() -> None:
     from restora.bench import degradations, language, quality
+    from tests.test_bench_quality import quality_results
 
-    results = {
-        "calibration": [{"metric": "psnr", "ours": [1.0], "official": [1.0], "tolerance": 0.01}],
-        "correlation_images": 5,
-        "correlation": [{"metric": "niqe", "srcc": 0.5, "plcc": 0.4}],
-        "speed_ms": {"ssim": 2.0, "psnr": 1.0},
-        "machine": "test box",
-    }
-    assert "Written by `restora bench --task quality`." in quality.render(results)
+    assert "Written by `restora bench --task quality`." in quality.render(quality_results())
     row = dict.fromkeys(language.FIELDS, 1.0)
     parsed = {
         "accuracy": row,
