@@ -91,44 +91,14 @@ train-experts-gpu: $(STAMP)
 	$(GPU_RESTORER) --task deblur --batch 16 --crop 256 --workers 6 --lr 5e-4 --max-minutes 6 \
 	    --init runs/deblur_gpu1/nafnet_deblur.safetensors --out runs/deblur_gpu3
 
-# The exact chain of the shipped analyzer: two CPU stages (the spectral statistics grown in at
-# the second, with more samples of the types the first stage's validation F1 showed hardest),
-# then three time-boxed stages on a lent H100 with 8 pair-making processes: singles only (the
-# third stage ran before the curriculum followed the clock, so it saw single degradations
-# alone, which --single-fraction 1 reproduces), then mixed degradations from the start; last, a
-# time-boxed CPU stage on the camera-realistic synthesis with camera-finished clean negatives;
-# two more CPU stages with whole upright scenes in half the samples (the first stopped after
-# 1000 steps; the second after the realistic haze learned fogs that veil the foreground); then
-# the decision thresholds chosen for real-photo prevalence (restora.training.thresholds).
-ANALYZER := $(PY) -m restora.training.analyzer
-ANALYZER_GPU := $(ANALYZER) --device cuda --spectral --batch-size 64 --workers 8 --steps 200000 \
-    --clean-fraction 0.15 --type-weight reflection=1.5 --type-weight motion_blur=1.5 \
-    --type-weight blur=1.25 --type-weight jpeg=1.25
+# The shipped analyzer (restora.perception.heads): heads on frozen EfficientNet-Lite0 features of
+# synthetic scenes of train/ and the real photos of real_train/, thresholds calibrated for
+# real-photo prevalence on real/ (decisions only), leave-one-source-out in the JSON; features are
+# cached under .cache/features, so a rerun costs the heads only. The from-scratch tower of
+# earlier releases trains with `python -m restora.training.analyzer` (docs/perception.md).
 train-analyzer: $(STAMP)
-	$(ANALYZER) --out runs/analyzer --steps 1600
-	$(ANALYZER) --out runs/analyzer3 --init runs/analyzer/analyzer.safetensors \
-	    --spectral --type-weight reflection=2.5 --type-weight motion_blur=2 \
-	    --type-weight blur=1.5 --type-weight jpeg=1.5 --steps 2400 --lr 1e-3
-	$(ANALYZER_GPU) --out runs/analyzer_gpu1 --init runs/analyzer3/analyzer.safetensors \
-	    --single-fraction 1 --lr 1.5e-3 --max-minutes 7
-	$(ANALYZER_GPU) --out runs/analyzer_gpu2 --init runs/analyzer_gpu1/analyzer.safetensors \
-	    --single-fraction 0 --lr 1e-3 --max-minutes 8
-	$(ANALYZER_GPU) --out runs/analyzer_gpu3 --init runs/analyzer_gpu2/analyzer.safetensors \
-	    --single-fraction 0 --lr 7e-4 --max-minutes 6
-	$(ANALYZER) --out runs/analyzer_real1 --init runs/analyzer_gpu3/analyzer.safetensors \
-	    --spectral --realism 0.8 --clean-fraction 0.2 --clean-finish 0.8 --lr 5e-4 \
-	    --steps 200000 --max-minutes 40 --batch-size 32 --workers 1
-	$(ANALYZER) --out runs/analyzer_scene1 --init runs/analyzer_real1/analyzer.safetensors \
-	    --spectral --realism 0.9 --scene-fraction 0.5 --clean-fraction 0.2 --clean-finish 0.8 \
-	    --lr 5e-4 --steps 200000 --max-minutes 95 --stop-after 1000 --batch-size 32 --workers 1 \
-	    --type-weight haze=1.5 --type-weight rain=1.5 --type-weight reflection=1.5 \
-	    --type-weight blur=1.25 --type-weight noise=1.25
-	$(ANALYZER) --out runs/analyzer_fog1 --init runs/analyzer_scene1/analyzer.safetensors \
-	    --spectral --realism 0.9 --scene-fraction 0.5 --clean-fraction 0.2 --clean-finish 0.8 \
-	    --lr 4e-4 --steps 200000 --max-minutes 32 --single-fraction 0.3 --batch-size 32 \
-	    --workers 1 --type-weight haze=1.75 --type-weight rain=1.5 --type-weight reflection=1.5 \
-	    --type-weight blur=1.25 --type-weight noise=1.25
-	$(PY) -m restora.bench.real_photos --weights runs/analyzer_fog1/analyzer.safetensors --calibrate
+	$(PY) -m restora.training.analyzer_heads --samples 4000 --val-samples 600 --workers 2 \
+	    --out runs/analyzer_heads --install
 
 # The learned quality score (restora.quality.learned): a ridge head on frozen EfficientNet-Lite0
 # features of the LIVE In-the-Wild Challenge training photos, chosen by 5-fold cross-validation

@@ -110,9 +110,11 @@ def test_the_budget_keeps_time_for_the_run_on_the_whole_photo() -> None:
                seconds_per_mp=20.0),
     )  # fmt: skip
     try:
-        image = half_noisy(1000, 1000)  # 1 MP: 20 s on the whole photo, 1.3 s on the crop
+        # 1 MP: 20 s on the whole photo (never fits the 20 s budget), 3 s on the crop; NLM
+        # (1.6 s/MP) fits even while judging is slow on a loaded machine
+        image = half_noisy(1000, 1000)
         judge = DefaultJudge(analyzer=NoiseByEstimate())
-        result = restore(image, judge=judge, config=AgentConfig(time_budget_s=10))
+        result = restore(image, judge=judge, config=AgentConfig(time_budget_s=20))
     finally:
         unregister("toy_costly_denoiser")
     attempts = [a for s in result.trace.steps for a in s.attempts]

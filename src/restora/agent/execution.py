@@ -471,6 +471,27 @@ def execute(
             stopped = "nothing to do"
         else:
             stopped = "nothing left above threshold" if plan.auto else "every asked step done"
+    asked = {s.task for s in plan.steps if s.source == "asked"}
+    improves = getattr(judge, "improves", None)
+    if (
+        config.rollback
+        and chain
+        and improves is not None
+        and not any(c.task in asked for c in chain)
+    ):
+        received_types = tuple(d.type for d in first.analysis.degradations)
+        better, why = improves(rgb, first, state.image, state.assessment, received_types)
+        if not better:  # do no harm: automatic steps that are not confidently better go
+            notes.append(f"returned the photo as it came: {why}")
+            records = [
+                replace(r, kept=False, reason=f"{r.reason}; undone at the end: {why}")
+                if r.kept
+                else r
+                for r in records
+            ]
+            stopped = "the result was not confidently better than the photo received"
+            trace = Trace(tuple(records), tuple(notes), stopped, time.perf_counter() - started)
+            return Execution(rgb, first, first, trace, ())
     trace = Trace(tuple(records), tuple(notes), stopped, time.perf_counter() - started)
     return Execution(state.image, first, state.assessment, trace, tuple(chain))
 

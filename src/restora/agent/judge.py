@@ -186,9 +186,13 @@ class DefaultJudge:
     fidelity_floor: float = 0.6
     max_quality_drop: float = 20.0
     improve_margin: float = 0.5
+    final_margin: float = 1.0
+    """Points of the state score an automatic result must gain over the photo received, for
+    the types found in it, to be returned instead of it (:meth:`improves`)."""
     analyzer_weights: str | Path | None = None
     device: str | None = None
     _loaded: list[Any] = field(default_factory=list, repr=False, compare=False)
+    _warm: list[bool] = field(default_factory=list, repr=False, compare=False)
 
     @property
     def weights(self) -> tuple[float, float, float]:
@@ -217,6 +221,12 @@ class DefaultJudge:
         return float(np.clip(value, 0.0, 100.0))
 
     def assess(self, image: np.ndarray, analysis: Analysis | None = None) -> Assessment:
+        if not self._warm:  # models load outside the timing the budget predictions read
+            tiny = np.full((16, 16, 3), 0.5, np.float32)
+            self.no_reference_quality(tiny)
+            if analysis is None:
+                self.analysis(tiny)
+            self._warm.append(True)
         start = time.perf_counter()
         found = analysis if analysis is not None else self.analysis(image)
         quality = self.no_reference_quality(image)
@@ -270,6 +280,30 @@ class DefaultJudge:
             reference = self.no_reference_quality(np.clip(interpolated, 0.0, 1.0))
         accepted, note = self.admits(fidelity, reference - after.quality)
         return fidelity, accepted, note
+
+    def improves(
+        self,
+        received: np.ndarray,
+        before: Assessment,
+        result: np.ndarray,
+        after: Assessment,
+        targets: Sequence[str],
+    ) -> tuple[bool, str]:
+        """Do no harm: is the result of automatic steps confidently better than the photo
+        received? It must pass the guards against that photo and its score for ``targets``
+        (the types found in the photo received) must gain ``final_margin``; otherwise the photo
+        is returned as it came, with the reason."""
+        if result.shape != received.shape:
+            return True, ""  # an upscale is judged against interpolation by the step guard
+        _, passed, why = self.guard(received, before, result, after)
+        if not passed:
+            return False, why
+        first, last = self.score(before, targets).score, self.score(after, targets).score
+        if last - first < self.final_margin:
+            return False, (
+                f"score {first:.1f} -> {last:.1f}, not the +{self.final_margin:g} a change needs"
+            )
+        return True, ""
 
     def margin(self, asked: bool) -> float:
         """The score gain a step needs to be kept: none for an asked step (it is kept unless

