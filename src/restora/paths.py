@@ -29,3 +29,15 @@ def data_dir(override: str | os.PathLike[str] | None = None) -> Path:
         if candidate.is_dir():
             return candidate.resolve()
     return candidates[-1]
+
+
+def models_dir() -> Path:
+    """restora's model cache, where installed third-party model files live (never the
+    repository): ``$RESTORA_MODELS``, else ``$XDG_CACHE_HOME/restora/models``, else
+    ``~/.cache/restora/models``. The folder may not exist."""
+    env = os.environ.get("RESTORA_MODELS")
+    if env:
+        return Path(env).expanduser()
+    cache = os.environ.get("XDG_CACHE_HOME")
+    base = Path(cache).expanduser() if cache else Path.home() / ".cache"
+    return base / "restora" / "models"

@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "parse": "parse:parse",
     "degrade": "degrade:degrade",
     "experts": "experts:experts",
+    "models": "models:models",
     "bench": "bench:bench",
     "batch": "batch:batch",
     "serve": "serve:serve",

