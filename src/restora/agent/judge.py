@@ -229,7 +229,10 @@ class DefaultJudge:
             self._warm.append(True)
         start = time.perf_counter()
         found = analysis if analysis is not None else self.analysis(image)
-        quality = self.no_reference_quality(image)
+        if found.quality.source == self.quality_model:
+            quality = float(found.quality.score)  # the analyzer read it from the same pass
+        else:
+            quality = self.no_reference_quality(image)
         return Assessment(found, quality, time.perf_counter() - start)
 
     def combine(self, residual: float, others: float, quality: float) -> float:
