@@ -361,16 +361,8 @@ def test_clean_photo_stays_clean(astronaut: np.ndarray, variant: str) -> None:
         ("blur", 0.7),
         ("low_light", 0.7),
         ("haze", 0.7),
-        pytest.param(
-            "rain",
-            0.7,
-            marks=pytest.mark.xfail(
-                reason="the shipped analyzer trades the classic synthetic streaks for real "
-                "photos: p(rain) 0.50 here, under its threshold 0.54 (the earlier stage saw "
-                "0.96); real rain photos are missed by every stage (model card)",
-                strict=False,
-            ),
-        ),
+        ("rain", 0.7),
+        ("motion_blur", 0.7),
     ],
 )
 def test_shipped_model_sees_clear_degradations(
