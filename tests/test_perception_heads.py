@@ -33,7 +33,7 @@ def test_heads_learn_a_separable_rule_and_round_trip(tmp_path: Path) -> None:
     probe[2] = 3.0  # motion_blur's feature high, the others at their mean
     out = heads.outputs(probe)
     assert out.probabilities[2] > 0.9 and np.all(np.delete(out.probabilities, 2) < 0.5)
-    assert out.embedding.shape == (384,) and np.all((0 <= out.severity) & (out.severity <= 1))
+    assert out.embedding.shape == (384,) and np.all((out.severity >= 0) & (out.severity <= 1))
     heads.save(tmp_path / "h.safetensors")
     from safetensors.numpy import load_file
 
