@@ -83,3 +83,16 @@ def test_polyu_noise_is_not_read_as_jpeg_or_low_light(data_dir: Path) -> None:
     for row in rows:
         found = {d.type for d in analyze(folder / row["file"]).degradations}
         assert not found & {"jpeg", "low_light"}, (row["file"], found)
+
+
+def test_analyze_and_assess_give_one_quality(small_rgb: np.ndarray, camera: np.ndarray) -> None:
+    """One meaning of quality everywhere: the analyzer's field is assess's score (it was 85
+    'excellent' against 39.6 'poor' for one photo), grey photos included."""
+    from restora.perception import analyze
+    from restora.quality import assess_nr
+
+    for image in (small_rgb, np.repeat(camera[..., None], 3, axis=2)):
+        analysis = analyze(image)
+        judgement = assess_nr(image)
+        assert analysis.quality.score == pytest.approx(judgement.score, abs=1e-3)
+        assert analysis.quality.level == judgement.level
