@@ -69,7 +69,8 @@ class Server:
         return 0.0
 
     def files(self) -> list[Path]:
-        return sorted(p for p in self.temp.rglob("*") if p.is_file())
+        # os.walk, not rglob: the server deletes folders while they are listed
+        return sorted(Path(root, name) for root, _, names in os.walk(self.temp) for name in names)
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")

@@ -260,12 +260,13 @@ def format_bytes(count: float) -> str:
 
 
 def format_pixels(count: float) -> str:
-    """``"150.0 megapixels"``, ``"0.06 megapixels"``, or ``"100 pixels"`` below 10,000."""
+    """``"150.0 megapixels"``, ``"0.25 megapixels"``, or ``"12,288 pixels"`` below 100,000
+    (never a rounded "0.0")."""
     if count >= 1e6:
         return f"{count / 1e6:.1f} megapixels"
-    if count >= 1e4:
+    if count >= 1e5:
         return f"{count / 1e6:.2f} megapixels"
-    return f"{count:.0f} pixels"
+    return f"{count:,.0f} pixels"
 
 
 @dataclass(frozen=True)

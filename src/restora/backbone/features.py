@@ -71,27 +71,33 @@ class FeatureSpec:
         return whole + crops
 
 
-def as_rgb(image: Any) -> np.ndarray:
-    """(H, W, 3) float32 in [0, 1] from an array (grey, RGB, RGBA; uint8, uint16 or float)
-    or a :class:`restora.io.Image`."""
+def as_float(image: Any) -> np.ndarray:
+    """(H, W) or (H, W, 3) float32 in [0, 1] from an array (grey, RGB, RGBA; uint8, uint16 or
+    float) or a :class:`restora.io.Image`, without copying a float32 array already in range
+    (a 12 MP photo is read where it lies: only the views taken of it are new arrays)."""
     if hasattr(image, "rgb") and hasattr(image, "meta"):
         image = image.rgb
     arr = np.asarray(image)
-    if arr.dtype == np.uint8:
-        arr = arr.astype(np.float32) / 255.0
-    elif arr.dtype == np.uint16:
-        arr = arr.astype(np.float32) / 65535.0
-    else:
-        arr = np.clip(arr.astype(np.float32, copy=False), 0.0, 1.0)
-    if arr.ndim == 2:
-        arr = np.repeat(arr[..., None], 3, axis=2)
-    elif arr.ndim == 3 and arr.shape[2] == 1:
-        arr = np.repeat(arr, 3, axis=2)
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[..., 0]
     elif arr.ndim == 3 and arr.shape[2] == 4:
         arr = arr[..., :3]
-    if arr.ndim != 3 or arr.shape[2] != 3:
+    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] != 3):
         raise ValueError(f"expected an (H, W), (H, W, 3) or (H, W, 4) image, got {arr.shape}")
+    if arr.dtype == np.uint8:
+        return arr.astype(np.float32) / np.float32(255.0)
+    if arr.dtype == np.uint16:
+        return arr.astype(np.float32) / np.float32(65535.0)
+    arr = arr.astype(np.float32, copy=False)
+    if arr.size and (float(arr.min()) < 0.0 or float(arr.max()) > 1.0):
+        arr = np.clip(arr, 0.0, 1.0)
     return arr
+
+
+def as_rgb(image: Any) -> np.ndarray:
+    """(H, W, 3) float32 in [0, 1] (grey repeated into three channels)."""
+    arr = as_float(image)
+    return np.repeat(arr[..., None], 3, axis=2) if arr.ndim == 2 else arr
 
 
 def whole_view(rgb: np.ndarray, max_pixels: int) -> np.ndarray:
@@ -177,14 +183,13 @@ def extract(image: Any, spec: FeatureSpec | None = None, device: str | None = No
 
     spec = spec or FeatureSpec()
     model = load_efficientnet_lite(spec.variant, device)
-    rgb = as_rgb(image)
+    pixels = as_float(image)  # views are taken before grey becomes RGB: no full-size copy
     parts = []
     if spec.whole:
-        parts.append(
-            _view_statistics(model, whole_view(rgb, spec.whole_pixels), spec.levels, spec.flip)
-        )
+        view = as_rgb(whole_view(pixels, spec.whole_pixels))
+        parts.append(_view_statistics(model, view, spec.levels, spec.flip))
     if spec.crops:
-        crops = native_crops(rgb, spec.crop_size, spec.crops)
+        crops = [as_rgb(c) for c in native_crops(pixels, spec.crop_size, spec.crops)]
         stats = [_view_statistics(model, crop, spec.crop_levels, spec.flip) for crop in crops]
         parts.append(np.mean(stats, axis=0))
     return np.concatenate(parts).astype(np.float32)

@@ -32,12 +32,26 @@ def configure(verbose: int = 0, device: str | None = None) -> None:
         level = logging.DEBUG
     logger = logging.getLogger("restora")
     if not logger.handlers:
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("restora: %(levelname)s: %(message)s"))
         logger.addHandler(handler)
     logger.setLevel(level)
     # Pillow logs warnings about odd files that restora reports itself in one line.
     logging.getLogger("PIL").setLevel(logging.DEBUG if _STATE["verbose"] >= 2 else logging.ERROR)
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a record is emitted: a handler bound to the
+    stream of the moment writes into a closed file once that stream is replaced (an embedding
+    program's redirect, a test's capture) and prints "--- Logging error ---" tracebacks."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
 
 
 def common_options(func: F) -> F:

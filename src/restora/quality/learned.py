@@ -127,6 +127,7 @@ def mos(image: np.ndarray) -> float:
 
 
 def working_memory(height: int, width: int) -> float:
-    """Peak bytes beyond the input: a float32 RGB copy, the area-downscaled view and the
-    backbone's activations on at most 512 x 512 pixels (~60 MB measured)."""
-    return 12.0 * height * width + 80e6
+    """Peak bytes beyond the input (float32 in range, as the registry passes it): the area
+    filter's buffers (under a byte per pixel) and the backbone on at most 512 x 512 pixels
+    (~80 MB)."""
+    return 1.0 * height * width + 80e6
