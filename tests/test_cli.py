@@ -129,7 +129,7 @@ def test_image_over_the_limit(
     code, _, err = run_cli(
         capsys, "restore", photo, "-o", out, "--task", "denoise", "--max-pixels", "1000"
     )
-    assert code == 2 and "limit of 1000 pixels" in err and len(err.strip().splitlines()) == 1
+    assert code == 2 and "limit of 1,000 pixels" in err and len(err.strip().splitlines()) == 1
     assert not out.exists()
 
 
