@@ -26,6 +26,7 @@ EXPECTED = {
     "published",
     "runtimes",
     "agenticir",
+    "real_noise",
 }
 
 

@@ -35,6 +35,7 @@ BENCHMARKS: dict[str, str] = {
     "published": "restora.bench.published:benchmark",
     "runtimes": "restora.bench.runtimes:benchmark",
     "agenticir": "restora.bench.agenticir:benchmark",
+    "real_noise": "restora.bench.real_noise:benchmark",
 }
 """Benchmark name (``restora bench --task NAME``) -> ``"module:function"``."""
 

@@ -27,7 +27,8 @@ TASK_HELP = (
     "runtimes (the learned experts under onnxruntime, bf16, int8 and thread settings on "
     "the CPU: PSNR kept and speed-up), "
     "agenticir (the AgenticIR protocol: its 16 mixed-degradation combinations in groups A, B, "
-    "C; input, seed routing, fixed pipelines, agent, oracle)."
+    "C; input, seed routing, fixed pipelines, agent, oracle), "
+    "real_noise (the denoisers and the agent on held-out PolyU real-noise scenes and RNI15)."
 )
 
 
