@@ -413,7 +413,7 @@ score (`restora.quality.learned`), read from the same backbone pass.
 - **Synthetic validation** ({train.get("val_samples")} samples of held-out `train/` photos, calibrated
   thresholds): exact-set {100 * meta.get("validation_calibrated", {}).get("exact_set_accuracy", 0):.1f} %,
   9-class {100 * meta.get("validation_calibrated", {}).get("nine_class_accuracy", 0):.1f} %.
-- **Thresholds**: F1-best on the synthetic validation samples ({meta.get("trained_thresholds")}),
+- **Thresholds**: F1-best on the synthetic validation samples ({[round(t, 2) for t in meta.get("trained_thresholds", [])]}),
   then calibrated for real-photo prevalence (`restora.training.thresholds`: most labelled
   `real/` photos found while false alarms stay within {100 * calibration.get("budgets", {}).get("clean", 0):.0f} %
   of clean photos and {100 * calibration.get("budgets", {}).get("cross", 0):.0f} % of other types'):
