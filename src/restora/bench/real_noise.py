@@ -11,11 +11,12 @@
    ``photos`` of them (taken one per scene in turn), centre crops of ``crop`` x ``crop``. Rows:
    the input, ``cbm3d`` with sigma from the PCA noise estimate, ``ffdnet`` (blind),
    ``nafnet_denoise``, ``maxim_denoise`` (when installed; on the first ``maxim_photos`` only,
-   it is slow), the agent with no instruction and with ``tasks=["denoise"]`` (``restora
-   restore X --task denoise``). PSNR and SSIM (:func:`restora.quality.psnr` / ``ssim``) against
-   the ground truth, the gain over the input, the worst photo's gain, the photos below the
-   input and seconds per megapixel (wall clock, ``torch.set_num_threads(1)``; also as a ratio
-   to ``nafnet_denoise`` in the same run).
+   it is slow), the agent with no instruction and with the explicit request of ``restora
+   restore X --task denoise`` (``RestoreRequest(tasks=("denoise",), explicit=True)``). PSNR
+   and SSIM (:func:`restora.quality.psnr` / ``ssim``) against the ground truth, the gain over
+   the input, the worst photo's gain, the photos below the input and seconds per megapixel
+   (wall clock, ``torch.set_num_threads(1)``; also as a ratio to ``nafnet_denoise`` in the
+   same run).
 2. RNI15 (``test/RNI15``: real noisy photos without ground truth): the learned no-reference
    ``quality`` score of the input and of every method's output on the first ``rni_photos``,
    centre crops of the same size.
@@ -126,7 +127,7 @@ def _cbm3d_sigma(image: np.ndarray) -> float:
 def default_methods(maxim_photos: int) -> list[Method]:
     """The rows after the input: CBM3D with estimated sigma, the blind denoisers (MAXIM when
     installed) and the agent twice."""
-    from restora.agent import restore
+    from restora.agent import RestoreRequest, restore
     from restora.experts import get_expert, names
 
     installed = set(names())
@@ -146,16 +147,18 @@ def default_methods(maxim_photos: int) -> list[Method]:
         methods.append(Method(ANCHOR, expert(ANCHOR)))
     if "maxim_denoise" in installed and maxim_photos > 0:
         methods.append(Method("maxim_denoise", expert("maxim_denoise"), maxim_photos))
-    for label, tasks in (("agent, no instruction", ()), ('agent, tasks=["denoise"]', ("denoise",))):
-        methods.append(_agent_method(label, tasks, restore))
+    methods.append(_agent_method("agent, no instruction", None, restore))
+    # what `restora restore X --task denoise` asks: an explicit request, denoise alone runs
+    explicit = RestoreRequest(tasks=("denoise",), explicit=True)
+    methods.append(_agent_method("agent, --task denoise", explicit, restore))
     return methods
 
 
-def _agent_method(label: str, tasks: Sequence[str], restore: Any) -> Method:
+def _agent_method(label: str, request: Any, restore: Any) -> Method:
     kept: Counter[str] = Counter()
 
     def run(image: np.ndarray) -> np.ndarray:
-        result = restore(image, tasks=list(tasks))
+        result = restore(image, request=request)
         kept["+".join(step.label for step in result.trace.kept) or "-"] += 1
         return np.asarray(result.rgb)
 
