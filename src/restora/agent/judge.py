@@ -214,11 +214,9 @@ class DefaultJudge:
     def no_reference_quality(self, image: np.ndarray) -> float:
         """0-100, higher is better, from the registry's ``quality_model`` (the score only: the
         words :func:`restora.quality.assess_nr` adds are not needed here)."""
-        from restora.quality.registry import as_metric_array, get_quality_model
+        from restora.quality.levels import nr_score
 
-        metric = get_quality_model(self.quality_model)
-        value = metric.function()(as_metric_array(image, "image"), **metric.options)
-        return float(np.clip(value, 0.0, 100.0))
+        return nr_score(image, self.quality_model)
 
     def assess(self, image: np.ndarray, analysis: Analysis | None = None) -> Assessment:
         if not self._warm:  # models load outside the timing the budget predictions read

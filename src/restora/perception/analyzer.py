@@ -109,13 +109,15 @@ class Analyzer:
         thumbs_t = torch.from_numpy(np.stack(thumbs)).to(self.device)
         with self._lock, torch.inference_mode():
             out = self.model(crops_t, thumbs_t)
+        from restora.quality.levels import nr_score
+
         probs = torch.sigmoid(out["presence_logits"]).cpu().numpy()
         # one meaning of quality everywhere: restora's quality score, not this model's own head
         return [
             RawPrediction(
                 probabilities=probs[i],
                 severity=out["severity"][i].cpu().numpy(),
-                quality=_shared_quality(images[i]),
+                quality=nr_score(images[i]),
                 embedding=out["embedding"][i].cpu().numpy(),
                 text_embedding=out["text_embedding"][i].cpu().numpy(),
             )
@@ -178,15 +180,6 @@ class Analyzer:
             scores={t: float(p) for t, p in zip(types, raw.probabilities, strict=True)},
             embedding=raw.embedding,
         )
-
-
-def _shared_quality(image: np.ndarray) -> float:
-    """restora's quality score (the registry's ``quality``), as ``assess`` reports it."""
-    from restora.quality.registry import as_metric_array, get_quality_model
-
-    metric = get_quality_model("quality")
-    value = float(metric.function()(as_metric_array(image), **metric.options))
-    return float(np.clip(value, 0.0, 100.0)) if np.isfinite(value) else 0.0
 
 
 def _confidence(probability: float, threshold: float) -> float:

@@ -225,6 +225,16 @@ DEFAULT_QUALITY_MODEL = "quality"
 :mod:`restora.quality.learned`)."""
 
 
+def nr_score(image: np.ndarray, model: str = DEFAULT_QUALITY_MODEL) -> float:
+    """The 0-100 score of quality model ``model`` alone (no level, no words): what the
+    analyzer's quality field and the agent's judge read; a non-finite value counts as 0."""
+    from restora.quality.registry import as_metric_array, get_quality_model
+
+    metric = get_quality_model(model)
+    value = float(metric.function()(as_metric_array(image, "image"), **metric.options))
+    return float(np.clip(value, 0.0, 100.0)) if np.isfinite(value) else 0.0
+
+
 def assess_nr(image: np.ndarray, model: str = DEFAULT_QUALITY_MODEL) -> QualityScore:
     """No-reference judgement: 0-100 score, level and a short description.
 
@@ -234,14 +244,13 @@ def assess_nr(image: np.ndarray, model: str = DEFAULT_QUALITY_MODEL) -> QualityS
     :func:`restora.quality.registry.register_metric`. Unlike :func:`~restora.quality.compute`,
     no image is refused for its size: the model scores what it gets.
     """
-    from restora.quality.registry import as_metric_array, get_quality_model
+    from restora.quality.registry import as_metric_array
 
-    metric = get_quality_model(model)
     arr = as_metric_array(image, "image")
-    score = float(np.clip(metric.function()(arr, **metric.options), 0.0, 100.0))
+    score = nr_score(arr, model)
     return QualityScore(
         score=score,
         level=level_for(score),
         description=describe(score, measure_cues(arr)),
-        source=metric.name,
+        source=model,
     )

@@ -42,6 +42,7 @@ import numpy as np
 from restora.paths import WEIGHTS_DIR
 from restora.paths import data_dir as find_data_dir
 from restora.perception.heads import ANALYZER_SPEC, AnalyzerHeads, HeadsConfig
+from restora.training.quality import fit_ridge
 from restora.vocabulary import DEGRADATION_TYPES
 
 CLEAN_CAPTION = "a clean photo with no visible degradation"
@@ -219,7 +220,7 @@ def fit_heads(
             severity_weight[j], severity_bias[j] = _ridge(
                 z[rows], severity[rows, j], fit.severity_alpha
             )
-    embed_weight, embed_bias = _ridge_multi(z, caption_vectors, fit.embed_alpha)
+    embed_weight, embed_bias = fit_ridge(z, caption_vectors, fit.embed_alpha)
     return AnalyzerHeads(
         HeadsConfig(spec=ANALYZER_SPEC),
         mean,
@@ -263,20 +264,8 @@ def _logistic(
 
 
 def _ridge(z: np.ndarray, y: np.ndarray, alpha: float) -> tuple[np.ndarray, float]:
-    weight, bias = _ridge_multi(z, y[:, None], alpha)
+    weight, bias = fit_ridge(z, y[:, None], alpha)
     return weight[0], float(bias[0])
-
-
-def _ridge_multi(z: np.ndarray, y: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
-    centre = y.mean(axis=0)
-    zc = z - z.mean(axis=0)
-    if z.shape[0] < z.shape[1]:  # dual form
-        dual = np.linalg.solve(zc @ zc.T + alpha * np.eye(len(z)), y - centre)
-        weight = zc.T @ dual
-    else:
-        weight = np.linalg.solve(zc.T @ zc + alpha * np.eye(z.shape[1]), zc.T @ (y - centre))
-    bias = centre - z.mean(axis=0) @ weight
-    return weight.T, bias
 
 
 def probabilities(heads: AnalyzerHeads, x: np.ndarray) -> np.ndarray:

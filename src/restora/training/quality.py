@@ -100,15 +100,25 @@ def fit(candidate: Candidate, x: np.ndarray, y: np.ndarray, seed: int) -> Qualit
     mean, scale = standardise(x)
     z = (x - mean) / scale
     if candidate.kind == "ridge":
-        # Dual form: D (thousands of features) exceeds N (hundreds of photos).
-        centre = y.mean()
-        gram = z @ z.T
-        dual = np.linalg.solve(gram + candidate.alpha * np.eye(len(y)), y - centre)
-        weight = (z.T @ dual)[None, :]
-        layers: tuple[tuple[np.ndarray, np.ndarray], ...] = ((weight, np.array([centre])),)
+        weight, bias = fit_ridge(z, y[:, None], candidate.alpha)
+        layers: tuple[tuple[np.ndarray, np.ndarray], ...] = ((weight, bias),)
     else:
         layers = _fit_mlp(z, y, candidate, seed)
     return QualityHead(SPEC, mean, scale, layers, (0.0, 100.0), {"head": candidate.name})
+
+
+def fit_ridge(z: np.ndarray, y: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+    """Ridge regression of targets ``y`` (N, K) on features ``z`` (N, D): weights (K, D) and
+    biases (K,), the features centred; the dual form when D exceeds N (thousands of backbone
+    statistics, hundreds of photos)."""
+    centre = y.mean(axis=0)
+    mean = z.mean(axis=0)
+    zc = z - mean
+    if z.shape[0] < z.shape[1]:
+        weight = zc.T @ np.linalg.solve(zc @ zc.T + alpha * np.eye(len(z)), y - centre)
+    else:
+        weight = np.linalg.solve(zc.T @ zc + alpha * np.eye(z.shape[1]), zc.T @ (y - centre))
+    return weight.T, centre - mean @ weight
 
 
 def _fit_mlp(
