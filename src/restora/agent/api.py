@@ -18,7 +18,8 @@ import numpy as np
 
 from restora.agent.crops import Crop, choose_decision_crop, needs_crop
 from restora.agent.execution import Execution, StepObserver, execute
-from restora.agent.judge import DefaultJudge, Judge
+from restora.agent.judge import Judge
+from restora.agent.learned_judge import shipped_judge
 from restora.agent.planning import EXPLICIT, AgentConfig, plan, plan_explicit
 from restora.agent.trace import Result, Trace
 from restora.errors import RestoraError
@@ -182,7 +183,8 @@ def restore(
     ``request`` is the whole request (:class:`RestoreRequest`); the keyword arguments build one
     when it is not given (``instruction``, ``tasks``, ``exclude``, ``scale``, ``strength``,
     ``weights`` for the analyzer, ``device``). ``config`` sets the agent's budgets; ``judge``
-    decides what is kept (default :class:`restora.agent.judge.DefaultJudge`; ``analyzer``
+    decides what is kept (default :func:`restora.agent.learned_judge.shipped_judge`, the
+    fidelity judge; ``analyzer``
     replaces only its analyzer: anything with ``.analysis(image)``); ``observe`` sees every
     step (see :func:`restora.agent.execute`); ``progress(message, fraction, eta_seconds)`` hears
     what is being done (``fraction`` and ``eta_seconds`` None when unknown).
@@ -209,9 +211,7 @@ def restore(
             parsed, request.tasks, request.exclude, request.scale, request.strength
         )
     if judge is None:
-        judge = DefaultJudge(
-            analyzer=analyzer, analyzer_weights=request.analyzer_weights, device=request.device
-        )
+        judge = shipped_judge(analyzer, request.analyzer_weights, request.device)
     run_config = request.config(config)
     rgb = source.rgb
     tell: Progress = progress or _silent

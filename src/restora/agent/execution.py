@@ -148,14 +148,16 @@ def _try_candidates(
                         generative=candidate.generative)
             )  # fmt: skip
             continue
-        variants = [(1.0, output)]
+        variants = [(1.0, output, params, seconds)]
         if step.task != "upscale":
             for fraction in config.blend_fractions:
                 # a partial step: the expert's change scaled down, for when it overshoots
                 blended = state.image + np.float32(fraction) * (output - state.image)
-                variants.append((fraction, blended))
-        for blend, image in variants:
-            assessment = judge.assess(image)
+                variants.append((fraction, blended, params, seconds))
+            variants += _other_strengths(candidate, state, judge, config, params, device)
+        assess = getattr(judge, "assess_candidate", judge.assess)
+        for blend, image, params, seconds in variants:
+            assessment = assess(image)
             verdict = judge.verdict(state.image, state.assessment, image, assessment, step.targets)
             attempt = Attempt(
                 candidate.name,
@@ -176,6 +178,36 @@ def _try_candidates(
             attempts.append(attempt)
             results.append(_Judged(_State(image, assessment), verdict, attempt, candidate))
     return attempts, results
+
+
+def _other_strengths(
+    candidate: Candidate,
+    state: _State,
+    judge: Judge,
+    config: AgentConfig,
+    params: dict[str, Any],
+    device: str | None,
+) -> list[tuple[float, np.ndarray, dict[str, Any], float]]:
+    """The candidate run again at ``config.strength_factors`` times its strength, for a judge
+    that can tell which strength is closest to the clean photo (``judges_strength``: the
+    fidelity judge; a no-reference score would just prefer the smoothest); failures are
+    skipped."""
+    if not getattr(judge, "judges_strength", False) or "strength" not in candidate.expert.params:
+        return []
+    base = float(params.get("strength", 1.0))
+    out = []
+    for factor in config.strength_factors:
+        varied = {**params, "strength": round(base * factor, 4)}
+        try:
+            start = time.perf_counter()
+            image = run_expert(candidate.expert, state.image, device, varied)
+        except Exception as exc:
+            if config.raise_errors:
+                raise
+            log.warning("expert %s at strength %s failed: %s", candidate.label, varied, exc)
+            continue
+        out.append((1.0, image, varied, time.perf_counter() - start))
+    return out
 
 
 def over_budget(candidate: Candidate, needed: float, remaining: float) -> Attempt:
@@ -267,10 +299,16 @@ def predicted_seconds(
     """What trying ``candidate`` on ``state`` is expected to cost: the expert's measured seconds
     per megapixel, plus one judge assessment per variant (full step and each blend) at the
     speed the judge showed on this image, plus its replay on the full image when the decisions
-    are made on a crop."""
+    are made on a crop; an expert that takes ``strength`` counts its runs at other strengths
+    (:func:`_other_strengths`; an upper bound for judges that do not try them)."""
     megapixels = state.image.shape[0] * state.image.shape[1] / 1e6
     variants = 1 + (len(config.blend_fractions) if candidate.task != "upscale" else 0)
-    run = candidate.predicted_seconds(megapixels)
+    runs = 1
+    expert = getattr(candidate, "expert", None)
+    if candidate.task != "upscale" and "strength" in getattr(expert, "params", {}):
+        runs += len(config.strength_factors)
+        variants += len(config.strength_factors)
+    run = runs * candidate.predicted_seconds(megapixels)
     if replay_megapixels:
         run += candidate.predicted_seconds(replay_megapixels)
     return float(run + variants * state.assessment.seconds)
@@ -318,20 +356,30 @@ def run_step(
         kept, reason = True, f"kept: upscaled x{step.scale} {why}"
     else:
         gain = best.verdict.score.score - before.score
-        kept = judge.keeps(gain, step.asked)
+        sure = best.verdict.confidence
+        # a judge that states no confidence keeps the protocol's two-argument form
+        kept = (
+            judge.keeps(gain, step.asked)
+            if sure is None
+            else judge.keeps(gain, step.asked, confidence=sure)
+        )
         needed = judge.margin(step.asked)
+        said = "" if sure is None else f", {sure:.0%} sure it helps"
         reason = (
-            f"kept: score {gain:+.2f}"
+            f"kept: score {gain:+.2f}{said}"
             if kept
-            else f"rolled back: best candidate scored {gain:+.2f} (needs > {needed:+.2f})"
+            else f"rolled back: best candidate scored {gain:+.2f}{said} (needs > {needed:+.2f})"
         )
     if for_detail and kept and best is not None:
         reason += f"; {best.candidate.label} chosen: asked for detail"
     attempts = explain_generative(
         attempts, best.attempt if best is not None else None, kept, for_detail, favourite_gain
     )
-    seconds = time.perf_counter() - start
     best_state = best.state if best is not None else None
+    if kept and best_state is not None and best_state.assessment.partial:
+        # judged on its quality alone: the next step starts from a full analysis
+        best_state = _State(best_state.image, judge.assess(best_state.image))
+    seconds = time.perf_counter() - start
     record = StepRecord(
         task=step.task,
         source=step.source,
@@ -480,7 +528,10 @@ def execute(
         and not any(c.task in asked for c in chain)
     ):
         received_types = tuple(d.type for d in first.analysis.degradations)
-        better, why = improves(rgb, first, state.image, state.assessment, received_types)
+        tasks = tuple(dict.fromkeys(c.task for c in chain))
+        better, why = improves(
+            rgb, first, state.image, state.assessment, received_types, tasks=tasks
+        )
         if not better:  # do no harm: automatic steps that are not confidently better go
             notes.append(f"returned the photo as it came: {why}")
             records = [

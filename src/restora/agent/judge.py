@@ -128,6 +128,9 @@ class Assessment:
     analysis: Analysis
     quality: float
     seconds: float = 0.0
+    partial: bool = False
+    """A candidate's assessment without its own analysis (a judge that needs only the quality
+    score, :class:`restora.agent.learned_judge.LearnedJudge`); the kept one is assessed again."""
 
     @property
     def probabilities(self) -> dict[str, float]:
@@ -142,6 +145,9 @@ class Verdict:
     fidelity: float
     accepted: bool
     note: str = ""
+    confidence: float | None = None
+    """The judge's probability that the candidate is better than the state before (None: the
+    judge does not say)."""
 
 
 class Judge(Protocol):
@@ -162,7 +168,7 @@ class Judge(Protocol):
         targets: Sequence[str],
     ) -> Verdict: ...
 
-    def keeps(self, gain: float, asked: bool) -> bool: ...
+    def keeps(self, gain: float, asked: bool, confidence: float | None = None) -> bool: ...
 
     def margin(self, asked: bool) -> float: ...
 
@@ -289,11 +295,13 @@ class DefaultJudge:
         result: np.ndarray,
         after: Assessment,
         targets: Sequence[str],
+        tasks: Sequence[str] = (),
     ) -> tuple[bool, str]:
         """Do no harm: is the result of automatic steps confidently better than the photo
         received? It must pass the guards against that photo and its score for ``targets``
         (the types found in the photo received) must gain ``final_margin``; otherwise the photo
-        is returned as it came, with the reason."""
+        is returned as it came, with the reason. (``tasks``, the kept steps' tasks, are for
+        judges that judge the chain as one step.)"""
         if result.shape != received.shape:
             return True, ""  # an upscale is judged against interpolation by the step guard
         _, passed, why = self.guard(received, before, result, after)
@@ -311,5 +319,7 @@ class DefaultJudge:
         it scores worse), ``improve_margin`` for one the analyzer proposed."""
         return 0.0 if asked else self.improve_margin
 
-    def keeps(self, gain: float, asked: bool) -> bool:
+    def keeps(self, gain: float, asked: bool, confidence: float | None = None) -> bool:
+        """Whether a step whose best candidate gained ``gain`` is kept (``confidence``: the
+        verdict's, unused by this judge)."""
         return gain >= 0.0 if asked else gain > self.improve_margin

@@ -1,40 +1,44 @@
-"""A learned judge: predicts how many dB a candidate output gains over the step's input.
+"""The fidelity judge: predicts how many dB a candidate output gains over the step's input, and
+how sure it is that it gains anything.
 
-:class:`LearnedJudge` is :class:`restora.agent.judge.DefaultJudge` with one answer changed: a
-candidate's score is the state before the step plus the **predicted true PSNR gain** (dB) of a
-small MLP (``restora/weights/judge/``), so the executor keeps the candidate with the largest
-predicted gain and :meth:`keeps` compares that gain in dB with ``improve_margin`` (0.2 dB).
-The fidelity guard stays; the no-reference-drop guard is off (the NR quality is a feature).
+A no-reference quality score measures appeal, not fidelity: on real noisy photos it rises when
+a Wiener deconvolution fills a crop with ringing and falls when a denoiser removes the grain
+(PolyU: FFDNet +5.9 dB scores 11 where the input scores 41). :class:`LearnedJudge` answers the
+question the agent actually asks, "is the candidate closer to the clean photo?", with a small
+MLP (``restora/weights/judge``, trained by ``python -m restora.training.judge``) on
+:data:`INPUT_NAMES`: what the step changed (:mod:`restora.agent.change`: the residual's
+whiteness, strength against the measured noise, correlation with edges, band energies, tone,
+colour and clipping changes), the analyzer's probabilities and quality of the step's input, the
+candidate's quality and the task. It has two outputs: the predicted PSNR gain (dB) and the
+probability that the gain exceeds :data:`HELPS_DB`.
 
-The features (:func:`candidate_features`) are cheap and reuse the assessments the executor has
-already made: the change of the analyzer's per-type probabilities, the target type's
-probability before and after, the default judge's score change, the NR quality before/after, the low-frequency
-fidelity, the step's task, the mean absolute change, the log ratio of Laplacian energy after
-to before, the blind noise sigma and blockiness before and after. The model was trained by
-``python -m restora.training.judge`` on outputs of restora's own experts on train/ images only
-(MODEL_CARD.md beside the weights).
+How the agent uses it (:class:`LearnedJudge`, a :class:`restora.agent.judge.DefaultJudge`):
+
+- a candidate's score is the state's score plus the predicted gain, so the executor keeps the
+  candidate (expert, blend, strength) with the largest predicted gain;
+- an **automatic** step is kept only when its best candidate helps with probability at least
+  :data:`CONFIDENCE` (calibrated on held-out rows, MODEL_CARD.md) and a gain above
+  ``improve_margin``; an **asked** step keeps its best candidate unless it is predicted to lose;
+- candidates are judged without a full analysis (the quality score and the change are enough),
+  so only the kept state is analysed again;
+- at the end (:meth:`LearnedJudge.improves`) the result of automatic steps is judged against
+  the photo received, as one step of the chain's tasks, and the photo is returned as it came
+  unless the result helps with the same confidence.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
-from collections.abc import Sequence
+import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
-from restora.agent.judge import (
-    Assessment,
-    DefaultJudge,
-    Verdict,
-    analysis_probabilities,
-    low_frequency_fidelity,
-    state_score,
-)
+from restora.agent.change import CHANGE_NAMES, change_features, noise_levels, view
+from restora.agent.judge import Assessment, DefaultJudge, Verdict
 from restora.paths import WEIGHTS_DIR
 from restora.vocabulary import DEGRADATION_TYPES, TASK_FOR_TYPE, TASKS
 
@@ -42,106 +46,49 @@ JUDGE_DIR = WEIGHTS_DIR / "judge"
 WEIGHTS_FILE = "judge.safetensors"
 CONFIG_FILE = "judge.json"
 
-FEATURE_NAMES: tuple[str, ...] = (
-    *(f"p_change_{t}" for t in DEGRADATION_TYPES),
-    "p_target_before",
-    "p_target_after",
+HELPS_DB = 0.1
+"""A candidate "helps" when it gains more than this many dB."""
+CONFIDENCE = 0.8
+"""The probability of helping an automatic step (and the end-of-run check) must reach."""
+
+INPUT_NAMES: tuple[str, ...] = (
+    *CHANGE_NAMES,
+    *(f"p_{t}" for t in DEGRADATION_TYPES),
     "quality_before",
-    "quality_after",
     "quality_change",
-    "fidelity",
     *(f"task_{t}" for t in TASKS),
-    "mean_abs_change",
-    "log_laplacian_ratio",
-    "noise_sigma_before",
-    "noise_sigma_after",
-    "blockiness_before",
-    "blockiness_after",
-    "default_score_change",
 )
-"""The model's inputs, in order (the config beside the weights repeats them; loading checks).
-The absolute per-type probabilities before and after were dropped: with them the model overfit
-(cross-validated Spearman 0.06 against 0.4 without, on 20 training items);
-``default_score_change`` is :class:`DefaultJudge`'s score change (shipped weights) / 10."""
-
-DEFAULT_WEIGHTS = DefaultJudge().weights
+"""The model's inputs, in order (the config beside the weights repeats them; loading checks)."""
 
 
-def image_statistics(image: np.ndarray) -> tuple[float, float, float]:
-    """(blind noise sigma in 8-bit units, blockiness, mean squared Laplacian of the luma)."""
-    from restora.quality.statistics import blockiness, estimate_noise_sigma, luma
-
-    grey = luma(image)
-    laplacian = cv2.Laplacian(grey, cv2.CV_32F)
-    energy = float(np.mean(laplacian * laplacian))
-    return float(estimate_noise_sigma(image)), float(blockiness(image)), energy
-
-
-def step_task(targets: Sequence[str]) -> str | None:
-    """The task a step's target types belong to (None when they name none)."""
-    for target in targets:
-        if target in TASK_FOR_TYPE:
-            return TASK_FOR_TYPE[target]
-    return None
-
-
-def candidate_features(
-    before_image: np.ndarray,
-    before: Assessment,
-    after_image: np.ndarray,
-    after: Assessment,
-    targets: Sequence[str],
-    fidelity: float | None = None,
-    before_statistics: tuple[float, float, float] | None = None,
+def judge_inputs(
+    change: np.ndarray,
+    scores: Mapping[str, float],
+    quality_before: float,
+    quality_after: float,
+    tasks: Sequence[str],
 ) -> np.ndarray:
-    """The :data:`FEATURE_NAMES` vector (float32) for one candidate of a step; ``after_image``
-    must have ``before_image``'s shape. ``fidelity`` and ``before_statistics``
-    (:func:`image_statistics` of the input) are computed when not given."""
-    if before_image.shape != after_image.shape:
-        raise ValueError(f"shapes differ: {before_image.shape} and {after_image.shape}")
-    p_before = analysis_probabilities(before.analysis)
-    p_after = analysis_probabilities(after.analysis)
-    pb = np.array([p_before[t] for t in DEGRADATION_TYPES], np.float64)
-    pa = np.array([p_after[t] for t in DEGRADATION_TYPES], np.float64)
-    target_before = max((p_before.get(t, 0.0) for t in targets), default=0.0)
-    target_after = max((p_after.get(t, 0.0) for t in targets), default=0.0)
-    if fidelity is None:
-        fidelity = low_frequency_fidelity(before_image, after_image)
-    task = step_task(targets)
-    one_hot = [1.0 if t == task else 0.0 for t in TASKS]
-    sigma_b, block_b, energy_b = before_statistics or image_statistics(before_image)
-    sigma_a, block_a, energy_a = image_statistics(after_image)
-    change = float(np.mean(np.abs(np.asarray(after_image, np.float32) - before_image)))
-    default_change = (
-        state_score(p_after, targets, after.quality, DEFAULT_WEIGHTS).score
-        - state_score(p_before, targets, before.quality, DEFAULT_WEIGHTS).score
+    """The :data:`INPUT_NAMES` vector: ``change`` (:func:`restora.agent.change.change_features`),
+    the input's analyzer probabilities ``scores`` and 0-100 quality, the candidate's quality,
+    the tasks of the step (several for a chain)."""
+    return np.concatenate(
+        [
+            np.asarray(change, np.float32),
+            np.array([float(scores.get(t, 0.0)) for t in DEGRADATION_TYPES], np.float32),
+            np.array(
+                [quality_before / 100.0, (quality_after - quality_before) / 100.0], np.float32
+            ),
+            np.array([1.0 if t in tasks else 0.0 for t in TASKS], np.float32),
+        ]
     )
-    values = [
-        *(pa - pb),
-        target_before,
-        target_after,
-        before.quality / 100.0,
-        after.quality / 100.0,
-        (after.quality - before.quality) / 100.0,
-        fidelity,
-        *one_hot,
-        change * 10.0,
-        float(np.log((energy_a + 1e-8) / (energy_b + 1e-8))),
-        sigma_b / 25.0,
-        sigma_a / 25.0,
-        block_b,
-        block_a,
-        default_change / 10.0,
-    ]
-    return np.asarray(values, dtype=np.float32)
 
 
 @dataclass(frozen=True)
 class JudgeModelConfig:
     """The MLP's shape and what it expects (saved as ``judge.json`` beside the weights)."""
 
-    features: tuple[str, ...] = FEATURE_NAMES
-    hidden: int = 32
+    features: tuple[str, ...] = INPUT_NAMES
+    hidden: int = 64
     gain_clip: float = 10.0
     """Training targets were clipped to +-``gain_clip`` dB; predictions are clipped the same."""
 
@@ -155,22 +102,35 @@ class JudgeModelConfig:
 
 @dataclass(frozen=True)
 class JudgeModel:
-    """``gain = w2 . relu(w1 . ((x - mean) / std) + b1) + b2``, in numpy (no torch at
-    inference). Tensors: ``mean``, ``std`` (F), ``w1`` (H, F), ``b1`` (H), ``w2`` (H), ``b2``
-    (1)."""
+    """An MLP in numpy (no torch at inference): standardise with ``mean``/``std``, then
+    ``w1``/``b1``, ``w2``/``b2``, ... with ReLU between; the last layer's two outputs are the
+    gain (dB) and the logit of "helps"."""
 
     config: JudgeModelConfig
     tensors: dict[str, np.ndarray]
 
-    def predict(self, features: np.ndarray) -> np.ndarray:
-        """Predicted dB gains for (N, F) features (or one (F,) vector: a (1,) array)."""
+    def _forward(self, features: np.ndarray) -> np.ndarray:
         x = np.atleast_2d(np.asarray(features, np.float64))
         t = self.tensors
         z = (x - t["mean"]) / t["std"]
-        hidden = np.maximum(z @ t["w1"].T.astype(np.float64) + t["b1"], 0.0)
-        gain = hidden @ t["w2"].astype(np.float64) + float(t["b2"][0])
+        layers = sum(1 for k in t if k.startswith("w"))
+        for n in range(1, layers + 1):
+            z = z @ np.asarray(t[f"w{n}"], np.float64).T + t[f"b{n}"]
+            if n < layers:
+                z = np.maximum(z, 0.0)
+        return np.asarray(z)
+
+    def predict_both(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(predicted dB gains, probabilities of helping) for (N, F) features."""
+        out = self._forward(features)
         clip = self.config.gain_clip
-        return np.asarray(np.clip(gain, -clip, clip))
+        gain = np.clip(out[:, 0], -clip, clip)
+        helps = 1.0 / (1.0 + np.exp(-np.clip(out[:, 1], -30, 30)))
+        return gain, helps
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        """Predicted dB gains for (N, F) features (or one (F,) vector: a (1,) array)."""
+        return self.predict_both(features)[0]
 
     def save(self, folder: str | Path, extra: dict[str, Any] | None = None) -> Path:
         """Write ``judge.safetensors`` and ``judge.json`` (config plus ``extra``) into
@@ -199,35 +159,60 @@ class JudgeModel:
         weights, config_file = path / WEIGHTS_FILE, path / CONFIG_FILE
         if not weights.is_file() or not config_file.is_file():
             raise NotAvailableError(
-                f"no learned judge in {path} (train one: python -m restora.training.judge)"
+                f"no fidelity judge in {path} (train one: python -m restora.training.judge)"
             )
         config = JudgeModelConfig.from_dict(json.loads(config_file.read_text()))
-        if config.features != FEATURE_NAMES:
-            raise ValueError(f"{config_file}: its features are not this version's FEATURE_NAMES")
+        if config.features != INPUT_NAMES:
+            raise ValueError(f"{config_file}: its inputs are not this version's INPUT_NAMES")
         tensors = {k: np.asarray(v, np.float64) for k, v in load_file(str(weights)).items()}
         return cls(config, tensors)
 
 
-def _image_key(image: np.ndarray) -> bytes:
+def shipped_judge_available() -> bool:
+    """Whether the shipped fidelity judge's weights are installed."""
+    return (JUDGE_DIR / WEIGHTS_FILE).is_file() and (JUDGE_DIR / CONFIG_FILE).is_file()
+
+
+def shipped_judge(
+    analyzer: Any = None, analyzer_weights: str | Path | None = None, device: str | None = None
+) -> DefaultJudge:
+    """The judge ``restora.restore`` uses when none is given: :class:`LearnedJudge` with the
+    shipped weights, or :class:`restora.agent.judge.DefaultJudge` where they are missing."""
+    kind = LearnedJudge if shipped_judge_available() else DefaultJudge
+    return kind(analyzer=analyzer, analyzer_weights=analyzer_weights, device=device)
+
+
+def _image_key(image: np.ndarray) -> tuple[int, tuple[int, ...], bytes]:
+    import hashlib
+
     sample = np.ascontiguousarray(image[::7, ::5])
-    return hashlib.blake2b(sample.tobytes(), digest_size=16).digest() + repr(image.shape).encode()
+    return id(image), image.shape, hashlib.blake2b(sample.tobytes(), digest_size=16).digest()
+
+
+def tasks_of(targets: Sequence[str]) -> tuple[str, ...]:
+    """The tasks ``targets`` (degradation types, or task names) belong to."""
+    tasks = [TASK_FOR_TYPE.get(t, t) for t in targets]
+    return tuple(dict.fromkeys(t for t in tasks if t in TASKS))
 
 
 @dataclass(frozen=True)
 class LearnedJudge(DefaultJudge):
-    """The default judge whose verdict is the state before plus the model's predicted dB gain
-    (module docstring). ``judge_weights``: a folder with ``judge.safetensors``/``judge.json``
-    (default the shipped ``restora/weights/judge``), loaded on first use; ``model`` injects
-    one."""
+    """The default judge whose verdict is the state before plus the model's predicted dB gain,
+    with the probability of helping as its confidence (module docstring). ``judge_weights``:
+    a folder with ``judge.safetensors``/``judge.json`` (default the shipped
+    ``restora/weights/judge``), loaded on first use; ``model`` injects one."""
 
-    improve_margin: float = 0.2
+    improve_margin: float = 0.1
+    final_margin: float = 0.1
     max_quality_drop: float = float("inf")
+    confidence: float = CONFIDENCE
+    judges_strength: bool = True
+    """The executor also tries other strengths of an expert (``AgentConfig.strength_factors``):
+    this judge predicts which is closest to the clean photo."""
     judge_weights: str | Path | None = None
     model: JudgeModel | None = field(default=None, repr=False, compare=False)
     _model_cache: list[JudgeModel] = field(default_factory=list, repr=False, compare=False)
-    _statistics: dict[bytes, tuple[float, float, float]] = field(
-        default_factory=dict, repr=False, compare=False
-    )
+    _noise: dict[Any, tuple[float, float]] = field(default_factory=dict, repr=False, compare=False)
 
     def get_model(self) -> JudgeModel:
         if self.model is not None:
@@ -236,36 +221,40 @@ class LearnedJudge(DefaultJudge):
             self._model_cache.append(JudgeModel.load(self.judge_weights or JUDGE_DIR))
         return self._model_cache[0]
 
-    def input_statistics(self, image: np.ndarray) -> tuple[float, float, float]:
-        """:func:`image_statistics` of a step's input, computed once for all its candidates."""
+    def input_noise(self, image: np.ndarray) -> tuple[float, float]:
+        """:func:`restora.agent.change.noise_levels` of a step's input, once for all its
+        candidates."""
         key = _image_key(image)
-        found = self._statistics.get(key)
+        found = self._noise.get(key)
         if found is None:
-            if len(self._statistics) > 16:
-                self._statistics.clear()
-            found = self._statistics[key] = image_statistics(image)
+            if len(self._noise) > 16:
+                self._noise.clear()
+            found = self._noise[key] = noise_levels(view(image))
         return found
 
-    def predicted_gain(
+    def assess_candidate(self, image: np.ndarray) -> Assessment:
+        """What a candidate needs: its quality only (no analysis: the analysis of the state it
+        came from stands in, marked ``partial``); the kept one is assessed in full."""
+        if not self._warm:
+            self.assess(np.full((16, 16, 3), 0.5, np.float32))
+        start = time.perf_counter()
+        quality = self.no_reference_quality(image)
+        return Assessment(_PARTIAL, quality, time.perf_counter() - start, partial=True)
+
+    def prediction(
         self,
         before_image: np.ndarray,
         before: Assessment,
         after_image: np.ndarray,
-        after: Assessment,
-        targets: Sequence[str],
-        fidelity: float | None = None,
-    ) -> float:
-        """The model's predicted true PSNR gain (dB) of ``after_image`` over ``before_image``."""
-        features = candidate_features(
-            before_image,
-            before,
-            after_image,
-            after,
-            targets,
-            fidelity,
-            self.input_statistics(before_image),
-        )
-        return float(self.get_model().predict(features)[0])
+        after_quality: float,
+        tasks: Sequence[str],
+    ) -> tuple[float, float]:
+        """(predicted dB gain, probability it exceeds :data:`HELPS_DB`) of ``after_image`` over
+        ``before_image``, as a step of ``tasks``."""
+        change = change_features(before_image, after_image, self.input_noise(before_image))
+        inputs = judge_inputs(change, before.probabilities, before.quality, after_quality, tasks)
+        gain, helps = self.get_model().predict_both(inputs)
+        return float(gain[0]), float(helps[0])
 
     def verdict(
         self,
@@ -275,20 +264,69 @@ class LearnedJudge(DefaultJudge):
         after: Assessment,
         targets: Sequence[str],
     ) -> Verdict:
-        if before_image.shape != after_image.shape:  # upscaling: no gain against the input
+        if before_image.shape != after_image.shape:  # upscaling: held to interpolation
             return super().verdict(before_image, before, after_image, after, targets)
         fidelity, accepted, note = self.guard(before_image, before, after_image, after)
-        gain = self.predicted_gain(before_image, before, after_image, after, targets, fidelity)
-        base = self.score(before, targets).score
-        parts = self.score(after, targets)
-        return Verdict(replace(parts, score=base + gain), fidelity, accepted, note)
+        gain, helps = self.prediction(
+            before_image, before, after_image, after.quality, tasks_of(targets)
+        )
+        parts = self.score(before, targets)
+        if not after.partial:
+            parts = self.score(after, targets)
+        score = replace(
+            parts, score=self.score(before, targets).score + gain, quality=after.quality
+        )
+        return Verdict(score, fidelity, accepted, note, confidence=helps)
+
+    def keeps(self, gain: float, asked: bool, confidence: float | None = None) -> bool:
+        if asked:
+            return gain >= 0.0
+        sure = confidence is None or confidence >= self.confidence
+        return sure and gain > self.improve_margin
+
+    def improves(
+        self,
+        received: np.ndarray,
+        before: Assessment,
+        result: np.ndarray,
+        after: Assessment,
+        targets: Sequence[str],
+        tasks: Sequence[str] = (),
+    ) -> tuple[bool, str]:
+        """Do no harm: the result of the automatic steps, judged as one step of their ``tasks``
+        against the photo received, must help with probability :attr:`confidence`."""
+        if result.shape != received.shape:
+            return True, ""
+        gain, helps = self.prediction(
+            received, before, result, after.quality, tuple(tasks) or tasks_of(targets)
+        )
+        if helps < self.confidence or gain <= self.final_margin:
+            return False, (
+                f"the judge predicts {gain:+.1f} dB against the photo received, "
+                f"{helps:.0%} sure it helps (needs {self.confidence:.0%})"
+            )
+        return True, ""
+
+
+def _partial_analysis() -> Any:
+    from restora.types import Analysis, QualityScore
+
+    return Analysis((), "not analysed: judged on its quality score", QualityScore(0.0, "bad"), {})
+
+
+_PARTIAL = _partial_analysis()
 
 
 __all__ = [
-    "FEATURE_NAMES",
+    "CONFIDENCE",
+    "HELPS_DB",
+    "INPUT_NAMES",
+    "JUDGE_DIR",
     "JudgeModel",
     "JudgeModelConfig",
     "LearnedJudge",
-    "candidate_features",
-    "image_statistics",
+    "judge_inputs",
+    "shipped_judge",
+    "shipped_judge_available",
+    "tasks_of",
 ]

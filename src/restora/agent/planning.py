@@ -75,6 +75,9 @@ class AgentConfig:
     small_side: int = 256
     small_scale: int = 2
     blend_fractions: tuple[float, ...] = (0.5,)
+    strength_factors: tuple[float, ...] = (0.6, 1.5)
+    """An expert that takes ``strength`` is also tried at these multiples of it when the judge
+    can tell which is closest to the clean photo (``judges_strength``, the fidelity judge)."""
     resolved_below: float = 0.2
     rollback: bool = True
     reanalyse: bool = True

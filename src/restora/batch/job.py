@@ -265,11 +265,11 @@ class FileRestorer:
             import torch
 
             torch.set_num_threads(config.threads)
-        from restora.agent.judge import DefaultJudge
+        from restora.agent.learned_judge import shipped_judge
 
         self.request = config.request()
         # one judge (and so one loaded analyzer) for every file of this process
-        self.judge = DefaultJudge(analyzer_weights=config.weights, device=config.device)
+        self.judge = shipped_judge(None, config.weights, config.device)
 
     def restore(self, image: Any) -> tuple[Any, dict[str, Any]]:
         """The restored :class:`restora.Image` and the row fields this run fills in."""

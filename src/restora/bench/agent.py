@@ -33,6 +33,7 @@ import numpy as np
 
 from restora.agent.candidates import candidates_for
 from restora.agent.judge import DefaultJudge
+from restora.agent.learned_judge import shipped_judge
 from restora.agent.planning import AgentConfig, order_tasks
 from restora.agent.trace import StepRecord
 from restora.vocabulary import TASK_FOR_TYPE, TASKS
@@ -264,7 +265,7 @@ def run(
     from restora.quality import ssim
 
     config = replace(config or AgentConfig(), small_side=0)
-    judge = judge or DefaultJudge()
+    judge = judge or shipped_judge()
     analyzer = CachedAnalyzer(judge.get_analyzer())
     judge = replace(judge, analyzer=analyzer)
     results: dict[str, Any] = {"config": config.__dict__, "sets": {}}

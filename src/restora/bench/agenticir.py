@@ -138,6 +138,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from restora.agent.judge import DefaultJudge
+from restora.agent.learned_judge import shipped_judge
 from restora.agent.planning import AgentConfig, order_tasks
 from restora.bench.agent import (
     CachedAnalyzer,
@@ -452,7 +453,7 @@ def run(
 
         raise UnknownNameError("AgenticIR group", unknown[0], list(GROUPS))
     base_config = config or AgentConfig()
-    judge = judge or DefaultJudge()
+    judge = judge or shipped_judge()
     analyzer = CachedAnalyzer(judge.get_analyzer())
     judge = replace(judge, analyzer=analyzer)
     cleans = clean_images(source, images, size)

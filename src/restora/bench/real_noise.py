@@ -28,12 +28,10 @@ BENCHMARKS.md (unless ``--quick``).
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 import time
-import zlib
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,11 +39,15 @@ from typing import Any
 import numpy as np
 
 from restora.bench import BenchmarkOutcome, command_line, default_command, run_named
+from restora.training.splits import (
+    CLEAN_DIR,
+    HELD_OUT_PERCENT,
+    NOISY_DIR,
+    is_held_out,  # noqa: F401 (re-exported: the split is documented here)
+    scene_of,
+    split_by_scene,
+)
 
-HELD_OUT_PERCENT = 30
-"""A scene is held out when ``zlib.crc32(scene) % 100`` is below this."""
-NOISY_DIR = Path("real_train") / "noise"
-CLEAN_DIR = Path("real_train") / "noise_gt"
 RNI15_DIR = Path("test") / "RNI15"
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff")
 CBM3D_SIGMA_FACTOR = 2.0
@@ -56,30 +58,6 @@ ANCHOR = "nafnet_denoise"
 """The speed of every row is also quoted as a multiple of this expert's, in the same run."""
 FULL = {"photos": 20, "maxim_photos": 5, "rni_photos": 5, "crop": 256}
 QUICK = {"photos": 3, "maxim_photos": 1, "rni_photos": 2, "crop": 128}
-
-_SCENE = re.compile(r"_([A-Za-z]+)_+\d+_real$")
-
-
-def scene_of(name: str) -> str:
-    """The scene word of a PolyU file name (``..._chair_5_real.jpg`` -> ``chair``); names not
-    in that form are their own scene (their stem)."""
-    stem = Path(name).stem
-    match = _SCENE.search(stem)
-    return match.group(1).lower() if match else stem
-
-
-def is_held_out(scene: str) -> bool:
-    """Whether ``scene`` is one of the evaluation scenes (never trained on)."""
-    return zlib.crc32(scene.encode("utf-8")) % 100 < HELD_OUT_PERCENT
-
-
-def split_by_scene(names: Iterable[str]) -> tuple[list[str], list[str]]:
-    """(training names, held-out names), each sorted: whole scenes go to one side."""
-    train: list[str] = []
-    held: list[str] = []
-    for name in sorted(names):
-        (held if is_held_out(scene_of(name)) else train).append(name)
-    return train, held
 
 
 def pick_evenly(names: Sequence[str], limit: int) -> list[str]:

@@ -1,24 +1,36 @@
-"""Train the learned restoration judge (``restora.agent.learned_judge``).
+"""Train the fidelity judge (``restora.agent.learned_judge``): a model that predicts how many dB
+a candidate output gains over the step's input against the unseen clean photo.
 
-    python -m restora.training.judge --collect 48 --out runs/judge   # rows.json (reused)
-    python -m restora.training.judge --fit --out runs/judge          # weights + metrics
+    python -m restora.training.judge --collect 400 --out runs/judge [--shard 0/2]
+    python -m restora.training.judge --fit --out runs/judge [--install]
 
-**Data.** Mixed-degradation items (1-3 types, hard stage, ``realism=0.5`` so camera-realistic
-damage is in; seeded) made from ``train/BSDS500`` images of the CBSD432 list (never CBSD68 or
-any test set). The agent runs on each without rollback, with up to three candidates per step;
-every candidate output the executor judges (full strength and the 0.5 blend) is one row, plus an
-over-strength run (``strength`` x 1.5) of each candidate expert that takes one. A row holds the
-:data:`restora.agent.learned_judge.FEATURE_NAMES` vector and the target: the candidate's true
-PSNR gain over the step's input against the clean image. Rows are written after every item to
-``<out>/rows.json``, so an interrupted or repeated ``--collect`` reuses what is there.
+**Data** (``--collect``; seeded, one JSON per item under ``<out>/items``, so an interrupted or
+repeated run, or several shards, reuse what is there). Each item is a 256 x 256 crop:
 
-**Model.** An MLP (one hidden ReLU layer) on standardised features, trained full-batch with
-Adam on a pairwise logistic ranking loss among candidates of the same step (pairs more than
-0.25 dB apart) plus a Huber regression term on the gain (clipped to +-10 dB). ``--fit`` first
-reports, from 5-fold cross-validation by item, Spearman correlation, pairwise ranking accuracy and the
-dB per step its decisions would give against the default judge and the oracle, then refits on
-every row and writes ``judge.safetensors``/``judge.json`` (``--weights``, default
-``<out>/weights``; copy to ``src/restora/weights/judge`` to ship).
+- one in five: a real PolyU noisy photo of a **training** scene
+  (:func:`restora.training.splits.split_by_scene`; the held-out scenes are never read) with its
+  mean-of-500-shots ground truth;
+- one in ten: a clean ``train/BSDS500`` crop (CBSD432 list only), one in twenty after a fine
+  JPEG (q 85-95, a camera-finished clean photo);
+- the rest: the same crops degraded by :func:`restora.degradations.synthesize`, one type or two
+  to three, easy to hard, camera-realistic variants half of the time (realism 0.5).
+
+On each item the candidates the agent could try run: the first three experts of the tasks of
+the true degradations **and of two wrong tasks** (brightening a normal photo, deblurring a noisy
+one, dehazing a flat one), each at full strength, blended at 0.5, and at 0.6 and 1.4 times its
+strength when it takes one (FFDNet also 2.0). For mixed items a second step runs on the best
+first step's output, and the chain of first candidates is one more row against the received
+photo (the end-of-run check). A row is the :data:`restora.agent.change.CHANGE_NAMES` vector of
+(input, candidate), the input's analysis probabilities and quality, the candidate's quality, the
+task and the true PSNR gain.
+
+**Model** (``--fit``): :func:`restora.agent.learned_judge.judge_inputs` -> an MLP with two
+outputs, the gain in dB (Huber, clipped to +-10 dB, plus a pairwise ranking term among the
+candidates of one step) and the probability that the gain exceeds
+:data:`restora.agent.learned_judge.HELPS_DB` (logistic). Five-fold cross-validation by item reports
+Kendall tau against the true gain, pairwise accuracy, the calibration of the probability and the
+dB per step its decisions give; then it refits on every row and writes the weights, the config
+and ``MODEL_CARD.md`` (``--install`` copies them to ``src/restora/weights/judge``).
 """
 
 from __future__ import annotations
@@ -27,55 +39,23 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from restora.agent.judge import Assessment, DefaultJudge, Verdict
-from restora.agent.learned_judge import (
-    FEATURE_NAMES,
-    JudgeModel,
-    JudgeModelConfig,
-    candidate_features,
-    image_statistics,
-)
-from restora.agent.planning import AgentConfig
-from restora.agent.trace import StepRecord
+from restora.vocabulary import DEGRADATION_TYPES, TASK_FOR_TYPE, TASKS
 
-OVER_STRENGTH = 1.5
-FOLDS = 5
-
-
-def training_items(
-    data: Path | None, count: int, seed: int = 2024, realism: float = 0.5
-) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    """(name, degraded, clean) items from the CBSD432 training list, seeded."""
-    from restora.degradations import synthesize
-    from restora.training.data import cached_image, list_training_images
-    from restora.vocabulary import DEGRADATION_TYPES
-
-    files = list_training_images(data, sets=("CBSD432",))
-    # a permutation's prefix: collecting more items later keeps (and reuses) the first ones
-    chosen = np.random.default_rng(seed).permutation(len(files))[:count]
-    items = []
-    for n, index in enumerate(chosen):
-        clean = _rgb(cached_image(files[int(index)]))
-        other = _rgb(cached_image(files[int(chosen[(n + 1) % len(chosen)])]))
-        degraded, _ = synthesize(
-            clean,
-            "mixed",
-            seed=seed + n,
-            stage="hard",
-            num_types=(1, 3),
-            pool=DEGRADATION_TYPES,
-            second_order=False,
-            reflection_pool=[other],
-            realism=realism,
-        )
-        items.append((files[int(index)].stem, np.clip(degraded, 0, 1).astype(np.float32), clean))
-    return items
+CROP = 256
+CANDIDATES_PER_TASK = 3
+WRONG_TASKS = 2
+STRENGTHS = (0.6, 1.4)
+EXTRA_STRENGTH = {"ffdnet": (2.0,)}
+BLEND = 0.5
+JUDGED_TASKS = tuple(t for t in TASKS if t != "upscale")
+"""An upscale changes the size: the judge holds it to interpolation, not to a PSNR gain."""
+SYNTHESIS_TYPES = tuple(t for t in DEGRADATION_TYPES if t != "low_resolution")
 
 
 def _rgb(pixels: np.ndarray) -> np.ndarray:
@@ -83,136 +63,273 @@ def _rgb(pixels: np.ndarray) -> np.ndarray:
     return np.repeat(unit[..., None], 3, axis=2) if unit.ndim == 2 else unit
 
 
+PSNR_CAP = 60.0
+"""PSNR of an output equal to the clean photo (infinite) counts as this, so that a step on a
+clean item has a finite (negative) gain."""
+
+
 def _psnr(image: np.ndarray, target: np.ndarray) -> float:
     from restora.quality import psnr
 
-    return float(psnr(np.clip(image, 0, 1), target))
+    return min(PSNR_CAP, float(psnr(np.clip(image, 0, 1), target)))
+
+
+def _crop(image: np.ndarray, rng: np.random.Generator, side: int = CROP) -> np.ndarray:
+    height, width = image.shape[:2]
+    top = int(rng.integers(0, max(1, height - side + 1)))
+    left = int(rng.integers(0, max(1, width - side + 1)))
+    return np.ascontiguousarray(image[top : top + side, left : left + side])
 
 
 @dataclass(frozen=True)
-class RecordingJudge(DefaultJudge):
-    """The default judge that also writes a row for every candidate it is asked about."""
+class Item:
+    key: str
+    kind: str
+    degraded: np.ndarray
+    clean: np.ndarray
+    types: tuple[str, ...]
 
-    clean: list[np.ndarray] = field(default_factory=list, repr=False, compare=False)
-    rows: list[dict[str, Any]] = field(default_factory=list, repr=False, compare=False)
-    inputs: dict[int, tuple[Assessment, tuple[float, float, float]]] = field(
-        default_factory=dict, repr=False, compare=False
+
+def polyu_training_pairs(data: Path | None) -> list[tuple[Path, Path]]:
+    """(noisy, clean) PolyU files of the training scenes only."""
+    from restora.paths import data_dir
+    from restora.training.splits import CLEAN_DIR, NOISY_DIR, split_by_scene
+
+    root = data_dir(data)
+    noisy = root / NOISY_DIR
+    if not noisy.is_dir():
+        return []
+    names = [p.name for p in noisy.iterdir() if p.is_file()]
+    train, _ = split_by_scene(names)
+    pairs = []
+    for name in train:
+        clean = root / CLEAN_DIR / name
+        if clean.is_file():
+            pairs.append((noisy / name, clean))
+    return pairs
+
+
+def make_item(n: int, data: Path | None, seed: int) -> Item:
+    """Item ``n`` of the seeded sequence (module docstring)."""
+    from restora.degradations import synthesize
+    from restora.io import load
+    from restora.training.data import cached_image, list_training_images
+
+    rng = np.random.default_rng([seed, n])
+    slot = n % 20
+    pairs = polyu_training_pairs(data) if slot < 4 else []
+    if pairs:
+        noisy_file, clean_file = pairs[int(rng.integers(len(pairs)))]
+        noisy, clean = load(noisy_file).rgb, load(clean_file).rgb
+        state = np.random.default_rng([seed, n, 1])
+        top = int(state.integers(0, max(1, noisy.shape[0] - CROP + 1)))
+        left = int(state.integers(0, max(1, noisy.shape[1] - CROP + 1)))
+        window = np.s_[top : top + CROP, left : left + CROP]
+        return Item(
+            f"{n:04d}_polyu_{noisy_file.stem}",
+            "real_noise",
+            np.ascontiguousarray(noisy[window]),
+            np.ascontiguousarray(clean[window]),
+            ("noise",),
+        )
+    files = list_training_images(data, sets=("CBSD432",))
+    source = files[int(rng.integers(len(files)))]
+    clean = _crop(_rgb(cached_image(source)), rng)
+    key = f"{n:04d}_{source.stem}"
+    if slot in (4, 5):
+        return Item(key + "_clean", "clean", clean, clean, ())
+    if slot == 6:
+        import cv2
+
+        quality = int(rng.integers(85, 96))
+        ok, encoded = cv2.imencode(
+            ".jpg", (clean[..., ::-1] * 255).round().astype(np.uint8),
+            [cv2.IMWRITE_JPEG_QUALITY, quality],
+        )  # fmt: skip
+        assert ok
+        decoded = cv2.imdecode(encoded, cv2.IMREAD_COLOR)
+        assert decoded is not None
+        finished = _rgb(decoded[..., ::-1])
+        return Item(key + f"_q{quality}", "finished", finished, finished, ())
+    other = _crop(_rgb(cached_image(files[int(rng.integers(len(files)))])), rng)
+    single = slot < 14
+    types: Any = SYNTHESIS_TYPES[int(rng.integers(len(SYNTHESIS_TYPES)))] if single else "mixed"
+    degraded, record = synthesize(
+        clean,
+        types,
+        rng=rng,
+        stage=str(rng.choice(["easy", "medium", "hard"])),
+        num_types=None if single else (2, 3),
+        pool=SYNTHESIS_TYPES,
+        second_order=False,
+        reflection_pool=[other],
+        realism=0.5,
     )
-    _cached: dict[bytes, Any] = field(default_factory=dict, repr=False, compare=False)
-
-    def analysis(self, image: np.ndarray) -> Any:
-        import hashlib
-
-        key = hashlib.blake2b(np.ascontiguousarray(image).tobytes(), digest_size=16).digest()
-        if key not in self._cached:
-            if len(self._cached) > 64:
-                self._cached.clear()
-            self._cached[key] = super().analysis(image)
-        return self._cached[key]
-
-    def verdict(
-        self,
-        before_image: np.ndarray,
-        before: Assessment,
-        after_image: np.ndarray,
-        after: Assessment,
-        targets: Any,
-        variant: str = "executor",
-    ) -> Verdict:
-        found = super().verdict(before_image, before, after_image, after, targets)
-        if before_image.shape != after_image.shape or not self.clean:
-            return found
-        step = id(before_image)
-        if step not in self.inputs:
-            self.inputs[step] = (before, image_statistics(before_image))
-        statistics = self.inputs[step][1]
-        features = candidate_features(
-            before_image, before, after_image, after, targets, found.fidelity, statistics
-        )
-        clean = self.clean[-1]
-        self.rows.append(
-            {
-                "step": step,
-                "variant": variant,
-                "targets": list(targets),
-                "features": [round(float(v), 6) for v in features],
-                "gain": _psnr(after_image, clean) - _psnr(before_image, clean),
-                "default_gain": found.score.score - self.score(before, targets).score,
-                "default_accepted": found.accepted,
-                "quality_drop": before.quality - after.quality,
-                "fidelity": found.fidelity,
-            }
-        )
-        return found
+    found = record.types
+    return Item(
+        key + "_" + "+".join(found or ("mixed",)),
+        "single" if single else "mixed",
+        np.clip(degraded, 0, 1).astype(np.float32),
+        clean,
+        found,
+    )
 
 
-def collect_item(
-    degraded: np.ndarray, clean: np.ndarray, judge: RecordingJudge, config: AgentConfig
-) -> list[dict[str, Any]]:
-    """Rows for one item: every judged candidate of every step of the agent without rollback,
-    and an over-strength run of each candidate that takes ``strength``."""
-    from restora.agent.api import restore
-    from restora.experts import get_expert
+def _tasks(item: Item, rng: np.random.Generator) -> tuple[list[str], list[str]]:
+    true = [TASK_FOR_TYPE[t] for t in item.types if TASK_FOR_TYPE.get(t) in JUDGED_TASKS]
+    true = list(dict.fromkeys(true))
+    others = [t for t in JUDGED_TASKS if t not in true]
+    count = WRONG_TASKS + (1 if not true else 0)
+    wrong = [str(t) for t in rng.choice(others, size=min(count, len(others)), replace=False)]
+    return true, wrong
 
-    judge.clean[:] = [clean]
-    judge.rows.clear()
-    judge.inputs.clear()
-    keep_alive: list[np.ndarray] = []  # ids of step inputs must stay unique within the item
 
-    def observe(record: StepRecord, before: np.ndarray, _: np.ndarray | None) -> None:
-        keep_alive.append(before)
-        known = judge.inputs.get(id(before))
-        if known is None:
-            return
-        for attempt in record.attempts:
-            if attempt.score is None or attempt.blend != 1.0:
-                continue
-            expert = get_expert(attempt.expert)
-            if "strength" not in expert.params:
-                continue
-            params = dict(attempt.params)
-            params["strength"] = float(params.get("strength", 1.0)) * OVER_STRENGTH
+def _variants(candidate: Any, state: np.ndarray, analysis: Any) -> list[tuple[str, np.ndarray]]:
+    from restora.agent.execution import run_expert
+
+    params = candidate.call_params(state, "normal", None, analysis)
+    output = run_expert(candidate.expert, state, None, params)
+    out = [("full", output), ("blend", state + np.float32(BLEND) * (output - state))]
+    if "strength" in candidate.expert.params:
+        base = float(params.get("strength", 1.0))
+        for factor in (*STRENGTHS, *EXTRA_STRENGTH.get(candidate.name, ())):
+            stronger = run_expert(
+                candidate.expert, state, None, {**params, "strength": base * factor}
+            )
+            out.append((f"strength{factor:g}", stronger))
+    return out
+
+
+def collect_item(item: Item, analyzer: Any, seed: int) -> dict[str, Any]:
+    """Every row of one item (module docstring)."""
+    from restora.agent.candidates import candidates_for
+    from restora.agent.change import change_features, noise_levels, view
+    from restora.quality.levels import nr_score
+    from restora.vocabulary import TYPES_FOR_TASK
+
+    rng = np.random.default_rng([seed, 7, int(item.key[:4])])
+    rows: list[dict[str, Any]] = []
+    steps: list[dict[str, Any]] = []
+
+    def state_record(image: np.ndarray) -> dict[str, Any]:
+        analysis = analyzer.analysis(image)
+        return {
+            "analysis": analysis,
+            "scores": {t: float(analysis.scores.get(t, 0.0)) for t in DEGRADATION_TYPES},
+            "quality": float(analysis.quality.score),
+            "noise": noise_levels(view(image)),
+            "psnr": _psnr(image, item.clean),
+        }
+
+    def judge_task(
+        state: np.ndarray, record: dict[str, Any], task: str, step: int, true: bool
+    ) -> list[tuple[float, np.ndarray, str]]:
+        outputs = []
+        targets = tuple(t for t in TYPES_FOR_TASK[task] if t in DEGRADATION_TYPES)
+        chosen = [
+            c for c in candidates_for(task, targets, max_seconds_per_mp=20.0)
+            if not c.name.startswith("maxim")
+        ][:CANDIDATES_PER_TASK]  # fmt: skip
+        for candidate in chosen:
             try:
-                output = expert(before, **params)
-            except Exception:  # a failing variant is just not a row
+                variants = _variants(candidate, state, record["analysis"])
+            except Exception as exc:  # an expert that cannot run here gives no row
+                print(f"  {candidate.name}: {exc}", flush=True)
                 continue
-            judge.verdict(before, known[0], output, judge.assess(output), record.targets, "strong")
+            for variant, output in variants:
+                output = np.clip(output, 0.0, 1.0).astype(np.float32)
+                gain = _psnr(output, item.clean) - record["psnr"]
+                rows.append(
+                    {
+                        "step": step,
+                        "task": task,
+                        "tasks": [task],
+                        "true_task": true,
+                        "expert": candidate.name,
+                        "variant": variant,
+                        "change": [round(float(v), 5) for v in
+                                   change_features(state, output, record["noise"])],
+                        "quality_after": round(nr_score(output, "quality"), 4),
+                        "gain": round(gain, 4),
+                    }
+                )  # fmt: skip
+                outputs.append((gain, output, candidate.name))
+        return outputs
 
-    restore(degraded, judge=judge, config=config, observe=observe)
-    rows = list(judge.rows)
-    steps = {step: n for n, step in enumerate(dict.fromkeys(r["step"] for r in rows))}
-    for row in rows:
-        row["step"] = steps[row["step"]]
-    return rows
+    start = time.perf_counter()
+    first = state_record(item.degraded)
+    steps.append({k: v for k, v in first.items() if k != "analysis"})
+    true, wrong = _tasks(item, rng)
+    firsts: dict[str, list[tuple[float, np.ndarray, str]]] = {}
+    for task in [*true, *wrong]:
+        firsts[task] = judge_task(item.degraded, first, task, 0, task in true)
+    if len(true) >= 2:
+        from restora.agent.planning import TASK_ORDER
+
+        ordered = sorted(true, key=TASK_ORDER.index)
+        results = firsts[ordered[0]]
+        if results:
+            best = max(results, key=lambda r: r[0])[1]
+            second = state_record(best)
+            steps.append({k: v for k, v in second.items() if k != "analysis"})
+            later = judge_task(best, second, ordered[1], 1, True)
+            if later and firsts[ordered[0]]:
+                # the end-of-run check: received photo -> a chain (first candidates)
+                chain = later[0][1]
+                rows.append(
+                    {
+                        "step": 0,
+                        "task": ordered[0],
+                        "tasks": ordered[:2],
+                        "true_task": True,
+                        "expert": f"{results[0][2]}+{later[0][2]}",
+                        "variant": "chain",
+                        "change": [round(float(v), 5) for v in
+                                   change_features(item.degraded, chain, first["noise"])],
+                        "quality_after": round(nr_score(chain, "quality"), 4),
+                        "gain": round(_psnr(chain, item.clean) - first["psnr"], 4),
+                    }
+                )  # fmt: skip
+    return {
+        "key": item.key,
+        "kind": item.kind,
+        "types": list(item.types),
+        "steps": steps,
+        "rows": rows,
+        "seconds": round(time.perf_counter() - start, 1),
+    }
 
 
 def collect(
-    data: Path | None, count: int, out: Path, seed: int = 2024, log: Any = print
-) -> dict[str, Any]:
-    """Collect rows for ``count`` items into ``out/rows.json`` (items already there are
-    reused)."""
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "rows.json"
-    store: dict[str, Any] = (
-        json.loads(path.read_text()) if path.is_file() else {"seed": seed, "items": {}}
-    )
-    if store.get("features") not in (None, list(FEATURE_NAMES)):
-        raise ValueError(f"{path} was collected with other features; move it away")
-    store["features"] = list(FEATURE_NAMES)
-    config = AgentConfig(rollback=False, small_side=0, max_candidates=3, time_budget_s=120.0)
-    judge = RecordingJudge()
-    for n, (name, degraded, clean) in enumerate(training_items(data, count, store["seed"])):
-        key = f"{n:03d}_{name}"
-        if key in store["items"]:
+    data: Path | None, count: int, out: Path, seed: int = 2024, shard: tuple[int, int] = (0, 1)
+) -> None:
+    """Items ``shard[0]``, ``shard[0] + shard[1]``, ... below ``count`` into ``out/items``."""
+    import torch
+
+    from restora.agent.change import CHANGE_NAMES
+    from restora.perception import get_analyzer
+
+    torch.set_num_threads(1)
+    folder = out / "items"
+    folder.mkdir(parents=True, exist_ok=True)
+    meta = out / "collect.json"
+    if not meta.is_file():
+        meta.write_text(json.dumps({"seed": seed, "change": list(CHANGE_NAMES)}, indent=2))
+    recorded = json.loads(meta.read_text())
+    if recorded["change"] != list(CHANGE_NAMES) or recorded["seed"] != seed:
+        raise SystemExit(f"{meta}: collected with other features or seed; use another --out")
+    analyzer = get_analyzer()
+    index, step = shard
+    for n in range(index, count, step):
+        if list(folder.glob(f"{n:04d}_*.json")):
             continue
-        start = time.perf_counter()
-        rows = collect_item(degraded, clean, judge, config)
-        store["items"][key] = {"rows": rows, "input_psnr": _psnr(degraded, clean)}
-        path.write_text(json.dumps(store))
-        log(f"{key}: {len(rows)} rows, {time.perf_counter() - start:.1f} s")
-    total = sum(len(item["rows"]) for item in store["items"].values())
-    log(f"{len(store['items'])} items, {total} rows in {path}")
-    return store
+        item = make_item(n, data, seed)
+        result = collect_item(item, analyzer, seed)
+        path = folder / f"{item.key}.json"
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(result))
+        temporary.replace(path)
+        print(f"{item.key}: {len(result['rows'])} rows, {result['seconds']} s", flush=True)
 
 
 # ------------------------------------------------------------------ fitting
@@ -220,12 +337,12 @@ def collect(
 
 @dataclass(frozen=True)
 class FitConfig:
-    # chosen by 5-fold cross-validation on the first 38 items (small: strong decay, 500 steps)
-    hidden: int = 16
-    steps: int = 500
+    hidden: int = 64
+    steps: int = 1500
     learning_rate: float = 3e-3
-    weight_decay: float = 3.0
-    regression_weight: float = 1.0
+    weight_decay: float = 1e-2
+    ranking_weight: float = 0.5
+    helps_weight: float = 1.0
     pair_gap_db: float = 0.25
     gain_clip: float = 10.0
     seed: int = 0
@@ -233,197 +350,233 @@ class FitConfig:
 
 @dataclass
 class Table:
-    """Rows as arrays: features (N, F), gains (N,), group (step) ids, variants, default-judge
-    answers."""
+    """Rows as arrays: model inputs (N, F), true gains, step groups, items, variants."""
 
-    features: np.ndarray
+    inputs: np.ndarray
     gains: np.ndarray
     groups: np.ndarray
     items: np.ndarray
+    kinds: list[str]
     variants: list[str]
-    default_gain: np.ndarray
-    default_accepted: np.ndarray
-    fidelity: np.ndarray
+    true_task: np.ndarray
 
     def subset(self, mask: np.ndarray) -> Table:
+        pick = np.flatnonzero(mask)
         return Table(
-            self.features[mask],
-            self.gains[mask],
-            self.groups[mask],
-            self.items[mask],
-            [v for v, m in zip(self.variants, mask, strict=True) if m],
-            self.default_gain[mask],
-            self.default_accepted[mask],
-            self.fidelity[mask],
+            self.inputs[pick],
+            self.gains[pick],
+            self.groups[pick],
+            self.items[pick],
+            [self.kinds[i] for i in pick],
+            [self.variants[i] for i in pick],
+            self.true_task[pick],
         )
 
 
-def table(store: dict[str, Any]) -> Table:
-    features, gains, groups, items, variants = [], [], [], [], []
-    default_gain, default_accepted, fidelity = [], [], []
-    group = 0
-    collected = list(store.get("features", FEATURE_NAMES))
-    for item_index, key in enumerate(sorted(store["items"])):
-        steps: dict[int, int] = {}
-        for row in store["items"][key]["rows"]:
-            if row["step"] not in steps:
-                steps[row["step"]] = group
-                group += 1
-            named = dict(zip(collected, row["features"], strict=True))
-            # rows collected before the feature existed: the recorded default-judge change
-            named.setdefault("default_score_change", row["default_gain"] / 10.0)
-            features.append([named[name] for name in FEATURE_NAMES])
+def load_table(out: Path) -> Table:
+    from restora.agent.learned_judge import judge_inputs
+
+    inputs, gains, groups, items, kinds, variants, true_task = [], [], [], [], [], [], []
+    group_ids: dict[tuple[int, int, str], int] = {}
+    for item_index, path in enumerate(sorted((out / "items").glob("*.json"))):
+        record = json.loads(path.read_text())
+        for row in record["rows"]:
+            state = record["steps"][row["step"]]
+            key = (item_index, row["step"], row["task"] if row["variant"] != "chain" else "chain")
+            groups.append(group_ids.setdefault(key, len(group_ids)))
+            inputs.append(
+                judge_inputs(
+                    np.asarray(row["change"], np.float32),
+                    state["scores"],
+                    state["quality"],
+                    row["quality_after"],
+                    row["tasks"],
+                )
+            )
             gains.append(row["gain"])
-            groups.append(steps[row["step"]])
             items.append(item_index)
+            kinds.append(record["kind"])
             variants.append(row["variant"])
-            default_gain.append(row["default_gain"])
-            default_accepted.append(row["default_accepted"])
-            fidelity.append(row["fidelity"])
+            true_task.append(bool(row["true_task"]))
     return Table(
-        np.asarray(features, np.float64).reshape(-1, len(FEATURE_NAMES)),
+        np.asarray(inputs, np.float64),
         np.asarray(gains, np.float64),
         np.asarray(groups, np.int64),
         np.asarray(items, np.int64),
+        kinds,
         variants,
-        np.asarray(default_gain, np.float64),
-        np.asarray(default_accepted, bool),
-        np.asarray(fidelity, np.float64),
+        np.asarray(true_task, bool),
     )
 
 
 def _pairs(data: Table, gap: float) -> tuple[np.ndarray, np.ndarray]:
     better, worse = [], []
-    for group in np.unique(data.groups):
-        members = np.flatnonzero(data.groups == group)
-        for i in members:
-            for j in members:
-                if data.gains[i] - data.gains[j] > gap:
-                    better.append(i)
-                    worse.append(j)
-    return np.asarray(better, np.int64), np.asarray(worse, np.int64)
+    order = np.argsort(data.groups, kind="stable")
+    bounds = np.flatnonzero(np.diff(data.groups[order])) + 1
+    for members in np.split(order, bounds):
+        gains = data.gains[members]
+        difference = gains[:, None] - gains[None, :]
+        i, j = np.nonzero(difference > gap)
+        better.append(members[i])
+        worse.append(members[j])
+    if not better:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    return np.concatenate(better), np.concatenate(worse)
 
 
-def fit(data: Table, config: FitConfig | None = None) -> JudgeModel:
-    """Train the MLP (module docstring) on ``data``; seeded."""
+def fit(data: Table, config: FitConfig | None = None) -> Any:
+    """Train the two-output MLP (module docstring) on ``data``; seeded."""
     import torch
+
+    from restora.agent.learned_judge import HELPS_DB, JudgeModel, JudgeModelConfig
 
     config = config or FitConfig()
     torch.manual_seed(config.seed)
-    mean = data.features.mean(axis=0)
-    std = data.features.std(axis=0)
+    mean = data.inputs.mean(axis=0)
+    std = data.inputs.std(axis=0)
     std = np.where(std < 1e-6, 1.0, std)
-    x = torch.tensor((data.features - mean) / std, dtype=torch.float32)
-    y = torch.tensor(np.clip(data.gains, -config.gain_clip, config.gain_clip), dtype=torch.float32)
+    x = torch.tensor((data.inputs - mean) / std, dtype=torch.float32)
+    gains = np.clip(data.gains, -config.gain_clip, config.gain_clip)
+    y = torch.tensor(gains, dtype=torch.float32)
+    helps = torch.tensor((data.gains > HELPS_DB).astype(np.float32))
     better, worse = (torch.tensor(a) for a in _pairs(data, config.pair_gap_db))
     net = torch.nn.Sequential(
         torch.nn.Linear(x.shape[1], config.hidden),
         torch.nn.ReLU(),
-        torch.nn.Linear(config.hidden, 1),
+        torch.nn.Linear(config.hidden, config.hidden),
+        torch.nn.ReLU(),
+        torch.nn.Linear(config.hidden, 2),
     )
     optimiser = torch.optim.AdamW(
         net.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay
     )
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, config.steps)
+    generator = torch.Generator().manual_seed(config.seed)
     for _ in range(config.steps):
         optimiser.zero_grad()
-        prediction = net(x).squeeze(1)
-        loss = config.regression_weight * torch.nn.functional.huber_loss(prediction, y, delta=1.0)
+        out = net(x)
+        gain, logit = out[:, 0], out[:, 1]
+        loss = torch.nn.functional.huber_loss(gain, y, delta=1.0)
+        loss = loss + config.helps_weight * torch.nn.functional.binary_cross_entropy_with_logits(
+            logit, helps
+        )
         if len(better):
-            margin = prediction[better] - prediction[worse]
-            loss = loss + torch.nn.functional.softplus(-margin).mean()
+            pick = torch.randint(len(better), (min(len(better), 20000),), generator=generator)
+            margin = gain[better[pick]] - gain[worse[pick]]
+            loss = loss + config.ranking_weight * torch.nn.functional.softplus(-margin).mean()
         loss.backward()
         optimiser.step()
-    first, last = net[0], net[2]
-    assert isinstance(first, torch.nn.Linear) and isinstance(last, torch.nn.Linear)
-    tensors = {
-        "mean": mean,
-        "std": std,
-        "w1": first.weight.detach().numpy().astype(np.float64),
-        "b1": first.bias.detach().numpy().astype(np.float64),
-        "w2": last.weight.detach().numpy()[0].astype(np.float64),
-        "b2": last.bias.detach().numpy().astype(np.float64),
-    }
-    model_config = JudgeModelConfig(FEATURE_NAMES, config.hidden, config.gain_clip)
-    return JudgeModel(model_config, tensors)
+        schedule.step()
+    layers = [m for m in net if isinstance(m, torch.nn.Linear)]
+    tensors = {"mean": mean, "std": std}
+    for n, layer in enumerate(layers, start=1):
+        tensors[f"w{n}"] = layer.weight.detach().numpy().astype(np.float64)
+        tensors[f"b{n}"] = layer.bias.detach().numpy().astype(np.float64)
+    return JudgeModel(JudgeModelConfig(hidden=config.hidden, gain_clip=config.gain_clip), tensors)
 
 
-def spearman(a: np.ndarray, b: np.ndarray) -> float:
-    def ranks(v: np.ndarray) -> np.ndarray:
-        order = np.argsort(v, kind="stable")
-        out = np.empty(len(v))
-        out[order] = np.arange(len(v))
-        return out
+def kendall_tau(a: np.ndarray, b: np.ndarray) -> float:
+    from scipy.stats import kendalltau
 
-    if len(a) < 2:
-        return float("nan")
-    return float(np.corrcoef(ranks(a), ranks(b))[0, 1])
+    return float(kendalltau(a, b).statistic) if len(a) > 1 else float("nan")
 
 
-def evaluate(
-    predicted: np.ndarray, data: Table, margin: float = 0.2, fidelity_floor: float = 0.6
-) -> dict[str, float]:
-    """Spearman and ranking accuracy of ``predicted`` vs true gain, and the mean true dB per
-    step of the decisions (best admitted candidate the executor offers, kept above ``margin``)
-    for the learned judge, the default judge (its recorded scores, margin 0.5) and an oracle."""
+def evaluate(gain: np.ndarray, helps: np.ndarray, data: Table, confidence: float) -> dict[str, Any]:
+    """Ranking and decision figures of predictions on ``data`` (module docstring): Kendall tau
+    over all rows and within steps, pairwise accuracy, the probability's calibration, and the
+    true dB per step of three rules: keep the best predicted candidate when the model is
+    ``confidence`` sure it helps (automatic), the best predicted always (asked), the oracle."""
+    from restora.agent.learned_judge import HELPS_DB
+
     better, worse = _pairs(data, 0.25)
-    ranking = float(np.mean(predicted[better] > predicted[worse])) if len(better) else float("nan")
-    learned, default, oracle, first = [], [], [], []
+    within = []
+    automatic, asked, oracle, first, harmful = [], [], [], [], 0
     for group in np.unique(data.groups):
-        members = [
-            i for i in np.flatnonzero(data.groups == group) if data.variants[i] == "executor"
-        ]
-        if not members:
-            continue
-        oracle.append(max(0.0, *(data.gains[i] for i in members)))
-        first.append(data.gains[members[0]])
-        admitted = [i for i in members if data.fidelity[i] >= fidelity_floor]
-        best = max(admitted, key=lambda i: predicted[i], default=None)
-        learned.append(data.gains[best] if best is not None and predicted[best] > margin else 0.0)
-        allowed = [i for i in members if data.default_accepted[i]]
-        top = max(allowed, key=lambda i: data.default_gain[i], default=None)
-        keep = top is not None and data.default_gain[top] > DefaultJudge().improve_margin
-        default.append(data.gains[top] if keep and top is not None else 0.0)
+        members = np.flatnonzero(data.groups == group)
+        if len(members) > 2 and np.ptp(data.gains[members]) > 0:
+            within.append(kendall_tau(gain[members], data.gains[members]))
+        top = members[int(np.argmax(gain[members]))]
+        keep = helps[top] >= confidence and gain[top] > 0
+        automatic.append(data.gains[top] if keep else 0.0)
+        harmful += int(keep and data.gains[top] < 0)
+        oracle.append(max(0.0, float(data.gains[members].max())))
+        if data.true_task[members].all():  # asking for a step whose damage is there
+            asked.append(data.gains[top])
+            first.append(data.gains[members[0]])
+    truth = data.gains > HELPS_DB
+    bins = []
+    for low, high in ((0.0, 0.2), (0.2, 0.5), (0.5, 0.8), (0.8, 0.95), (0.95, 1.01)):
+        mask = (helps >= low) & (helps < high)
+        if mask.any():
+            bins.append([low, round(float(truth[mask].mean()), 3), int(mask.sum())])
     return {
-        "rows": len(data.gains),
+        "rows": len(gain),
         "steps": len(oracle),
-        "spearman": spearman(predicted, data.gains),
-        "pair_accuracy": ranking,
-        "pairs": len(better),
-        "mae_db": float(np.mean(np.abs(predicted - np.clip(data.gains, -10, 10)))),
-        "db_per_step_learned": float(np.mean(learned)) if learned else float("nan"),
-        "db_per_step_default": float(np.mean(default)) if default else float("nan"),
-        "db_per_step_first_candidate": float(np.mean(first)) if first else float("nan"),
-        "db_per_step_oracle": float(np.mean(oracle)) if oracle else float("nan"),
-    }
+        "kendall_tau": round(kendall_tau(gain, data.gains), 4),
+        "kendall_tau_within_step": round(float(np.nanmean(within)), 4) if within else None,
+        "pair_accuracy": round(float(np.mean(gain[better] > gain[worse])), 4)
+        if len(better) else None,
+        "mae_db": round(float(np.mean(np.abs(gain - np.clip(data.gains, -10, 10)))), 3),
+        "helps_calibration": bins,
+        "db_per_step_automatic": round(float(np.mean(automatic)), 3),
+        "harmful_kept_steps": harmful,
+        "db_per_step_asked": round(float(np.mean(asked)), 3) if asked else None,
+        "db_per_step_first_candidate": round(float(np.mean(first)), 3) if first else None,
+        "db_per_step_oracle": round(float(np.mean(oracle)), 3),
+    }  # fmt: skip
 
 
-def fit_and_save(
-    store: dict[str, Any], weights: Path, config: FitConfig | None = None, log: Any = print
-) -> dict[str, Any]:
-    config = config or FitConfig()
-    data = table(store)
+FOLDS = 5
+
+
+def cross_validate(data: Table, config: FitConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Out-of-fold (gain, probability) predictions, folds by item."""
     items = np.unique(data.items)
     folds = np.empty(len(items), np.int64)
     folds[np.random.default_rng(config.seed).permutation(len(items))] = (
         np.arange(len(items)) % FOLDS
     )
     fold_of_row = folds[np.searchsorted(items, data.items)]
-    predicted = np.zeros_like(data.gains)
+    gain = np.zeros_like(data.gains)
+    helps = np.zeros_like(data.gains)
     for fold in range(FOLDS):
         held = fold_of_row == fold
         if held.any() and (~held).any():
             model = fit(data.subset(~held), config)
-            predicted[held] = model.predict(data.features[held])
-    held_out = evaluate(predicted, data)
-    log(f"{FOLDS}-fold held-out ({len(items)} items): {json.dumps(held_out)}")
+            gain[held], helps[held] = model.predict_both(data.inputs[held])
+    return gain, helps
+
+
+def fit_and_save(out: Path, weights: Path, config: FitConfig, log: Any = print) -> dict[str, Any]:
+    from restora.agent.learned_judge import CONFIDENCE
+
+    data = load_table(out)
+    log(f"{len(np.unique(data.items))} items, {len(data.gains)} rows")
+    gain, helps = cross_validate(data, config)
+    held_out = evaluate(gain, helps, data, CONFIDENCE)
+    by_kind = {}
+    for kind in sorted(set(data.kinds)):
+        mask = np.array([k == kind for k in data.kinds])
+        by_kind[kind] = evaluate(gain[mask], helps[mask], data.subset(mask), CONFIDENCE)
+    log(f"{FOLDS}-fold held out: {json.dumps(held_out)}")
+    for kind, figures in by_kind.items():
+        log(f"  {kind}: {json.dumps(figures)}")
     start = time.perf_counter()
     final = fit(data, config)
-    log(f"fit on every row: {json.dumps(evaluate(final.predict(data.features), data))}")
+    seconds = time.perf_counter() - start
+    meta = json.loads((out / "collect.json").read_text())
     extra = {
-        "seconds": round(time.perf_counter() - start, 1),
-        "fit": config.__dict__,
-        "data": {"items": len(items), "rows": len(data.gains), "seed": store["seed"]},
+        "fit": asdict(config),
+        "fit_seconds": round(seconds, 1),
+        "data": {
+            "items": len(np.unique(data.items)),
+            "rows": len(data.gains),
+            "seed": meta["seed"],
+            "kinds": {k: data.kinds.count(k) for k in sorted(set(data.kinds))},
+        },
         "held_out": held_out,
+        "held_out_by_kind": by_kind,
+        "machine": _machine(),
     }
     path = final.save(weights, extra)
     write_card(weights, extra)
@@ -441,56 +594,66 @@ def _machine() -> str:
     return f"{processor}, {os.cpu_count()} cores, torch {torch.__version__}, no GPU"
 
 
-def write_card(weights: Path, extra: dict[str, Any], bench: dict[str, Any] | None = None) -> Path:
-    """``MODEL_CARD.md`` beside the weights, from the fit's record (and, when given, the
-    output of ``python -m restora.bench.judges --json``)."""
+def write_card(weights: Path, extra: dict[str, Any]) -> Path:
+    """``MODEL_CARD.md`` beside the weights, from the fit's record."""
+    from restora.agent.learned_judge import CONFIDENCE, HELPS_DB, INPUT_NAMES
+
     held, data, fit_config = extra["held_out"], extra["data"], extra["fit"]
     lines = [
-        "# restora learned restoration judge",
+        "# restora fidelity judge",
         "",
         "Written by `python -m restora.training.judge --fit`; do not edit by hand.",
         "",
-        "Predicts the true PSNR gain (dB) of a candidate output over the step's input, from "
-        f"{len(FEATURE_NAMES)} cheap features (`restora.agent.learned_judge.FEATURE_NAMES`: "
-        "analyzer probabilities before/after, NR quality, low-frequency fidelity, task, change "
-        "statistics, blind noise sigma and blockiness). `LearnedJudge` scores a candidate as the "
-        "state before plus this gain and keeps a step above 0.2 dB.",
+        "Predicts, for a candidate output of a restoration step, the true PSNR gain (dB) over "
+        "the step's input and the probability that it gains more than "
+        f"{HELPS_DB} dB, from {len(INPUT_NAMES)} inputs "
+        "(`restora.agent.learned_judge.INPUT_NAMES`: what the step changed, "
+        "`restora.agent.change`, the analyzer's probabilities and the quality score of the "
+        "input, the quality of the output, the task). The agent keeps an automatic step only "
+        f"when that probability is at least {CONFIDENCE}.",
         "",
-        f"- **Data**: {data['items']} mixed-degradation items (1-3 types, hard stage, realism "
-        f"0.5, seed {data['seed']}) from train/BSDS500 (CBSD432 list only); the agent without "
-        "rollback, up to 3 candidates per step, full and 0.5 blends plus an over-strength run: "
-        f"{data['rows']} rows. `python -m restora.training.judge --collect N --out runs/judge`.",
-        f"- **Model**: MLP {len(FEATURE_NAMES)}-{fit_config['hidden']}-1 (ReLU), standardised "
-        f"inputs; AdamW lr {fit_config['learning_rate']}, weight decay "
-        f"{fit_config['weight_decay']}, {fit_config['steps']} full-batch steps, seed "
-        f"{fit_config['seed']}; loss: pairwise logistic ranking among candidates of one step "
-        f"(pairs > {fit_config['pair_gap_db']} dB apart) + {fit_config['regression_weight']} x "
-        f"Huber on the gain clipped to +-{fit_config['gain_clip']} dB; fit in {extra['seconds']:.0f} s "
-        f"on {_machine()}.",
+        f"- **Data** (`python -m restora.training.judge --collect N`): {data['items']} items of "
+        f"256 x 256 ({json.dumps(data['kinds'])}; seed {data['seed']}): PolyU real noisy crops "
+        "of the training scenes (held-out scenes never read), clean and JPEG-finished "
+        "train/BSDS500 crops (CBSD432 list), synthetic single and mixed degradations (realism "
+        "0.5); candidates of the true tasks and of two wrong tasks, full, blended 0.5 and at "
+        f"other strengths: {data['rows']} rows.",
+        f"- **Model**: MLP {len(INPUT_NAMES)}-{fit_config['hidden']}-{fit_config['hidden']}-2 "
+        f"(ReLU), standardised inputs; AdamW lr {fit_config['learning_rate']}, weight decay "
+        f"{fit_config['weight_decay']}, {fit_config['steps']} full-batch steps (cosine), seed "
+        f"{fit_config['seed']}; loss: Huber on the gain clipped to +-{fit_config['gain_clip']} dB "
+        f"+ {fit_config['helps_weight']} x logistic on gain > {HELPS_DB} dB + "
+        f"{fit_config['ranking_weight']} x pairwise ranking within a step (pairs > "
+        f"{fit_config['pair_gap_db']} dB apart); fitted in {extra['fit_seconds']:.0f} s on "
+        f"{extra['machine']}.",
         f"- **Held out** ({FOLDS}-fold cross-validation by item; {held['rows']} rows, "
-        f"{held['steps']} steps): Spearman {held['spearman']:.3f}, pairwise ranking accuracy "
-        f"{held['pair_accuracy']:.3f} ({held['pairs']} pairs), MAE {held['mae_db']:.2f} dB; dB per "
-        f"step of the decisions: learned {held['db_per_step_learned']:+.3f}, default judge "
-        f"{held['db_per_step_default']:+.3f}, first candidate always "
-        f"{held['db_per_step_first_candidate']:+.3f}, oracle {held['db_per_step_oracle']:+.3f}.",
-        "- **Limits**: tied to the shipped analyzer (its probabilities are features): retrain "
-        "after changing the analyzer or the expert pool. Small, synthetic training set.",
+        f"{held['steps']} steps): Kendall tau {held['kendall_tau']} (within a step "
+        f"{held['kendall_tau_within_step']}), pairwise accuracy {held['pair_accuracy']}, MAE "
+        f"{held['mae_db']} dB. Decisions, true dB per step: automatic (keep the best when "
+        f"p >= {CONFIDENCE}) {held['db_per_step_automatic']:+.3f} with "
+        f"{held['harmful_kept_steps']} harmful steps kept of {held['steps']}; asked (best "
+        f"always, steps of a damage that is there) {held['db_per_step_asked']:+.3f}; first "
+        f"candidate {held['db_per_step_first_candidate']:+.3f}; oracle {held['db_per_step_oracle']:+.3f}.",
+        f"- **Calibration** of p (bin low edge, share that helped, rows): "
+        f"{held['helps_calibration']}.",
+        "",
+        "| items | rows | Kendall tau | tau within step | automatic dB/step | harmful kept | "
+        "oracle dB/step |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for kind, figures in extra["held_out_by_kind"].items():
+        lines.append(
+            f"| {kind} | {figures['rows']} | {figures['kendall_tau']} | "
+            f"{figures['kendall_tau_within_step']} | {figures['db_per_step_automatic']:+.3f} | "
+            f"{figures['harmful_kept_steps']} | {figures['db_per_step_oracle']:+.3f} |"
+        )
+    lines += [
+        "",
+        "- **Limits**: tied to the shipped analyzer (its probabilities are inputs) and to the "
+        "expert pool it was collected with: retrain after changing either. 256 px crops; "
+        "the agent decides on crops of at most 384 px. Upscaling is not judged by it.",
         "",
     ]
-    if bench:
-        lines += ["## Test sets (`python -m restora.bench.judges`, PSNR dB)", ""]
-        lines += [
-            "| set | images | input | default | learned | oracle |",
-            "|---|---:|---:|---:|---:|---:|",
-        ]
-        for name, block in bench.items():
-            row = block["judges"]
-            lines.append(
-                f"| {name} | {row['default']['images']} | {block['input_psnr']:.2f} | "
-                + " | ".join(f"{row[j]['psnr']:.2f}" for j in ("default", "learned", "oracle"))
-                + " |"
-            )
-        lines.append("")
     path = weights / "MODEL_CARD.md"
     path.write_text("\n".join(lines))
     return path
@@ -501,21 +664,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=Path("runs/judge"))
     parser.add_argument("--collect", type=int, default=0, metavar="N", help="items to collect")
+    parser.add_argument("--shard", default="0/1", help="I/N: collect items I, I+N, ...")
     parser.add_argument("--fit", action="store_true")
     parser.add_argument("--weights", type=Path, default=None, help="default <out>/weights")
+    parser.add_argument("--install", action="store_true", help="write the shipped weights")
     parser.add_argument("--seed", type=int, default=2024)
-    parser.add_argument("--bench", type=Path, default=None, help="restora.bench.judges --json")
     args = parser.parse_args(argv)
-    if args.collect:
-        collect(args.data, args.collect, args.out, args.seed)
-    if args.fit:
-        store = json.loads((args.out / "rows.json").read_text())
-        weights = args.weights or args.out / "weights"
-        extra = fit_and_save(store, weights, replace(FitConfig()))
-        if args.bench is not None:
-            write_card(weights, extra, json.loads(args.bench.read_text()))
     if not (args.collect or args.fit):
         parser.error("give --collect N and/or --fit")
+    if args.collect:
+        index, count = (int(v) for v in args.shard.split("/"))
+        collect(args.data, args.collect, args.out, args.seed, (index, count))
+    if args.fit:
+        from restora.agent.learned_judge import JUDGE_DIR
+
+        weights = JUDGE_DIR if args.install else (args.weights or args.out / "weights")
+        fit_and_save(args.out, weights, FitConfig())
     return 0
 
 
