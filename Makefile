@@ -11,7 +11,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: all setup run test lint format typecheck pytest bench train-experts train-experts-gpu train-analyzer train-quality clean
+.PHONY: all setup run test lint format typecheck pytest bench train-experts train-experts-gpu train-analyzer train-quality train-judge clean
 
 all: test
 
@@ -105,6 +105,21 @@ train-analyzer: $(STAMP)
 # (features cached under .cache/features; ~10 min on 2 cores with an empty cache).
 train-quality: $(STAMP)
 	$(PY) -m restora.training.quality --out runs/quality --install
+
+# The fidelity judge (restora.agent.learned_judge): candidates of restora's experts on PolyU
+# training scenes and synthetic/clean train/ crops, two collector processes (items are cached
+# under runs/judge/items, so a rerun reuses them), test items from held-out photos (PolyU
+# held-out scenes, test/CBSD68; evaluation only), then the MLP with 5-fold CV and the card.
+JUDGE_ITEMS ?= 480
+JUDGE_TEST_ITEMS ?= 80
+train-judge: $(STAMP)
+	OMP_NUM_THREADS=1 $(PY) -m restora.training.judge --collect $(JUDGE_ITEMS) --shard 0/2 --out runs/judge & \
+	OMP_NUM_THREADS=1 $(PY) -m restora.training.judge --collect $(JUDGE_ITEMS) --shard 1/2 --out runs/judge; \
+	wait
+	OMP_NUM_THREADS=1 $(PY) -m restora.training.judge --collect $(JUDGE_TEST_ITEMS) --test --shard 0/2 --out runs/judge & \
+	OMP_NUM_THREADS=1 $(PY) -m restora.training.judge --collect $(JUDGE_TEST_ITEMS) --test --shard 1/2 --out runs/judge; \
+	wait
+	$(PY) -m restora.training.judge --fit --out runs/judge --install
 
 clean:
 	rm -rf $(VENV) build dist out .pytest_cache .mypy_cache .ruff_cache src/*.egg-info

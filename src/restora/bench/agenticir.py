@@ -457,6 +457,7 @@ def run(
     analyzer = CachedAnalyzer(judge.get_analyzer())
     judge = replace(judge, analyzer=analyzer)
     cleans = clean_images(source, images, size)
+    started = time.perf_counter()
     results: dict[str, Any] = {
         "settings": {
             "source": str(source),
@@ -530,7 +531,27 @@ def run(
             "variants": rows,
         }
     results["groups"] = summarize(results["combinations"])
+    results["seconds"] = round(time.perf_counter() - started, 1)
     return results
+
+
+def merge_results(parts: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """One result from the results of runs over disjoint groups with the same settings; its
+    ``seconds`` is the sum of theirs (compute time, not the wall time of parallel runs)."""
+    settings = parts[0]["settings"]
+    combos: dict[str, Any] = {}
+    for part in parts:
+        if part["settings"] != settings:
+            raise ValueError("the runs to merge differ in their settings (images, size, seed)")
+        for name, combo in part["combinations"].items():
+            if name in combos:
+                raise ValueError(f"combination {name} is in more than one run")
+            combos[name] = combo
+    order = [combination_name(c) for _, c in combinations()]
+    combos = {name: combos[name] for name in order if name in combos}
+    seconds = sum(float(part.get("seconds", 0.0)) for part in parts)
+    return {"settings": settings, "combinations": combos, "groups": summarize(combos),
+            "seconds": seconds}  # fmt: skip
 
 
 def _row(tally: Tally) -> dict[str, Any]:
@@ -690,21 +711,32 @@ def benchmark(
     groups: Sequence[str] = tuple(GROUPS),
     source: Path | None = None,
     command: str | None = None,
+    merge: Sequence[Path] = (),
 ) -> BenchmarkOutcome:
     """The registered ``agenticir`` benchmark (``restora bench --task agenticir [--quick]``):
-    ``images`` per combination (default 4; quick 1) at ``size`` px (256; quick 96) from
-    ``source`` (default ``test/CBSD68`` of the data folder). It writes nothing."""
+    ``images`` per combination (default 4; quick 1) at ``size`` px (256; quick 96; 0: whole
+    images) from ``source`` (default ``test/CBSD68`` of the data folder). ``merge``: instead of
+    running, join the ``--json`` results of runs over other groups (same images and settings),
+    so that groups can run in parallel processes. It writes nothing."""
     from restora.bench import BenchmarkOutcome, default_command
     from restora.bench.report import machine_description
     from restora.paths import data_dir as find
 
     start = time.perf_counter()
-    images = images if images is not None else (QUICK_IMAGES if quick else FULL_IMAGES)
-    size = size if size is not None else (QUICK_SIZE if quick else FULL_SIZE)
-    folder = source if source is not None else find(data_dir) / DEFAULT_SOURCE
-    results = run(folder, images, size, seed, groups, log=lambda line: print(line, file=sys.stderr))
+    if merge:
+        results = merge_results([json.loads(Path(p).read_text()) for p in merge])
+        seconds = float(results["seconds"])
+    else:
+        images = images if images is not None else (QUICK_IMAGES if quick else FULL_IMAGES)
+        size = size if size is not None else (QUICK_SIZE if quick else FULL_SIZE)
+        folder = source if source is not None else find(data_dir) / DEFAULT_SOURCE
+        results = run(
+            folder, images, size or None, seed, groups,
+            log=lambda line: print(line, file=sys.stderr),
+        )  # fmt: skip
+        seconds = time.perf_counter() - start
     command = command or default_command("agenticir", quick)
-    text = to_markdown(results, command, machine_description(), time.perf_counter() - start)
+    text = to_markdown(results, command, machine_description(), seconds)
     return BenchmarkOutcome("agenticir", text, results)
 
 
@@ -717,7 +749,9 @@ def main(argv: list[str] | None = None) -> int:
         "--source", type=Path, default=None, help="folder of clean images (default CBSD68)"
     )
     parser.add_argument("--images", type=int, default=FULL_IMAGES, help="images per combination")
-    parser.add_argument("--size", type=int, default=FULL_SIZE, help="centre crop side, px")
+    parser.add_argument(
+        "--size", type=int, default=FULL_SIZE, help="centre crop side, px (0: whole images)"
+    )
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument(
         "--group", dest="groups", action="append", choices=list(GROUPS), help="only these groups"
@@ -729,9 +763,13 @@ def main(argv: list[str] | None = None) -> int:
         help="also print the per-combination table with every fixed order",
     )
     parser.add_argument("--write", action="store_true", help="update BENCHMARKS.md")
+    parser.add_argument(
+        "--merge", type=Path, nargs="+", default=(), metavar="JSON",
+        help="join the --json results of runs over other groups instead of running",
+    )  # fmt: skip
     args = parser.parse_args(argv)
-    if args.images < 1 or args.size < SCALE:
-        parser.error(f"--images must be >= 1 and --size >= {SCALE}")
+    if args.images < 1 or (args.size and args.size < SCALE):
+        parser.error(f"--images must be >= 1 and --size 0 (whole images) or >= {SCALE}")
     outcome = run_named(
         "agenticir",
         args.data,
@@ -743,6 +781,7 @@ def main(argv: list[str] | None = None) -> int:
         groups=tuple(args.groups or GROUPS),
         source=args.source,
         command=command_line("restora.bench.agenticir", argv),
+        merge=tuple(args.merge),
     )
     print(group_tables(outcome.results))
     if args.markdown:
