@@ -89,5 +89,9 @@ def test_section_renders_through_run_named(tmp_path: Path, monkeypatch: pytest.M
     assert "slow one ran on the first 1 photos only" in text
     assert f"| {rn.ANCHOR} | 3 |" in text and "| 1.00 |" in text  # its own speed ratio
     assert "photo0 | photo1 | mean | change |" in text
+    page = (tmp_path / rn.HTML_PAGE).read_text()  # beside the BENCHMARKS.md written
+    assert f"({rn.HTML_PAGE})" in text
+    assert page.count("<figure>") == 3 * 3 + 1 + 2 * 2 + 1  # the slow one: one photo of each
+    assert "data:image/png;base64," in page and "ground truth" in page
     summary = {row["label"]: row for row in outcome.results["summary"]}
     assert summary["input"]["photos"] == 3 and summary["slow one"]["photos"] == 1

@@ -51,7 +51,8 @@ class BenchmarkOutcome:
     results: dict[str, Any]
     """The measurements, JSON-able (``restora bench --json`` prints them)."""
     files: tuple[tuple[Path, str], ...] = ()
-    """Other generated files rewritten with the section: (path, text), e.g. a model card."""
+    """Other generated files rewritten with the section: (path, text), e.g. a model card; a
+    relative path is taken from the folder of the BENCHMARKS.md written."""
 
 
 Benchmark = Callable[..., BenchmarkOutcome]
@@ -92,9 +93,12 @@ def run_named(
         from restora.bench.report import write_section
         from restora.io import write_bytes_atomic
 
-        write_section(outcome.section, outcome.markdown, path)
+        written = write_section(outcome.section, outcome.markdown, path)
         for target, text in outcome.files:
-            write_bytes_atomic(target, text.encode("utf-8"), overwrite=True)
+            # a relative path is beside the BENCHMARKS.md written (a page it links to)
+            where = target if target.is_absolute() else written.parent / target
+            where.parent.mkdir(parents=True, exist_ok=True)
+            write_bytes_atomic(where, text.encode("utf-8"), overwrite=True)
     return outcome
 
 

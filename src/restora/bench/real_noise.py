@@ -206,12 +206,20 @@ def measure(
     rows: list[dict[str, Any]] = [{"label": "input", "psnr": input_psnr, "ssim": input_ssim,
                                    "seconds": 0.0, "megapixels": 0.0}]  # fmt: skip
     rni_rows: list[dict[str, Any]] = [{"label": "input", "quality": [quality(x) for _, x in rni]}]
+    shown = _ShownCrops()
+    for name, noisy, clean in polyu[:SHOWN_POLYU]:
+        shown.add("PolyU " + Path(name).stem, "ground truth", clean, None)
+        shown.add("PolyU " + Path(name).stem, "input", noisy, float(psnr(noisy, clean)))
+    for (name, noisy), score in zip(rni, rni_rows[0]["quality"], strict=True):
+        shown.add("RNI15 " + Path(name).stem, "input", noisy, score)
     for method in methods:
         chosen = polyu[: method.limit] if method.limit is not None else polyu
         row: dict[str, Any] = {"label": method.label, "psnr": [], "ssim": [], "seconds": 0.0,
                                "megapixels": 0.0, "limit": method.limit}  # fmt: skip
-        for name, noisy, clean in chosen:
+        for index, (name, noisy, clean) in enumerate(chosen):
             out, seconds = _timed(method, noisy)
+            if index < SHOWN_POLYU:
+                shown.add("PolyU " + Path(name).stem, method.label, out, float(psnr(out, clean)))
             row["psnr"].append(float(psnr(out, clean)))
             row["ssim"].append(float(ssim(out, clean)))
             row["seconds"] += seconds
@@ -224,6 +232,7 @@ def measure(
         for name, noisy in picked:
             out, _ = _timed(method, noisy)
             scores.append(quality(out))
+            shown.add("RNI15 " + Path(name).stem, method.label, out, scores[-1])
             log(f"{method.label} RNI15 {name}: quality {scores[-1]:.3f}")
         rni_rows.append({"label": method.label, "quality": scores})
     return {
@@ -231,7 +240,60 @@ def measure(
         "rni_photos": [name for name, _ in rni],
         "rows": rows,
         "rni_rows": rni_rows,
+        "html": shown.html(),
     }
+
+
+SHOWN_POLYU = 3
+"""PolyU photos whose crops the HTML page shows (every RNI15 photo measured is shown)."""
+SHOWN_SIDE = 128
+HTML_PAGE = Path("docs") / "real_noise.html"
+
+
+class _ShownCrops:
+    """The centre ``SHOWN_SIDE`` px of each method's output per photo, for the HTML page
+    (PNG in data URIs: the page is one self-contained file)."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, list[tuple[str, str, float | None]]] = {}
+
+    def add(self, photo: str, label: str, image: np.ndarray, figure: float | None) -> None:
+        import base64
+        import io
+
+        from PIL import Image as PILImage
+
+        crop = centre_crop(np.clip(image, 0.0, 1.0), SHOWN_SIDE)
+        buffer = io.BytesIO()
+        PILImage.fromarray((crop * 255.0 + 0.5).astype(np.uint8)).save(buffer, "PNG")
+        encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
+        self.rows.setdefault(photo, []).append((label, encoded, figure))
+
+    def html(self) -> str:
+        from html import escape
+
+        parts = [
+            "<!doctype html><meta charset='utf-8'><title>restora: real camera noise</title>",
+            "<style>body{font-family:sans-serif;margin:1em}figure{display:inline-block;"
+            "margin:0 6px 10px 0;text-align:center;font-size:12px}img{width:192px;"
+            "image-rendering:pixelated;display:block}</style>",
+            "<h1>Real camera noise, side by side</h1>",
+            f"<p>Centre {SHOWN_SIDE} px of each method's output (shown at 1.5x, pixels kept "
+            "sharp). PolyU: PSNR (dB) against the ground truth; RNI15: the learned no-reference "
+            "<code>quality</code> score. Written by <code>restora bench --task real_noise"
+            "</code> with its BENCHMARKS.md section.</p>",
+        ]
+        for photo, cells in self.rows.items():
+            parts.append(f"<h2>{escape(photo)}</h2><div>")
+            for label, encoded, figure in cells:
+                unit = " dB" if photo.startswith("PolyU") else ""
+                said = "" if figure is None else f"{figure:.2f}{unit}"
+                parts.append(
+                    f"<figure><img alt='{escape(label)}' src='data:image/png;base64,{encoded}'>"
+                    f"<figcaption>{escape(label)}<br>{said}</figcaption></figure>"
+                )
+            parts.append("</div>")
+        return "\n".join(parts) + "\n"
 
 
 def summarise(results: dict[str, Any]) -> list[dict[str, Any]]:
@@ -330,7 +392,8 @@ def to_markdown(
         "",
         f"**RNI15** (`test/RNI15`, real noisy photos, no ground truth): the learned "
         f"no-reference `quality` score (higher is better) of the input and of each method's "
-        f"output on the first {len(names)} photos, centre crops of {crop}x{crop}.",
+        f"output on the first {len(names)} photos, centre crops of {crop}x{crop}. The crops "
+        f"side by side: [{HTML_PAGE}]({HTML_PAGE}).",
         "",
         "| method | " + " | ".join(Path(n).stem for n in names) + " | mean | change |",
         "|---|" + "---:|" * (len(names) + 2),
@@ -381,9 +444,10 @@ def benchmark(
         torch.set_num_threads(threads)
     results["summary"] = summarise(results)
     results["crop"] = side
+    page = results.pop("html")
     text = to_markdown(results, command or default_command("real_noise", quick),
                        machine_description(), time.perf_counter() - start, side)  # fmt: skip
-    return BenchmarkOutcome("real_noise", text, results)
+    return BenchmarkOutcome("real_noise", text, results, ((HTML_PAGE, page),))
 
 
 def main(argv: list[str] | None = None) -> int:
