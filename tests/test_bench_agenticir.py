@@ -154,6 +154,28 @@ def test_summary_checks_the_agent_against_the_best_fixed_order() -> None:
     assert "Outputs left at low resolution" in text and "agent 1 of 2" in text
 
 
+def test_runs_over_other_groups_merge_into_one_result() -> None:
+    def part(group: str, names: list[str], seconds: float) -> dict:
+        combos = {
+            n: {"group": group, "best_order": "x", "worst_order": "x", "agent_order": "x",
+                "variants": {v: _variant(12) for v in ("input", "seed", "x", "agent", "oracle")}}
+            for n in names
+        }  # fmt: skip
+        return {"settings": {"images": ["a"], "size": None}, "combinations": combos,
+                "seconds": seconds}  # fmt: skip
+
+    order = [agenticir.combination_name(c) for _, c in agenticir.combinations()]
+    merged = agenticir.merge_results([part("C", order[12:], 5.0), part("A", order[:8], 7.0)])
+    assert list(merged["combinations"]) == order[:8] + order[12:]  # the protocol's order
+    assert set(merged["groups"]) == {"A", "C"} and merged["seconds"] == 12.0
+    with pytest.raises(ValueError, match="more than one run"):
+        agenticir.merge_results([part("A", order[:1], 1.0), part("A", order[:1], 1.0)])
+    other = part("B", order[8:12], 1.0)
+    other["settings"]["size"] = 256
+    with pytest.raises(ValueError, match="settings"):
+        agenticir.merge_results([part("A", order[:8], 1.0), other])
+
+
 def test_outputs_left_small_are_enlarged_and_counted() -> None:
     from restora.bench.agent import Tally
 

@@ -200,3 +200,18 @@ def test_the_shipped_judge_ranks_a_denoise_above_added_noise_and_a_blur() -> Non
     assert gains["denoised"][0] > 2.0 and gains["denoised"][1] > 0.8
     assert gains["worse"][0] < 0 and gains["worse"][1] < 0.5
     assert gains["blurred"][0] < gains["denoised"][0]
+
+
+@pytest.mark.skipif(not SHIPPED, reason="the fidelity judge's weights are not installed")
+def test_restore_uses_the_fidelity_judge_by_default() -> None:
+    import restora
+    from restora.agent.learned_judge import shipped_judge
+
+    assert type(shipped_judge()) is LearnedJudge
+    noisy = _noisy(_clean(96), 20)
+    result = restora.restore(noisy, "remove the noise")
+    (step,) = [s for s in result.trace.steps if s.task == "denoise"]
+    assert "sure it helps" in step.reason
+    # experts that take a strength were also tried at other strengths
+    strengths = {a.params.get("strength") for a in step.attempts if a.expert == "ffdnet"}
+    assert len(strengths) >= 3
