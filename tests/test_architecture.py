@@ -84,7 +84,9 @@ def test_a_new_expert_is_listed_run_by_task_and_tried_by_the_agent(
     out = noisy_file.with_name("task.png")
     assert main(["restore", str(noisy_file), "-o", str(out), "--task", "denoise", "--json"]) == 0
     (step,) = json.loads(capsys.readouterr().out)["steps"]
-    assert step["expert"] == spy_expert and out.is_file()
+    # the fidelity judge chooses among the task's best experts: the new one is among them
+    tried = [a["expert"] for a in step["candidates"]]
+    assert tried[0] == spy_expert and out.is_file()
 
     CALLS.clear()
     result = restore(noisy_file, analyzer=NoisyAnalyzer())

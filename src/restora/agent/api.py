@@ -20,7 +20,7 @@ from restora.agent.crops import Crop, choose_decision_crop, needs_crop
 from restora.agent.execution import Execution, StepObserver, execute
 from restora.agent.judge import Judge
 from restora.agent.learned_judge import shipped_judge
-from restora.agent.planning import EXPLICIT, AgentConfig, plan, plan_explicit
+from restora.agent.planning import EXPLICIT, EXPLICIT_JUDGED, AgentConfig, plan, plan_explicit
 from restora.agent.trace import Result, Trace
 from restora.errors import RestoraError
 from restora.types import Intent
@@ -70,9 +70,11 @@ class RestoreRequest:
         if self.explicit and self.exclude:
             raise RestoraError("--exclude is for the agent: leave out --task/--expert")
 
-    def config(self, base: AgentConfig | None = None) -> AgentConfig:
-        """The executor settings for this request."""
-        config = EXPLICIT if self.explicit else (base or AgentConfig())
+    def config(self, base: AgentConfig | None = None, judged: bool = False) -> AgentConfig:
+        """The executor settings for this request (``judged``: the judge predicts fidelity, so
+        an explicit ``--task`` step chooses among candidates, :data:`EXPLICIT_JUDGED`)."""
+        explicit = EXPLICIT_JUDGED if judged and self.expert is None else EXPLICIT
+        config = explicit if self.explicit else (base or AgentConfig())
         if self.budget is not None:
             config = replace(config, time_budget_s=float(self.budget))
         return config
@@ -212,7 +214,8 @@ def restore(
         )
     if judge is None:
         judge = shipped_judge(analyzer, request.analyzer_weights, request.device)
-    run_config = request.config(config)
+    judged = bool(getattr(judge, "judges_strength", False))
+    run_config = request.config(config, judged)
     rgb = source.rgb
     tell: Progress = progress or _silent
     tell(f"analysing the {rgb.shape[1]}x{rgb.shape[0]} photo", 0.0, None)
@@ -227,8 +230,9 @@ def restore(
     before = judge.assess(decide_on, decide_analysis)
     if request.explicit:
         steps = plan_explicit(
-            request.tasks, _load_expert(request), request.scale, request.params, intent
-        )
+            request.tasks, _load_expert(request), request.scale, request.params, intent,
+            run_config.max_candidates,
+        )  # fmt: skip
     else:
         steps = plan(whole, intent, run_config, rgb.shape)
     where = f"on a {crop.describe()}" if crop is not None else "on the photo"

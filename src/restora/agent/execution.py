@@ -154,7 +154,9 @@ def _try_candidates(
                 # a partial step: the expert's change scaled down, for when it overshoots
                 blended = state.image + np.float32(fraction) * (output - state.image)
                 variants.append((fraction, blended, params, seconds))
-            variants += _other_strengths(candidate, state, judge, config, params, device)
+            if strength == "normal" and "strength" not in candidate.params:
+                # a strength the user chose (light/strong, --param strength) is not varied
+                variants += _other_strengths(candidate, state, judge, config, params, device)
         assess = getattr(judge, "assess_candidate", judge.assess)
         for blend, image, params, seconds in variants:
             assessment = assess(image)
@@ -351,6 +353,11 @@ def run_step(
         reason = "no candidate passed the fidelity guard" if results else "no candidate ran"
     elif not config.rollback:
         kept, reason = True, "kept (rollback disabled)"
+        if best.verdict.confidence is not None:
+            gain = best.verdict.score.score - before.score
+            reason += (
+                f": the best candidate, {gain:+.2f}, {best.verdict.confidence:.0%} sure it helps"
+            )
     elif step.task == "upscale":
         why = "as asked" if step.asked else f"({step.source})"
         kept, reason = True, f"kept: upscaled x{step.scale} {why}"

@@ -91,13 +91,31 @@ class JudgeModelConfig:
     hidden: int = 64
     gain_clip: float = 10.0
     """Training targets were clipped to +-``gain_clip`` dB; predictions are clipped the same."""
+    calibration: tuple[float, float] = (1.0, 0.0)
+    """Platt scaling of the "helps" logit, ``sigmoid(a * logit + b)``, fitted on the
+    cross-validated (out-of-fold) logits of the training rows."""
+    confidence: float = CONFIDENCE
+    """The probability an automatic step must reach, chosen on the same out-of-fold rows."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"features": list(self.features), "hidden": self.hidden, "gain_clip": self.gain_clip}
+        return {
+            "features": list(self.features),
+            "hidden": self.hidden,
+            "gain_clip": self.gain_clip,
+            "calibration": list(self.calibration),
+            "confidence": self.confidence,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> JudgeModelConfig:
-        return cls(tuple(data["features"]), int(data["hidden"]), float(data["gain_clip"]))
+        a, b = data.get("calibration", (1.0, 0.0))
+        return cls(
+            tuple(data["features"]),
+            int(data["hidden"]),
+            float(data["gain_clip"]),
+            (float(a), float(b)),
+            float(data.get("confidence", CONFIDENCE)),
+        )
 
 
 @dataclass(frozen=True)
@@ -120,12 +138,17 @@ class JudgeModel:
                 z = np.maximum(z, 0.0)
         return np.asarray(z)
 
-    def predict_both(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(predicted dB gains, probabilities of helping) for (N, F) features."""
+    def raw(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(predicted dB gains, uncalibrated logits of helping) for (N, F) features."""
         out = self._forward(features)
         clip = self.config.gain_clip
-        gain = np.clip(out[:, 0], -clip, clip)
-        helps = 1.0 / (1.0 + np.exp(-np.clip(out[:, 1], -30, 30)))
+        return np.clip(out[:, 0], -clip, clip), out[:, 1]
+
+    def predict_both(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(predicted dB gains, calibrated probabilities of helping) for (N, F) features."""
+        gain, logit = self.raw(features)
+        a, b = self.config.calibration
+        helps = 1.0 / (1.0 + np.exp(-np.clip(a * logit + b, -30, 30)))
         return gain, helps
 
     def predict(self, features: np.ndarray) -> np.ndarray:
@@ -205,7 +228,8 @@ class LearnedJudge(DefaultJudge):
     improve_margin: float = 0.1
     final_margin: float = 0.1
     max_quality_drop: float = float("inf")
-    confidence: float = CONFIDENCE
+    confidence: float | None = None
+    """The probability an automatic step must reach (None: the model's, chosen in training)."""
     judges_strength: bool = True
     """The executor also tries other strengths of an expert (``AgentConfig.strength_factors``):
     this judge predicts which is closest to the clean photo."""
@@ -278,10 +302,16 @@ class LearnedJudge(DefaultJudge):
         )
         return Verdict(score, fidelity, accepted, note, confidence=helps)
 
+    def required_confidence(self) -> float:
+        """The probability of helping an automatic step must reach."""
+        if self.confidence is not None:
+            return self.confidence
+        return self.get_model().config.confidence
+
     def keeps(self, gain: float, asked: bool, confidence: float | None = None) -> bool:
         if asked:
             return gain >= 0.0
-        sure = confidence is None or confidence >= self.confidence
+        sure = confidence is None or confidence >= self.required_confidence()
         return sure and gain > self.improve_margin
 
     def improves(
@@ -300,10 +330,11 @@ class LearnedJudge(DefaultJudge):
         gain, helps = self.prediction(
             received, before, result, after.quality, tuple(tasks) or tasks_of(targets)
         )
-        if helps < self.confidence or gain <= self.final_margin:
+        needed = self.required_confidence()
+        if helps < needed or gain <= self.final_margin:
             return False, (
                 f"the judge predicts {gain:+.1f} dB against the photo received, "
-                f"{helps:.0%} sure it helps (needs {self.confidence:.0%})"
+                f"{helps:.0%} sure it helps (needs {needed:.0%})"
             )
         return True, ""
 

@@ -25,7 +25,7 @@ says so.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from restora.agent.candidates import Candidate, candidates_for
@@ -337,6 +337,15 @@ the asked order, each with its best expert (or the named one), kept whatever the
 (it still scores them for the record), no time budget; an expert that fails is an error, not a
 candidate that lost."""
 
+EXPLICIT_JUDGED = replace(
+    EXPLICIT,
+    max_candidates=AgentConfig().max_candidates,
+    blend_fractions=AgentConfig().blend_fractions,
+)
+"""An explicit ``--task`` request judged by a judge that predicts fidelity (``judges_strength``):
+each asked step still runs and is kept, but as the candidate (expert, strength, half step) that
+judge predicts closest to the clean photo, among the task's ``max_candidates`` best experts."""
+
 
 def plan_explicit(
     tasks: Sequence[str],
@@ -344,10 +353,13 @@ def plan_explicit(
     scale: int | None,
     params: Mapping[str, Any],
     intent: Intent,
+    candidates: int = 1,
 ) -> Plan:
     """The plan of an explicit request: ``expert`` alone (for its task), or the best expert of
     each task in ``tasks`` (:func:`restora.experts.experts_for_task` order, no cost limit), in
-    the user's order. The look does not change it: a generative expert runs when named."""
+    the user's order, followed by the next ones up to ``candidates`` within the agent's cost
+    limit (for a judge that chooses among them). The look does not change it: a generative
+    expert runs when named."""
     from restora.agent.candidates import Candidate, explicit_candidate
 
     if expert is not None:
@@ -368,8 +380,17 @@ def plan_explicit(
         found = candidates_for(task, TYPES_FOR_TASK[task])
         if not found:
             raise NotAvailableError(f"no expert is installed for task {task!r}")
-        best = found[0]
-        best.expert.resolve_params(params)
-        chosen = Candidate(best.expert, task, best.rank, best.from_analysis, params)
-        steps.append(Step(task, TYPES_FOR_TASK[task], "asked", (chosen,), scale))
+        limit = AgentConfig().max_seconds_per_mp
+        others = [c for c in found[1:] if c.expert.predicted_seconds(1.0) <= limit]
+        chosen: list[Candidate] = []
+        for option in [found[0], *others][: max(1, candidates)]:
+            try:
+                option.expert.resolve_params(params)
+            except RestoraError:
+                if not chosen:
+                    raise  # the best expert must take every --param
+                continue  # another candidate that does not take a --param is left out
+            chosen.append(Candidate(option.expert, task, option.rank, option.from_analysis,
+                                    params))  # fmt: skip
+        steps.append(Step(task, TYPES_FOR_TASK[task], "asked", tuple(chosen), scale))
     return Plan(tuple(steps), intent, False)
