@@ -215,3 +215,47 @@ def test_restore_uses_the_fidelity_judge_by_default() -> None:
     # experts that take a strength were also tried at other strengths
     strengths = {a.params.get("strength") for a in step.attempts if a.expert == "ffdnet"}
     assert len(strengths) >= 3
+
+
+def test_an_ensemble_is_one_model_that_outputs_the_mean() -> None:
+    from restora.training.judge import ensemble
+
+    members = [_random_model(seed) for seed in (5, 6, 7)]
+    for member in members[1:]:  # the members share the standardisation
+        member.tensors["mean"], member.tensors["std"] = (
+            members[0].tensors["mean"],
+            members[0].tensors["std"],
+        )
+        member.tensors["w3"], member.tensors["b3"] = (
+            member.tensors.pop("w2"),
+            member.tensors.pop("b2"),
+        )
+        member.tensors["w2"], member.tensors["b2"] = np.eye(8), np.zeros(8)
+    members[0].tensors["w3"], members[0].tensors["b3"] = (
+        members[0].tensors.pop("w2"),
+        members[0].tensors.pop("b2"),
+    )
+    members[0].tensors["w2"], members[0].tensors["b2"] = np.eye(8), np.zeros(8)
+    joined = ensemble(members)
+    x = np.random.default_rng(2).normal(size=(6, len(INPUT_NAMES)))
+    expected = np.mean([m.raw(x)[1] for m in members], axis=0)
+    np.testing.assert_allclose(joined.raw(x)[1], expected, rtol=1e-9, atol=1e-9)
+    assert joined.config.hidden == 24
+
+
+def test_the_fit_learns_which_candidate_helps() -> None:
+    from restora.training.judge import FitConfig, Table, evaluate, fit
+
+    rng = np.random.default_rng(0)
+    count = 240
+    inputs = rng.normal(size=(count, len(INPUT_NAMES)))
+    column = INPUT_NAMES.index("residual_edge_correlation")
+    gains = 3.0 - 4.0 * inputs[:, column] + 0.2 * rng.normal(size=count)
+    groups = np.arange(count) // 4
+    data = Table(inputs, gains, groups, groups // 3, ["single"] * count, ["full"] * count,
+                 np.ones(count, bool))  # fmt: skip
+    model = fit(data, FitConfig(steps=300, members=2))
+    gain, helps = model.predict_both(inputs)
+    found = evaluate(gain, helps, data, 0.8)
+    assert found["pair_accuracy"] > 0.9 and found["kendall_tau"] > 0.6
+    assert np.mean((helps > 0.5) == (gains > 0.1)) > 0.85
