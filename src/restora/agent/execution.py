@@ -130,7 +130,9 @@ def _try_candidates(
     results: list[_Judged] = []
     for index, candidate in enumerate(step.candidates):
         remaining = budget.remaining()
-        needed = predicted_seconds(candidate, state, config, budget.replay_megapixels)
+        needed = predicted_seconds(
+            candidate, state, config, budget.replay_megapixels, _varies(judge, strength)
+        )
         if index > 0 and needed > remaining:
             attempts.append(over_budget(candidate, needed, remaining))
             continue
@@ -149,15 +151,18 @@ def _try_candidates(
             )  # fmt: skip
             continue
         variants = [(1.0, output, params, seconds)]
-        if step.task != "upscale":
+        # a strength the user chose (light/strong, --param strength) is not varied or halved
+        chosen = strength != "normal" or "strength" in candidate.params
+        if step.task != "upscale" and not (chosen and step.asked):
             for fraction in config.blend_fractions:
                 # a partial step: the expert's change scaled down, for when it overshoots
                 blended = state.image + np.float32(fraction) * (output - state.image)
                 variants.append((fraction, blended, params, seconds))
-            if strength == "normal" and "strength" not in candidate.params:
-                # a strength the user chose (light/strong, --param strength) is not varied
-                variants += _other_strengths(candidate, state, judge, config, params, device)
-        assess = getattr(judge, "assess_candidate", judge.assess)
+        if step.task != "upscale" and not chosen:
+            variants += _other_strengths(candidate, state, judge, config, params, device)
+        # a candidate of the same size may be judged without its own analysis
+        partial = step.task != "upscale"
+        assess = getattr(judge, "assess_candidate", judge.assess) if partial else judge.assess
         for blend, image, params, seconds in variants:
             assessment = assess(image)
             verdict = judge.verdict(state.image, state.assessment, image, assessment, step.targets)
@@ -180,6 +185,12 @@ def _try_candidates(
             attempts.append(attempt)
             results.append(_Judged(_State(image, assessment), verdict, attempt, candidate))
     return attempts, results
+
+
+def _varies(judge: Judge, strength: str) -> bool:
+    """Whether candidates are also tried at other strengths: the judge can tell which is best
+    (``judges_strength``) and the user did not choose one."""
+    return bool(getattr(judge, "judges_strength", False)) and strength == "normal"
 
 
 def _other_strengths(
@@ -296,18 +307,25 @@ def explain_generative(
 
 
 def predicted_seconds(
-    candidate: Any, state: _State, config: AgentConfig, replay_megapixels: float = 0.0
+    candidate: Any,
+    state: _State,
+    config: AgentConfig,
+    replay_megapixels: float = 0.0,
+    strengths: bool = False,
 ) -> float:
     """What trying ``candidate`` on ``state`` is expected to cost: the expert's measured seconds
     per megapixel, plus one judge assessment per variant (full step and each blend) at the
     speed the judge showed on this image, plus its replay on the full image when the decisions
-    are made on a crop; an expert that takes ``strength`` counts its runs at other strengths
-    (:func:`_other_strengths`; an upper bound for judges that do not try them)."""
+    are made on a crop; with ``strengths`` (a judge that tries other strengths) an expert that
+    takes ``strength`` counts its runs at ``config.strength_factors`` too."""
     megapixels = state.image.shape[0] * state.image.shape[1] / 1e6
     variants = 1 + (len(config.blend_fractions) if candidate.task != "upscale" else 0)
     runs = 1
     expert = getattr(candidate, "expert", None)
-    if candidate.task != "upscale" and "strength" in getattr(expert, "params", {}):
+    varied = "strength" in getattr(expert, "params", {}) and "strength" not in getattr(
+        candidate, "params", {}
+    )
+    if candidate.task != "upscale" and varied and strengths:
         runs += len(config.strength_factors)
         variants += len(config.strength_factors)
     run = runs * candidate.predicted_seconds(megapixels)
@@ -344,7 +362,13 @@ def run_step(
     if look == "detailed" and best is not None and generative:
         favourite = max(generative, key=lambda r: r.verdict.score.score)
         gain = favourite.verdict.score.score - before.score
-        if step.task == "upscale" or not config.rollback or judge.keeps(gain, step.asked):
+        sure = favourite.verdict.confidence
+        keeps = (
+            judge.keeps(gain, step.asked)
+            if sure is None
+            else judge.keeps(gain, step.asked, confidence=sure)
+        )
+        if step.task == "upscale" or not config.rollback or keeps:
             best, for_detail = favourite, True
         else:
             favourite_gain = (favourite.attempt, gain, judge.margin(step.asked))
@@ -437,6 +461,7 @@ def execute(
     state = _State(rgb, assessment if assessment is not None else judge.assess(rgb, analysis))
     first = state.assessment
     pending: list[Step] = list(plan.steps)
+    varies = _varies(judge, plan.intent.strength)
     attempted: set[str] = set()
     records: list[StepRecord] = []
     chain: list[ChainStep] = []
@@ -460,10 +485,12 @@ def execute(
             fitting = tuple(
                 c
                 for c in upcoming.candidates
-                if predicted_seconds(c, state, config, replay_megapixels) <= remaining
+                if predicted_seconds(c, state, config, replay_megapixels, varies) <= remaining
             )
             if not fitting:
-                needed = predicted_seconds(upcoming.candidates[0], state, config, replay_megapixels)
+                needed = predicted_seconds(
+                    upcoming.candidates[0], state, config, replay_megapixels, varies
+                )
                 stopped = (
                     f"time budget ({config.time_budget_s:.0f} s): {upcoming.task} would take "
                     f"about {needed:.0f} s, {remaining:.0f} s left"
@@ -473,7 +500,7 @@ def execute(
             if fitting != upcoming.candidates:
                 dropped = [c for c in upcoming.candidates if c not in fitting]
                 for slow in dropped:
-                    needed = predicted_seconds(slow, state, config, replay_megapixels)
+                    needed = predicted_seconds(slow, state, config, replay_megapixels, varies)
                     notes.append(
                         f"{upcoming.task}: {slow.name} left out, over the time budget "
                         f"(about {needed:.0f} s needed, {remaining:.0f} s left)"

@@ -288,8 +288,10 @@ class LearnedJudge(DefaultJudge):
         after: Assessment,
         targets: Sequence[str],
     ) -> Verdict:
-        if before_image.shape != after_image.shape:  # upscaling: held to interpolation
-            return super().verdict(before_image, before, after_image, after, targets)
+        if before_image.shape != after_image.shape:
+            # upscaling: held to interpolation by the default judge's guards, quality drop too
+            strict = replace(self, max_quality_drop=DefaultJudge.max_quality_drop)
+            return DefaultJudge.verdict(strict, before_image, before, after_image, after, targets)
         fidelity, accepted, note = self.guard(before_image, before, after_image, after)
         gain, helps = self.prediction(
             before_image, before, after_image, after.quality, tasks_of(targets)

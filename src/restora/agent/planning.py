@@ -75,7 +75,7 @@ class AgentConfig:
     small_side: int = 256
     small_scale: int = 2
     blend_fractions: tuple[float, ...] = (0.5,)
-    strength_factors: tuple[float, ...] = (0.6, 1.5)
+    strength_factors: tuple[float, ...] = (0.6, 1.4)
     """An expert that takes ``strength`` is also tried at these multiples of it when the judge
     can tell which is closest to the clean photo (``judges_strength``, the fidelity judge)."""
     resolved_below: float = 0.2
@@ -341,10 +341,12 @@ EXPLICIT_JUDGED = replace(
     EXPLICIT,
     max_candidates=AgentConfig().max_candidates,
     blend_fractions=AgentConfig().blend_fractions,
+    raise_errors=False,
 )
 """An explicit ``--task`` request judged by a judge that predicts fidelity (``judges_strength``):
 each asked step still runs and is kept, but as the candidate (expert, strength, half step) that
-judge predicts closest to the clean photo, among the task's ``max_candidates`` best experts."""
+judge predicts closest to the clean photo, among the task's ``max_candidates`` best experts. An
+alternative that fails is a candidate that lost; the step fails when none runs."""
 
 
 def plan_explicit(
@@ -381,9 +383,13 @@ def plan_explicit(
         if not found:
             raise NotAvailableError(f"no expert is installed for task {task!r}")
         limit = AgentConfig().max_seconds_per_mp
-        others = [c for c in found[1:] if c.expert.predicted_seconds(1.0) <= limit]
+        others = [
+            c for c in found[1:]
+            if c.expert.predicted_seconds(1.0) <= limit and not c.generative
+        ]  # fmt: skip
+        wanted = 1 if task == "upscale" else max(1, candidates)  # sizes differ: not judged
         chosen: list[Candidate] = []
-        for option in [found[0], *others][: max(1, candidates)]:
+        for option in [found[0], *others][:wanted]:
             try:
                 option.expert.resolve_params(params)
             except RestoraError:
@@ -391,6 +397,6 @@ def plan_explicit(
                     raise  # the best expert must take every --param
                 continue  # another candidate that does not take a --param is left out
             chosen.append(Candidate(option.expert, task, option.rank, option.from_analysis,
-                                    params))  # fmt: skip
+                                    {**option.params, **params}))  # fmt: skip
         steps.append(Step(task, TYPES_FOR_TASK[task], "asked", tuple(chosen), scale))
     return Plan(tuple(steps), intent, False)

@@ -55,6 +55,7 @@ CROP = 256
 CANDIDATES_PER_TASK = 3
 WRONG_TASKS = 2
 STRENGTHS = (0.6, 1.4)
+"""The strengths tried besides the expert's own (the agent's ``AgentConfig.strength_factors``)."""
 EXTRA_STRENGTH = {"ffdnet": (2.0,)}
 BLEND = 0.5
 JUDGED_TASKS = tuple(t for t in TASKS if t != "upscale")
@@ -555,7 +556,7 @@ def evaluate(gain: np.ndarray, helps: np.ndarray, data: Table, confidence: float
         if len(members) > 2 and np.ptp(data.gains[members]) > 0:
             within.append(kendall_tau(gain[members], data.gains[members]))
         top = members[int(np.argmax(gain[members]))]
-        keep = helps[top] >= confidence and gain[top] > 0
+        keep = helps[top] >= confidence and gain[top] > HELPS_DB  # the agent's rule
         automatic.append(data.gains[top] if keep else 0.0)
         harmful += int(keep and data.gains[top] < 0)
         oracle.append(max(0.0, float(data.gains[members].max())))
