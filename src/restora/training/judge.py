@@ -730,7 +730,7 @@ def write_card(weights: Path, extra: dict[str, Any]) -> Path:
         f"when that probability (Platt-scaled on out-of-fold logits: a = "
         f"{extra['calibration'][0]:.3f}, b = {extra['calibration'][1]:.3f}) is at least "
         f"{confidence}, the smallest threshold whose out-of-fold automatic decisions keep at "
-        f"most {MAX_HARMFUL_SHARE:.0%} harmful steps.",
+        f"most {MAX_HARMFUL_SHARE:.1%} harmful steps.",
         "",
         f"- **Data** (`python -m restora.training.judge --collect N`): {data['items']} items of "
         f"256 x 256 ({json.dumps(data['kinds'])}; seed {data['seed']}): PolyU real noisy crops "
@@ -762,7 +762,7 @@ def write_card(weights: Path, extra: dict[str, Any]) -> Path:
         f"{held['helps_calibration']}.",
         "",
         "| items | rows | Kendall tau | tau within step | automatic dB/step | harmful kept | "
-        "oracle dB/step |",
+        "oracle dB/step (every step) |",
         "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for kind, figures in extra["held_out_by_kind"].items():
@@ -780,7 +780,7 @@ def write_card(weights: Path, extra: dict[str, Any]) -> Path:
             "the final model):",
             "",
             "| items | rows | Kendall tau | tau within step | automatic dB/step | harmful kept | "
-            "asked dB/step | oracle dB/step |",
+            "asked dB/step | oracle dB/step (every step) |",
             "|---|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for kind, figures in test.items():
