@@ -9,7 +9,8 @@ checks, roll back what did not help, and explain every decision.
 Modules: ``planning`` (order rule, intent merge, ``AgentConfig``, explicit plans),
 ``candidates`` (experts per step, sorted from their descriptors), ``judge`` (the ``Judge``
 protocol and ``DefaultJudge``: state score, guards, keep/rollback margin), ``learned_judge``
-(``LearnedJudge``: the predicted dB gain of a small trained model), ``execution`` (the
+(``LearnedJudge``, the default: the predicted dB gain of a candidate and how sure it is),
+``change`` (what a step changed, the fidelity judge's measurements), ``execution`` (the
 loop with rollback), ``trace`` (records, ``Result``), ``api`` (``RestoreRequest``,
 ``restore``). The HTML report is ``restora.reports.restoration``; the benchmark and the tuner
 are ``restora.bench.agent``.
