@@ -164,8 +164,10 @@ def _try_candidates(
         partial = step.task != "upscale"
         assess = getattr(judge, "assess_candidate", judge.assess) if partial else judge.assess
         for blend, image, params, seconds in variants:
+            judging = time.perf_counter()
             assessment = assess(image)
             verdict = judge.verdict(state.image, state.assessment, image, assessment, step.targets)
+            judging = time.perf_counter() - judging  # the assessment and the verdict
             attempt = Attempt(
                 candidate.name,
                 dict(params),
@@ -179,7 +181,7 @@ def _try_candidates(
                 others=verdict.score.others,
                 accepted=verdict.accepted,
                 note=verdict.note,
-                judge_seconds=assessment.seconds,
+                judge_seconds=judging,
                 generative=candidate.generative,
             )
             attempts.append(attempt)
