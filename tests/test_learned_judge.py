@@ -259,3 +259,15 @@ def test_the_fit_learns_which_candidate_helps() -> None:
     found = evaluate(gain, helps, data, 0.8)
     assert found["pair_accuracy"] > 0.9 and found["kendall_tau"] > 0.6
     assert np.mean((helps > 0.5) == (gains > 0.1)) > 0.85
+
+
+def test_a_bigger_change_needs_a_bigger_predicted_gain() -> None:
+    from restora.agent.learned_judge import HELPS_DB, LearnedJudge, required_gain
+
+    small, large = np.log1p(1.0), np.log1p(60.0)  # RMS change of 1 and 60 (8-bit units)
+    assert required_gain(small) == pytest.approx(HELPS_DB)  # a 48 dB change: no extra need
+    assert required_gain(large) > 1.0 > HELPS_DB
+    judge = LearnedJudge(analyzer=SigmaAnalyzer(), model=_random_model(), confidence=0.5)
+    assert judge.keeps(0.5, asked=False, confidence=0.9, needed=required_gain(small))
+    assert not judge.keeps(0.5, asked=False, confidence=0.9, needed=required_gain(large))
+    assert judge.keeps(0.5, asked=True, confidence=0.1, needed=required_gain(large))

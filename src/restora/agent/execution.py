@@ -368,7 +368,7 @@ def run_step(
         keeps = (
             judge.keeps(gain, step.asked)
             if sure is None
-            else judge.keeps(gain, step.asked, confidence=sure)
+            else judge.keeps(gain, step.asked, confidence=sure, needed=favourite.verdict.needed)
         )
         if step.task == "upscale" or not config.rollback or keeps:
             best, for_detail = favourite, True
@@ -394,9 +394,11 @@ def run_step(
         kept = (
             judge.keeps(gain, step.asked)
             if sure is None
-            else judge.keeps(gain, step.asked, confidence=sure)
+            else judge.keeps(gain, step.asked, confidence=sure, needed=best.verdict.needed)
         )
         needed = judge.margin(step.asked)
+        if best.verdict.needed is not None and not step.asked:
+            needed = max(needed, best.verdict.needed)
         said = "" if sure is None else f", {sure:.0%} sure it helps"
         reason = (
             f"kept: score {gain:+.2f}{said}"
@@ -463,6 +465,7 @@ def execute(
     state = _State(rgb, assessment if assessment is not None else judge.assess(rgb, analysis))
     first = state.assessment
     pending: list[Step] = list(plan.steps)
+    after_kept: list[_State] = []  # the state after each kept step, for the last check
     varies = _varies(judge, plan.intent.strength)
     attempted: set[str] = set()
     records: list[StepRecord] = []
@@ -528,6 +531,7 @@ def execute(
         records.append(record)
         if kept is not None:
             chain.append(kept)
+            after_kept.append(state)
         if observe is not None:
             observe(record, before_image, candidate)
         if config.reanalyse and plan.auto and record.kept:
@@ -564,21 +568,39 @@ def execute(
         and not any(c.task in asked for c in chain)
     ):
         received_types = tuple(d.type for d in first.analysis.degradations)
-        tasks = tuple(dict.fromkeys(c.task for c in chain))
-        better, why = improves(
-            rgb, first, state.image, state.assessment, received_types, tasks=tasks
-        )
-        if not better:  # do no harm: automatic steps that are not confidently better go
-            notes.append(f"returned the photo as it came: {why}")
-            records = [
-                replace(r, kept=False, reason=f"{r.reason}; undone at the end: {why}")
-                if r.kept
-                else r
-                for r in records
-            ]
-            stopped = "the result was not confidently better than the photo received"
-            trace = Trace(tuple(records), tuple(notes), stopped, time.perf_counter() - started)
-            return Execution(rgb, first, first, trace, ())
+        # do no harm: the longest run of the kept steps (all of them first) whose result is
+        # confidently better than the photo received; none: the photo as it came
+        why = ""
+        for count in range(len(chain), 0, -1):
+            tasks = tuple(dict.fromkeys(c.task for c in chain[:count]))
+            reached = after_kept[count - 1]
+            better, reason = improves(
+                rgb, first, reached.image, reached.assessment, received_types, tasks=tasks
+            )
+            why = why or reason
+            if better:
+                break
+        else:
+            count = 0
+        if count < len(chain):
+            undone = 0
+            kept_seen = 0
+            updated = []
+            for r in records:
+                if r.kept:
+                    kept_seen += 1
+                    if kept_seen > count:
+                        undone += 1
+                        r = replace(r, kept=False, reason=f"{r.reason}; undone at the end: {why}")
+                updated.append(r)
+            records = updated
+            if count == 0:
+                notes.append(f"returned the photo as it came: {why}")
+                stopped = "the result was not confidently better than the photo received"
+                trace = Trace(tuple(records), tuple(notes), stopped, time.perf_counter() - started)
+                return Execution(rgb, first, first, trace, ())
+            notes.append(f"the last {undone} kept step(s) undone: {why}")
+            state, chain = after_kept[count - 1], chain[:count]
     trace = Trace(tuple(records), tuple(notes), stopped, time.perf_counter() - started)
     return Execution(state.image, first, state.assessment, trace, tuple(chain))
 

@@ -148,6 +148,8 @@ class Verdict:
     confidence: float | None = None
     """The judge's probability that the candidate is better than the state before (None: the
     judge does not say)."""
+    needed: float | None = None
+    """The gain an automatic step with this candidate needs (None: the judge's margin)."""
 
 
 class Judge(Protocol):
@@ -168,7 +170,13 @@ class Judge(Protocol):
         targets: Sequence[str],
     ) -> Verdict: ...
 
-    def keeps(self, gain: float, asked: bool, confidence: float | None = None) -> bool: ...
+    def keeps(
+        self,
+        gain: float,
+        asked: bool,
+        confidence: float | None = None,
+        needed: float | None = None,
+    ) -> bool: ...
 
     def margin(self, asked: bool) -> float: ...
 
@@ -319,7 +327,13 @@ class DefaultJudge:
         it scores worse), ``improve_margin`` for one the analyzer proposed."""
         return 0.0 if asked else self.improve_margin
 
-    def keeps(self, gain: float, asked: bool, confidence: float | None = None) -> bool:
-        """Whether a step whose best candidate gained ``gain`` is kept (``confidence``: the
-        verdict's, unused by this judge)."""
+    def keeps(
+        self,
+        gain: float,
+        asked: bool,
+        confidence: float | None = None,
+        needed: float | None = None,
+    ) -> bool:
+        """Whether a step whose best candidate gained ``gain`` is kept (``confidence`` and
+        ``needed``: the verdict's, unused by this judge)."""
         return gain >= 0.0 if asked else gain > self.improve_margin

@@ -373,6 +373,8 @@ class FitConfig:
     gain_clip: float = 10.0
     seed: int = 0
     members: int = 5
+    false_alarm_share: float = 0.5
+    """Share of wrong-task rows copied with a raised detection (:func:`false_alarms`)."""
     """An ensemble of this many MLPs (seeds ``seed`` ...): steadier ranks and probabilities."""
 
 
@@ -452,10 +454,45 @@ def _pairs(data: Table, gap: float) -> tuple[np.ndarray, np.ndarray]:
     return np.concatenate(better), np.concatenate(worse)
 
 
+def false_alarms(data: Table, share: float, seed: int) -> Table:
+    """``data`` plus copies of ``share`` of its wrong-task rows (a step for a damage the item
+    does not have) in which the analyzer's probability of that damage is raised to U(0.5, 1):
+    the analyzer's false alarms on real photos (haze on a flat grey wall, motion blur on camera
+    noise) are rare in synthetic training items, and without these rows the judge learns that
+    a confident detection makes the step help whatever the step did."""
+    from restora.agent.learned_judge import INPUT_NAMES
+    from restora.vocabulary import TYPES_FOR_TASK
+
+    rng = np.random.default_rng(seed)
+    wrong = np.flatnonzero(~data.true_task)
+    chosen = wrong[rng.random(len(wrong)) < share]
+    if not len(chosen):
+        return data
+    inputs = data.inputs[chosen].copy()
+    for task, types in TYPES_FOR_TASK.items():
+        rows = inputs[:, INPUT_NAMES.index(f"task_{task}")] > 0.5
+        for kind in types:
+            column = INPUT_NAMES.index(f"p_{kind}")
+            inputs[rows, column] = rng.uniform(0.5, 1.0, int(rows.sum()))
+    offset = int(data.groups.max()) + 1  # the copies form steps of their own
+    return Table(
+        np.concatenate([data.inputs, inputs]),
+        np.concatenate([data.gains, data.gains[chosen]]),
+        np.concatenate([data.groups, data.groups[chosen] + offset]),
+        np.concatenate([data.items, data.items[chosen]]),
+        data.kinds + [data.kinds[i] for i in chosen],
+        data.variants + [data.variants[i] for i in chosen],
+        np.concatenate([data.true_task, data.true_task[chosen]]),
+    )
+
+
 def fit(data: Table, config: FitConfig | None = None) -> Any:
     """Train ``config.members`` two-output MLPs (seeds ``seed``, ``seed + 1``, ...) on
-    ``data`` and join them into one model that outputs their mean (:func:`ensemble`)."""
+    ``data`` (with :func:`false_alarms` rows) and join them into one model that outputs their
+    mean (:func:`ensemble`)."""
     config = config or FitConfig()
+    if config.false_alarm_share > 0:
+        data = false_alarms(data, config.false_alarm_share, config.seed)
     members = [fit_one(data, replace(config, seed=config.seed + n)) for n in range(config.members)]
     return members[0] if len(members) == 1 else ensemble(members)
 
@@ -545,8 +582,10 @@ def evaluate(gain: np.ndarray, helps: np.ndarray, data: Table, confidence: float
     over all rows and within steps, pairwise accuracy, the probability's calibration, and the
     true dB per step of three rules: keep the best predicted candidate when the model is
     ``confidence`` sure it helps (automatic), the best predicted always (asked), the oracle."""
-    from restora.agent.learned_judge import HELPS_DB
+    from restora.agent.learned_judge import HELPS_DB, INPUT_NAMES, required_gain
 
+    change = data.inputs[:, INPUT_NAMES.index("log_rms_change")]
+    need = np.array([required_gain(float(v)) for v in change])
     better, worse = _pairs(data, 0.25)
     within = []
     automatic, asked, oracle, first, harmful = [], [], [], [], 0
@@ -556,7 +595,7 @@ def evaluate(gain: np.ndarray, helps: np.ndarray, data: Table, confidence: float
         if len(members) > 2 and np.ptp(data.gains[members]) > 0:
             within.append(kendall_tau(gain[members], data.gains[members]))
         top = members[int(np.argmax(gain[members]))]
-        keep = helps[top] >= confidence and gain[top] > HELPS_DB  # the agent's rule
+        keep = helps[top] >= confidence and gain[top] > need[top]  # the agent's rule
         automatic.append(data.gains[top] if keep else 0.0)
         harmful += int(keep and data.gains[top] < 0)
         oracle.append(max(0.0, float(data.gains[members].max())))
