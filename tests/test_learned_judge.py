@@ -271,3 +271,33 @@ def test_a_bigger_change_needs_a_bigger_predicted_gain() -> None:
     assert judge.keeps(0.5, asked=False, confidence=0.9, needed=required_gain(small))
     assert not judge.keeps(0.5, asked=False, confidence=0.9, needed=required_gain(large))
     assert judge.keeps(0.5, asked=True, confidence=0.1, needed=required_gain(large))
+
+
+class TwoTypes(SigmaAnalyzer):
+    """Finds noise and JPEG blocks in everything."""
+
+    def analysis(self, image: np.ndarray) -> Analysis:
+        scores = {t: 0.01 for t in DEGRADATION_TYPES}
+        scores.update(noise=0.9, jpeg=0.9)
+        found = (Degradation("noise", 0.5, 0.9), Degradation("jpeg", 0.5, 0.9))
+        return Analysis(found, "test", QualityScore(50, "fair"), scores)
+
+
+def test_the_last_check_keeps_the_longest_run_of_steps_that_helps() -> None:
+    import restora
+    from restora.agent.planning import AgentConfig
+
+    class OnlyTheFirstStepHelps(LearnedJudge):
+        def improves(self, received, before, result, after, targets, tasks=()):  # type: ignore[no-untyped-def]
+            return len(tasks) == 1, f"{'+'.join(tasks)} judged"
+
+    model = _random_model(5)
+    model.tensors["w2"][:] = 0.0
+    model.tensors["b2"][:] = (3.0, 30.0)  # every candidate: +3 dB, sure
+    judge = OnlyTheFirstStepHelps(analyzer=TwoTypes(), model=model)
+    noisy = _noisy(_clean(64), 25)
+    result = restora.restore(noisy, judge=judge, config=AgentConfig(small_side=0))
+    kept = [s.task for s in result.trace.steps if s.kept]
+    assert len(kept) == 1 and len(result.trace.steps) >= 2
+    assert any("undone at the end" in s.reason for s in result.trace.steps if not s.kept)
+    assert not np.array_equal(result.rgb, noisy)  # the first step's result, not the input
