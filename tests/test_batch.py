@@ -123,7 +123,10 @@ def test_cli_isolates_bad_files_and_never_touches_the_input(
     rows = {r["file"]: r for r in summary["files"]}
     assert rows["broken.jpg"]["status"] == "failed" and "broken.jpg" in rows["broken.jpg"]["error"]
     good = rows[names[0]]
-    assert good["tasks"] == ["denoise"] and good["experts"] == [experts_for_task("denoise")[0].name]
+    # the fidelity judge keeps one of the task's best experts (the best is tried first)
+    (expert,) = good["experts"]
+    denoisers = [e.name for e in experts_for_task("denoise")]
+    assert good["tasks"] == ["denoise"] and expert in denoisers
     assert 0 <= good["quality_before"] <= 100 and 0 <= good["quality_after"] <= 100
     csv_lines = (out / "batch_summary.csv").read_text().splitlines()
     assert csv_lines[0].startswith("file,output,status,tasks")
