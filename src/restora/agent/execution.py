@@ -336,6 +336,14 @@ def predicted_seconds(
     return float(run + variants * state.assessment.seconds)
 
 
+def _keeps(judge: Judge, verdict: Verdict, gain: float, asked: bool) -> bool:
+    """``judge.keeps`` for a candidate's verdict; a judge that states no confidence is asked
+    in the protocol's two-argument form (judges written before ``confidence`` existed)."""
+    if verdict.confidence is None:
+        return judge.keeps(gain, asked)
+    return judge.keeps(gain, asked, confidence=verdict.confidence, needed=verdict.needed)
+
+
 def run_step(
     state: _State,
     step: Step,
@@ -364,12 +372,7 @@ def run_step(
     if look == "detailed" and best is not None and generative:
         favourite = max(generative, key=lambda r: r.verdict.score.score)
         gain = favourite.verdict.score.score - before.score
-        sure = favourite.verdict.confidence
-        keeps = (
-            judge.keeps(gain, step.asked)
-            if sure is None
-            else judge.keeps(gain, step.asked, confidence=sure, needed=favourite.verdict.needed)
-        )
+        keeps = _keeps(judge, favourite.verdict, gain, step.asked)
         if step.task == "upscale" or not config.rollback or keeps:
             best, for_detail = favourite, True
         else:
@@ -390,12 +393,7 @@ def run_step(
     else:
         gain = best.verdict.score.score - before.score
         sure = best.verdict.confidence
-        # a judge that states no confidence keeps the protocol's two-argument form
-        kept = (
-            judge.keeps(gain, step.asked)
-            if sure is None
-            else judge.keeps(gain, step.asked, confidence=sure, needed=best.verdict.needed)
-        )
+        kept = _keeps(judge, best.verdict, gain, step.asked)
         needed = judge.margin(step.asked)
         if best.verdict.needed is not None and not step.asked:
             needed = max(needed, best.verdict.needed)

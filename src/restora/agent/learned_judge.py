@@ -329,12 +329,9 @@ class LearnedJudge(DefaultJudge):
         gain, helps, need = self.prediction_and_need(
             before_image, before, after_image, after.quality, tasks_of(targets)
         )
-        parts = self.score(before, targets)
-        if not after.partial:
-            parts = self.score(after, targets)
-        score = replace(
-            parts, score=self.score(before, targets).score + gain, quality=after.quality
-        )
+        start = self.score(before, targets)
+        parts = start if after.partial else self.score(after, targets)
+        score = replace(parts, score=start.score + gain, quality=after.quality)
         return Verdict(score, fidelity, accepted, note, confidence=helps, needed=need)
 
     def required_confidence(self) -> float:
