@@ -314,3 +314,43 @@ def test_learned_expert_exports_to_onnx_and_runs_as_an_onnx_expert(tmp_path: Pat
     got = get_expert(f"onnx:{path}")(image)
     want = get_expert("nafnet_denoise")(image)
     assert np.abs(got - want).max() < 2e-3
+
+
+def test_real_noise_sampler_and_photo_pairs(rng: np.random.Generator) -> None:
+    from restora.training.restorer import EXTRA_TASKS, TASK_SAMPLERS, _grey, pair_crop
+
+    clean = np.asarray(np.clip(rng.normal(0.5, 0.2, (64, 64, 3)), 0, 1), np.float32)
+    for task in EXTRA_TASKS:
+        outputs = [TASK_SAMPLERS[task](clean, np.random.default_rng(s), [clean]) for s in range(8)]
+        for out in outputs:
+            assert out.shape == clean.shape and out.dtype == np.float32, task
+            assert np.abs(out - clean).mean() > 1e-3, task
+        # the mixture draws different kinds of noise: camera captures clip, Gaussian does not
+        assert any(o.min() < 0 or o.max() > 1 for o in outputs)
+        assert any(o.min() >= 0 and o.max() <= 1 for o in outputs)
+    grey = TASK_SAMPLERS["denoise_real"](_grey(clean), np.random.default_rng(0), [clean])
+    assert np.allclose(grey[..., 0], grey[..., 2])  # grey crops stay grey
+    noisy = clean + np.linspace(0, 1, 64, dtype=np.float32)[:, None, None]
+    a, b = pair_crop(noisy, clean, 32, np.random.default_rng(3))
+    assert a.shape == b.shape == (32, 32, 3)
+    # one crop, one orientation for both: the difference is the ramp, turned alike
+    difference = a - b
+    assert np.allclose(difference, difference[..., :1]) and difference.std() > 0.01
+    assert not np.allclose(a, noisy[:32, :32])  # somewhere else, or turned
+
+
+def test_real_noise_pairs_come_from_the_training_scenes(data_dir: Path) -> None:
+    from restora.training.restorer import real_noise_pairs
+    from restora.training.splits import CLEAN_DIR, NOISY_DIR, split_by_scene
+
+    names = [
+        p.name
+        for p in (data_dir / NOISY_DIR).iterdir()
+        if (data_dir / CLEAN_DIR / p.name).is_file()
+    ]
+    train_names, held = split_by_scene(names)
+    pairs = real_noise_pairs(data_dir)
+    assert len(pairs) == len(train_names) and held
+    noisy, truth = pairs[0]
+    assert noisy.shape == truth.shape and 0.5 < _psnr(noisy, truth) / 37 < 1.5
+    assert real_noise_pairs(data_dir / "no_such_folder") == []

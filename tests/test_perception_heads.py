@@ -96,3 +96,30 @@ def test_analyze_and_assess_give_one_quality(small_rgb: np.ndarray, camera: np.n
         judgement = assess_nr(image)
         assert analysis.quality.score == pytest.approx(judgement.score, abs=1e-3)
         assert analysis.quality.level == judgement.level
+
+
+def test_extra_sample_sets_draw_what_they_promise(tmp_path: Path, astronaut: np.ndarray) -> None:
+    from PIL import Image
+
+    from restora.training.analyzer_heads import FOCUS, MILD_NOISE, SampleConfig, make_sample
+
+    files = []
+    for k in range(2):
+        path = tmp_path / f"scene{k}.png"
+        crop = astronaut[k * 64 : k * 64 + 160, :160]
+        Image.fromarray(np.round(crop * 255).astype(np.uint8)).save(path)
+        files.append(path)
+    noise = DEGRADATION_TYPES.index("noise")
+    mild = [make_sample(files, i, 0, MILD_NOISE) for i in range(12)]
+    assert all(p.sum() == p[noise] for _, p, _, _ in mild)  # noise alone, or clean
+    levels = [s[noise] for _, p, s, _ in mild if p[noise]]
+    assert levels and all(0.05 <= v <= 0.2 for v in levels)
+    assert any(p.sum() == 0 for _, p, _, _ in mild)
+    only_rain = SampleConfig(
+        clean_fraction=0.0,
+        single_fraction=1.0,
+        type_weights=tuple(float(t == "rain") for t in DEGRADATION_TYPES),
+    )
+    rain = DEGRADATION_TYPES.index("rain")
+    assert all(make_sample(files, i, 1, only_rain)[1][rain] == 1 for i in range(4))
+    assert FOCUS.type_weights is not None and len(FOCUS.type_weights) == len(DEGRADATION_TYPES)

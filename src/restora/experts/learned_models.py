@@ -122,6 +122,10 @@ sharpens residual noise and block edges."""
 TASK_NETWORK_RANK = 10
 """The per-task networks are tried before the classical experts (ranks 20-40)."""
 
+REAL_NOISE_RANK = 9
+"""The real-noise denoiser first among the denoisers: it keeps ``nafnet_denoise``'s Gaussian
+figures and is the one that removes camera grain (BENCHMARKS.md, real noise)."""
+
 ALLINONE_RANK = 60
 """The all-in-one network after the classical favourites: with two candidates per step the agent
 weighs the task's own network against the best classical method, not against another network."""
@@ -200,6 +204,23 @@ def _allinone(task: str) -> Expert:
 
 
 nafnet_denoise = partial(_task_expert, "denoise")
+
+
+def nafnet_denoise_real() -> Expert:
+    """The real-noise denoiser: ``nafnet_denoise`` fine-tuned on camera noise and PolyU pairs
+    (``python -m restora.training.restorer --task denoise_real``), blind."""
+    return _expert(
+        "nafnet_denoise_real",
+        "denoise",
+        "nafnet_denoise_real",
+        "NAFNet (learned): blind denoising of the noise cameras make (signal-dependent, "
+        "demosaiced, processed in camera, JPEG-saved) and of Gaussian noise; fine-tuned from "
+        "nafnet_denoise on simulated camera captures and PolyU real photo pairs.",
+        REFERENCE,
+        REAL_NOISE_RANK,
+    )
+
+
 nafnet_dejpeg = partial(_task_expert, "dejpeg")
 nafnet_deblur = partial(_task_expert, "deblur")
 nafnet_upscale = partial(_task_expert, "upscale")

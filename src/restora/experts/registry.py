@@ -51,6 +51,7 @@ BUILTIN_EXPERTS: dict[str, str] = {
 LEARNED_EXPERTS: dict[str, tuple[str, str]] = {
     **{f"nafnet_{t}": (f"learned_models:nafnet_{t}", f"nafnet_{t}") for t in (
         "denoise", "dejpeg", "deblur", "upscale", "derain", "dehaze", "brighten", "dereflect")},
+    "nafnet_denoise_real": ("learned_models:nafnet_denoise_real", "nafnet_denoise_real"),
     **{f"allinone_{t}": (f"learned_models:allinone_{t}", "nafnet_allinone") for t in (
         "denoise", "dejpeg", "deblur", "upscale", "derain", "dehaze", "brighten", "dereflect")},
 }  # fmt: skip

@@ -52,6 +52,8 @@ from restora.training import SentenceEncoder
 log = logging.getLogger("restora.training.restorer")
 
 TASKS = ("denoise", "dejpeg", "deblur", "upscale", "derain", "dehaze", "brighten", "dereflect")
+EXTRA_TASKS = ("denoise_real",)
+"""Single-task models outside the all-in-one's pool (the real-noise denoiser)."""
 VALIDATION_HOLDOUT = 16
 TEXT_DIM = 384
 
@@ -188,6 +190,27 @@ def sample_upscale(clean: np.ndarray, rng: np.random.Generator, _pool: Any) -> n
     return np.asarray(up[0].numpy().transpose(1, 2, 0), np.float32)
 
 
+def sample_denoise_real(clean: np.ndarray, rng: np.random.Generator, pool: Any) -> np.ndarray:
+    """Noise as photos carry it: 45 % a simulated camera (:func:`restora.degradations.camera.
+    capture`: signal-dependent noise on the Bayer mosaic, demosaicing, in-camera denoising and
+    sharpening, sometimes downscaling, a JPEG file; sigma on mid-grey ~ U(1, 30)), 20 % Gaussian
+    noise (sigma ~ U(3, 35)) that then went through JPEG (quality ~ U{30..90}: a noisy photo
+    saved again), 35 % the plain Gaussian of :func:`sample_denoise` (the benchmarks' noise,
+    kept so the network stays good at it). Grey crops always get the plain Gaussian."""
+    from restora.degradations.camera import capture
+    from restora.degradations.jpeg import decode_jpeg, encode_jpeg
+
+    draw = float(rng.random())
+    if draw < 0.35 or np.ptp(clean - clean[..., :1]) == 0:
+        return sample_denoise(clean, rng, pool)
+    if draw < 0.55:
+        sigma = rng.uniform(3.0, 35.0) / 255.0
+        noisy = np.clip(clean + rng.normal(0.0, sigma, clean.shape), 0.0, 1.0).astype(np.float32)
+        return decode_jpeg(encode_jpeg(noisy, int(rng.integers(30, 91))))
+    out, _ = capture(clean, rng, sigma=float(rng.uniform(1.0, 30.0)))
+    return np.clip(out, 0.0, 1.0).astype(np.float32)
+
+
 def _engine(type_name: str, low: float = 0.2) -> Sampler:
     def sample(
         clean: np.ndarray, rng: np.random.Generator, pool: Sequence[np.ndarray]
@@ -214,8 +237,13 @@ TASK_SAMPLERS: dict[str, Sampler] = {
     "dehaze": _engine("haze"),
     "brighten": _engine("low_light"),
     "dereflect": _engine("reflection"),
+    "denoise_real": sample_denoise_real,
 }
-GREY_FRACTION = {"denoise": 0.25, "dejpeg": 0.5}
+REAL_PAIR_SHARE = {"denoise_real": 0.3}
+"""Share of a task's samples that are crops of real photo pairs instead of synthesis: PolyU real
+noisy photos and their mean-image ground truth, training scenes only
+(:mod:`restora.training.splits`)."""
+GREY_FRACTION = {"denoise": 0.25, "dejpeg": 0.5, "denoise_real": 0.1}
 """Share of grey samples (the grey benchmarks BSD68 and LIVE1-Y are scored on these)."""
 
 
@@ -227,7 +255,8 @@ class TrainConfig:
     """Everything that defines a training run (saved beside the weights)."""
 
     task: str = "denoise"
-    """A task of :data:`TASKS`, or ``all`` for the conditioned all-in-one model."""
+    """A task of :data:`TASKS`, ``denoise_real`` (the real-noise denoiser: camera noise and real
+    photo pairs, :func:`sample_denoise_real`), or ``all`` for the conditioned all-in-one model."""
     size: str = "base"
     steps: int = 6000
     batch: int = 16
@@ -287,10 +316,12 @@ class PairSource:
         crop: int,
         seed: int,
         clip_fraction: float = 0.0,
+        real_pairs: Sequence[tuple[np.ndarray, np.ndarray]] = (),
     ) -> None:
         from restora.training.data import cached_image
 
         self.clip_fraction = clip_fraction
+        self.real_pairs = list(real_pairs)
         self.images = [cached_image(Path(f)) for f in files]
         self.tasks = tuple(tasks)
         self.crop = crop
@@ -303,6 +334,13 @@ class PairSource:
         degraded, clean, tasks = [], [], []
         for _ in range(size):
             task = self.tasks[int(rng.integers(len(self.tasks)))]
+            if self.real_pairs and rng.random() < REAL_PAIR_SHARE.get(task, 0.0):
+                noisy, truth = self.real_pairs[int(rng.integers(len(self.real_pairs)))]
+                pair = pair_crop(noisy, truth, self.crop, rng)
+                degraded.append(pair[0])
+                clean.append(pair[1])
+                tasks.append(task)
+                continue
             image = self.images[int(rng.integers(len(self.images)))]
             crop = random_crop(image, self.crop, rng)
             if rng.random() < GREY_FRACTION.get(task, 0.0):
@@ -314,6 +352,37 @@ class PairSource:
             clean.append(crop)
             tasks.append(task)
         return _stack(degraded), _stack(clean), tasks
+
+
+def pair_crop(
+    noisy: np.ndarray, truth: np.ndarray, size: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """The same random crop of both images, flipped and rotated alike (8 orientations)."""
+    height, width = noisy.shape[:2]
+    top = int(rng.integers(0, height - size + 1))
+    left = int(rng.integers(0, width - size + 1))
+    turns, flip = int(rng.integers(4)), bool(rng.random() < 0.5)
+    out = []
+    for image in (noisy, truth):
+        crop = np.rot90(image[top : top + size, left : left + size], turns)
+        out.append(np.ascontiguousarray(crop[:, ::-1] if flip else crop, dtype=np.float32))
+    return out[0], out[1]
+
+
+def real_noise_pairs(data_dir: str | Path | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(noisy, ground truth) of the PolyU photos of the training scenes (``real_train``; the
+    held-out scenes of :mod:`restora.training.splits` are never read); empty without the data."""
+    from restora.io import load
+    from restora.paths import data_dir as find_data_dir
+    from restora.training.splits import CLEAN_DIR, NOISY_DIR, split_by_scene
+
+    root = find_data_dir(None if data_dir is None else str(data_dir))
+    noisy_dir, clean_dir = root / NOISY_DIR, root / CLEAN_DIR
+    if not noisy_dir.is_dir():
+        return []
+    names = [p.name for p in noisy_dir.iterdir() if (clean_dir / p.name).is_file()]
+    train_names, _ = split_by_scene(names)
+    return [(load(noisy_dir / n).rgb, load(clean_dir / n).rgb) for n in train_names]
 
 
 def _stack(images: Sequence[np.ndarray]) -> torch.Tensor:
@@ -337,7 +406,7 @@ def validation_set(
     out = []
     for task in tasks:
         source.tasks = (task,)
-        degraded, clean, _ = source.batch(10_000 + TASKS.index(task), count)
+        degraded, clean, _ = source.batch(10_000 + (*TASKS, *EXTRA_TASKS).index(task), count)
         out.append((task, degraded, clean))
     return out
 
@@ -447,17 +516,19 @@ def train(
     device: str = "auto",
     *,
     text_encoder: SentenceEncoder | None = None,
+    data_dir: str | None = None,
 ) -> dict[str, Any]:
     """Train (or resume) the model of ``cfg`` in ``out_dir``; returns the final record.
 
     ``text_encoder`` embeds the all-in-one model's task phrasings (default: the process-wide
-    MiniLM; the tests pass a small stand-in, a few seconds faster to load)."""
+    MiniLM; the tests pass a small stand-in, a few seconds faster to load); ``data_dir`` is
+    where tasks with real photo pairs (:data:`REAL_PAIR_SHARE`) find them."""
 
     previous_threads = torch.get_num_threads()
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     try:
-        return _train(cfg, out_dir, train_files, val_files, device, text_encoder)
+        return _train(cfg, out_dir, train_files, val_files, device, text_encoder, data_dir)
     finally:
         torch.set_num_threads(previous_threads)
 
@@ -469,6 +540,7 @@ def _train(
     val_files: Sequence[Path],
     device: str,
     text_encoder: SentenceEncoder | None,
+    data_dir: str | None = None,
 ) -> dict[str, Any]:
     from restora.device import allow_tf32, resolve_device
 
@@ -498,7 +570,10 @@ def _train(
     elif cfg.init:
         _load_init(model, Path(cfg.init))
     (out_dir / "config.json").write_text(json.dumps(_config_record(cfg), indent=2) + "\n")
-    source = PairSource(train_files, tasks, cfg.crop, cfg.seed, cfg.clip_fraction)
+    pairs = real_noise_pairs(data_dir) if any(t in REAL_PAIR_SHARE for t in tasks) else []
+    if pairs:
+        log.info("%d real photo pairs (PolyU training scenes)", len(pairs))
+    source = PairSource(train_files, tasks, cfg.crop, cfg.seed, cfg.clip_fraction, pairs)
     validation = validation_set(val_files, tasks, cfg.val_crops, cfg.val_crop)
     cond_rng = np.random.default_rng([cfg.seed, 7])
     started = time.perf_counter()
@@ -643,7 +718,12 @@ def export(
             "seconds_total": max(round(seconds, 1), total_seconds(out_dir / "log.jsonl")),
             "device": describe_device(next(model.parameters()).device),
             "machine": f"{platform.machine()} {platform.system()}",
-            "data": "train/ CBSD432 (minus the last 16 files, held out for validation) + Train400",
+            "data": "train/ CBSD432 (minus the last 16 files, held out for validation) + Train400"
+            + (
+                " + real_train/ PolyU pairs of the training scenes"
+                if cfg.task in REAL_PAIR_SHARE
+                else ""
+            ),
         },
     }
     (out_dir / f"{cfg.model_name}.json").write_text(json.dumps(record, indent=2) + "\n")
@@ -654,7 +734,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--task", default="denoise", choices=(*TASKS, "all"))
+    parser.add_argument("--task", default="denoise", choices=(*TASKS, *EXTRA_TASKS, "all"))
     parser.add_argument("--size", default="base", choices=tuple(SIZES))
     parser.add_argument("--steps", type=int, default=6000)
     parser.add_argument("--batch", type=int, default=16)
@@ -688,7 +768,7 @@ def main(argv: list[str] | None = None) -> int:
     train_files, val_files = split_files(args.data)
     if args.smoke:
         train_files, val_files = train_files[:8], val_files[:2]
-    record = train(cfg, args.out, train_files, val_files, args.device)
+    record = train(cfg, args.out, train_files, val_files, args.device, data_dir=args.data)
     print(json.dumps(record["validation"][-1] if record["validation"] else {}, indent=1))
     return 0
 
