@@ -123,3 +123,15 @@ def test_extra_sample_sets_draw_what_they_promise(tmp_path: Path, astronaut: np.
     rain = DEGRADATION_TYPES.index("rain")
     assert all(make_sample(files, i, 1, only_rain)[1][rain] == 1 for i in range(4))
     assert FOCUS.type_weights is not None and len(FOCUS.type_weights) == len(DEGRADATION_TYPES)
+
+
+def test_polyu_scenes_held_out_for_evaluation_are_not_trained_on(data_dir: Path) -> None:
+    from restora.training.analyzer_heads import real_photos, training_photos
+    from restora.training.splits import is_held_out, scene_of
+
+    photos = real_photos(data_dir, "real_train")
+    kept = training_photos(photos)
+    polyu = [p for p in photos if p.source == "PolyU"]
+    assert polyu and any(is_held_out(scene_of(p.path.name)) for p in polyu)
+    assert not any(p.source == "PolyU" and is_held_out(scene_of(p.path.name)) for p in kept)
+    assert len(kept) == len(photos) - sum(is_held_out(scene_of(p.path.name)) for p in polyu)

@@ -7,8 +7,8 @@
    share held out by name as before), degraded by the engine with realistic synthesis most of
    the time: one type (60 %) or two to three mixed, every severity from mild (0.1) up, a
    quarter clean (most of them finished like a camera: low-ISO noise, JPEG q88-97), plus the
-   real photos of ``real_train`` (PolyU noise, Koehler camera shake, under-exposed and night
-   haze photos), each labelled by its source. A second set (``--focus-samples``, :data:`FOCUS`)
+   real photos of ``real_train`` (PolyU noise of the training scenes only, Koehler camera
+   shake, under-exposed and night haze photos), each labelled by its source. A second set (``--focus-samples``, :data:`FOCUS`)
    adds more of the types the first confuses most, a third (``--mild-samples``,
    :data:`MILD_NOISE`) the mild grain of real cameras at high ISO. Features are computed once and cached by content
    (``.cache/features``): a rerun with the same samples costs only the heads.
@@ -211,6 +211,17 @@ def real_photos(data: Path, folder: str) -> list[RealPhoto]:
             RealPhoto(root / row["file"], row["type"], row["source"].split(":")[0])
             for row in csv.DictReader(stream)
         ]
+
+
+def training_photos(photos: list[RealPhoto]) -> list[RealPhoto]:
+    """``real_train`` photos less the PolyU photos of the scenes held out for evaluation
+    (:mod:`restora.training.splits`): the real-noise benchmark and the agent's figures on them
+    stay figures on photos no restora weight has seen."""
+    from restora.training.splits import is_held_out, scene_of
+
+    return [
+        p for p in photos if not (p.source == "PolyU" and is_held_out(scene_of(p.path.name)))
+    ]
 
 
 # --------------------------------------------------------------------------------- heads
@@ -491,7 +502,7 @@ def main(argv: list[str] | None = None) -> int:
             extra = synthetic_set(train_files, count, args.seed + offset, extra_cfg, args.workers)
             train = {key: _join(train[key], extra[key]) for key in train}
     val = synthetic_set(val_files, args.val_samples, args.seed + 1000, sample_cfg, args.workers)
-    real_train = real_photos(data, "real_train")
+    real_train = training_photos(real_photos(data, "real_train"))
     real_eval = real_photos(data, "real")
     x_real_train = np.stack(
         _map(_file_job, [r.path for r in real_train], args.workers, "real_train")
