@@ -20,7 +20,14 @@ from restora.agent.crops import Crop, choose_decision_crop, needs_crop
 from restora.agent.execution import Execution, StepObserver, execute
 from restora.agent.judge import Judge
 from restora.agent.learned_judge import shipped_judge
-from restora.agent.planning import EXPLICIT, EXPLICIT_JUDGED, AgentConfig, plan, plan_explicit
+from restora.agent.planning import (
+    EXPLICIT,
+    EXPLICIT_JUDGED,
+    AgentConfig,
+    plan,
+    plan_explicit,
+    unsure_types,
+)
 from restora.agent.trace import Result, Trace
 from restora.errors import RestoraError
 from restora.types import Intent
@@ -78,6 +85,20 @@ class RestoreRequest:
         if self.budget is not None:
             config = replace(config, time_budget_s=float(self.budget))
         return config
+
+
+def _unsure(judge: Any, analysis: Any, config: AgentConfig) -> tuple[str, ...]:
+    """The types the analyzer is unsure of (:func:`restora.agent.planning.unsure_types`),
+    tried only under a judge that predicts fidelity (``judges_strength``); else none."""
+    get_analyzer = getattr(judge, "get_analyzer", None)
+    if not getattr(judge, "judges_strength", False) or get_analyzer is None:
+        return ()
+    analyzer = get_analyzer()
+    thresholds = getattr(analyzer, "thresholds", None)
+    config_types = getattr(getattr(analyzer, "config", None), "types", None)
+    if thresholds is None or config_types is None:
+        return ()
+    return unsure_types(analysis, config_types, [float(t) for t in thresholds], config)
 
 
 Progress = Callable[[str, "float | None", "float | None"], None]
@@ -234,7 +255,7 @@ def restore(
             run_config.max_candidates,
         )  # fmt: skip
     else:
-        steps = plan(whole, intent, run_config, rgb.shape)
+        steps = plan(whole, intent, run_config, rgb.shape, _unsure(judge, whole, run_config))
     where = f"on a {crop.describe()}" if crop is not None else "on the photo"
     tell(f"deciding {where}: {len(steps.steps)} planned steps", 0.05, None)
     seen: list[int] = []

@@ -512,7 +512,7 @@ def execute(
                 pending[0] = replace(upcoming, candidates=fitting)
         step = pending.pop(0)
         attempted.add(step.task)
-        if config.reanalyse and step.source == "analyzer" and records:
+        if config.reanalyse and step.source in ("analyzer", "unsure") and records:
             probabilities = analysis_probabilities(state.analysis)
             left = max(probabilities.get(t, 0.0) for t in step.targets)
             if left < config.resolved_below:

@@ -82,6 +82,14 @@ class AgentConfig:
     rollback: bool = True
     reanalyse: bool = True
     raise_errors: bool = False
+    unsure_types: tuple[str, ...] = ("noise",)
+    """Types tried also when the analyzer is unsure of them (a probability of at least
+    ``unsure_fraction`` of the decision threshold, under it), provided the judge predicts
+    fidelity: such a step is kept only on that judge's calibrated verdict, never on the
+    no-reference score. Noise: its decision threshold is the highest (clean photos finished by
+    a camera carry a little grain), so mild real grain often falls just under it, its experts
+    are faithful and cheap, and the judge learned real grain (PolyU) and false alarms."""
+    unsure_fraction: float = 0.5
     decision_side: int = 384
     """Photos larger than two such squares are decided on one crop of this side and the kept
     chain then runs once on the full image (``restora.agent.crops``); 0 decides on the full
@@ -148,6 +156,19 @@ def fix_harmful_order(tasks: Sequence[str]) -> tuple[list[str], list[str]]:
             if changed:
                 break
     return out, notes
+
+
+def unsure_types(
+    analysis: Analysis, types: Sequence[str], thresholds: Sequence[float], config: AgentConfig
+) -> tuple[str, ...]:
+    """The types of ``config.unsure_types`` whose probability lies in
+    [``unsure_fraction`` x threshold, threshold) (the analyzer's ``types`` and ``thresholds``)."""
+    out = []
+    for kind, threshold in zip(types, thresholds, strict=True):
+        p = float(analysis.scores.get(kind, 0.0))
+        if kind in config.unsure_types and config.unsure_fraction * threshold <= p < threshold:
+            out.append(kind)
+    return tuple(out)
 
 
 def detected_tasks(analysis: Analysis) -> list[str]:
@@ -268,13 +289,16 @@ def plan(
     intent: Intent | None = None,
     config: AgentConfig | None = None,
     image_shape: tuple[int, ...] | None = None,
+    unsure: Sequence[str] = (),
 ) -> Plan:
     """Merge the analysis and the intent into a :class:`Plan` (rules in the module docstring).
 
     Explicit tasks come first, in the user's order (harmful pairs swapped); with ``auto`` or no
     task asked, the analyzer's findings follow in :data:`TASK_ORDER`. ``upscale`` is planned when
     asked (a scale or the task) or, in automatic mode, when the longer side of ``image_shape`` is
-    under ``config.small_side``. Excluded tasks are never planned.
+    under ``config.small_side``. Excluded tasks are never planned. ``unsure``: types the
+    analyzer is unsure of (:func:`unsure_types`), planned as ``unsure`` steps in automatic mode
+    when not found otherwise.
     """
     config = config or AgentConfig()
     intent = intent or Intent(auto=True)
@@ -290,12 +314,22 @@ def plan(
     asked, moved = fix_harmful_order(asked)
     notes += moved
     found: list[str] = []
+    maybe: set[str] = set()
     if auto:
         for task in order_tasks(detected_tasks(analysis)):
             if task in excluded:
                 notes.append(f"the analyzer found work for {task}, but it was excluded")
             elif task not in asked:
                 found.append(task)
+        for kind in unsure:
+            task = TASK_FOR_TYPE[kind]
+            if task not in excluded and task not in asked and task not in found:
+                found.append(task)
+                maybe.add(task)
+                notes.append(
+                    f"the analyzer is unsure of {kind} (p = {analysis.scores.get(kind, 0.0):.2f}): "
+                    f"{task} is tried, kept only if the judge is confident it helps"
+                )
         side = max(image_shape[:2]) if image_shape is not None else None
         small = side is not None and side < config.small_side
         if small and "upscale" not in asked and "upscale" not in excluded:
@@ -310,6 +344,7 @@ def plan(
     megapixels = image_shape[0] * image_shape[1] / 1e6 if image_shape is not None else None
     for task in tasks:
         source = "asked" if task in asked else ("analyzer" if task != "upscale" else "small image")
+        source = "unsure" if task in maybe else source
         scale = (intent.scale or config.small_scale) if task == "upscale" else None
         step = make_step(task, analysis, source, config, scale, intent.look, megapixels, notes)
         if step is None:
