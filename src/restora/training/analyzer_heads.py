@@ -219,9 +219,7 @@ def training_photos(photos: list[RealPhoto]) -> list[RealPhoto]:
     stay figures on photos no restora weight has seen."""
     from restora.training.splits import is_held_out, scene_of
 
-    return [
-        p for p in photos if not (p.source == "PolyU" and is_held_out(scene_of(p.path.name)))
-    ]
+    return [p for p in photos if not (p.source == "PolyU" and is_held_out(scene_of(p.path.name)))]
 
 
 # --------------------------------------------------------------------------------- heads
@@ -322,7 +320,9 @@ def _presence_network(
             net.parameters(), lr=fit.presence_lr, weight_decay=fit.presence_decay
         )
         steps = max(300, fit.presence_epochs * (len(z) // fit.presence_batch))
-        schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, fit.presence_lr, total_steps=steps)
+        schedule = torch.optim.lr_scheduler.OneCycleLR(
+            optimiser, fit.presence_lr, total_steps=steps
+        )
         draws = torch.Generator().manual_seed(seed * 100 + member)
         for _ in range(steps):
             rows = torch.randint(len(z), (fit.presence_batch,), generator=draws)
