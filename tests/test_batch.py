@@ -197,9 +197,10 @@ STALL_S = 180.0
 """A batch run that records no new row for this long hangs: the only wall-clock limit of the
 tests below, which wait as long as rows keep arriving (a busy machine makes them slow, not
 wrong). It covers the start-up too (imports and models: seconds, a minute when very busy)."""
-STOP_S = 120.0
-"""Bound on how long a batch takes to end after Ctrl-C or SIGKILL (it takes well under a
-second)."""
+STOP_S = 600.0
+"""Bound on how long a batch takes to end after Ctrl-C or SIGKILL: a guard against a hang, not
+a speed check (it takes well under a second on an idle machine; in-flight images finish first,
+which on a machine loaded by other jobs took over two minutes)."""
 
 
 def _rows(manifest: Path) -> int:
