@@ -15,11 +15,12 @@ the folder goes on in a new pool.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from restora.batch.job import BatchConfig, FileRestorer, empty_row
@@ -46,6 +47,28 @@ def _exit_with_parent(parent: int) -> None:
             threading.Event().wait(0.5)
 
     threading.Thread(target=watch, daemon=True, name="restora-parent-watch").start()
+
+
+@contextlib.contextmanager
+def _ctrl_c_between_files() -> Iterator[threading.Event]:
+    """In-process runs: the first Ctrl-C is noted and acted on after the file in progress (a
+    ``KeyboardInterrupt`` raised inside an expert can be lost in a library that calls back into
+    Python and clears errors, and the batch then ran on); a second one interrupts at once."""
+    asked = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield asked
+        return
+
+    def on_interrupt(signum: int, frame: Any) -> None:
+        if asked.is_set():
+            raise KeyboardInterrupt
+        asked.set()
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        yield asked
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _init_worker(config: BatchConfig, parent: int) -> None:
@@ -91,8 +114,11 @@ def run_local(
     process = process or _process_in_worker
     if workers <= 1:
         restorer = FileRestorer(config)
-        for file in files:
-            on_row(restorer.process(file, outputs[file], in_root, out_root, overwrite))
+        with _ctrl_c_between_files() as asked_to_stop:
+            for file in files:
+                on_row(restorer.process(file, outputs[file], in_root, out_root, overwrite))
+                if asked_to_stop.is_set():
+                    raise KeyboardInterrupt
         return
 
     import multiprocessing
