@@ -49,23 +49,27 @@ def test_restore_json_contract(noisy_png: Path, capsys: pytest.CaptureFixture[st
 def test_restore_task_runs_the_best_expert_of_the_task(
     noisy_png: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """``--task denoise`` tries the task's best expert first (the learned denoiser when it
-    ships: the real-noise network), the same one the agent tries first, not the registry's first entry; with the
-    fidelity judge it keeps the candidate judged best among the task's best experts."""
+    """``--task denoise`` tries the task's best expert first for the noise measured (the
+    learned denoisers when they ship: the Gaussian one for white noise, else the real-noise
+    one), the same one the agent tries first, not the registry's first entry; with the fidelity
+    judge it keeps the candidate judged best among the task's best experts."""
     from restora.agent.candidates import candidates_for
-    from restora.experts import experts_for_task
     from restora.experts.registry import LEARNED_EXPERTS, names
+    from restora.io import load
+    from restora.quality.statistics import has_white_noise
 
     out = noisy_png.with_name("best.png")
     assert main(["restore", str(noisy_png), "-o", str(out), "--task", "denoise", "--json"]) == 0
     (step,) = json.loads(capsys.readouterr().out)["steps"]
-    assert step["candidates"][0]["expert"] == experts_for_task("denoise")[0].name
-    best_two = {c.name for c in candidates_for("denoise", max_seconds_per_mp=20.0)[:2]}
-    assert step["expert"] in best_two | {experts_for_task("denoise")[0].name}
-    for network in ("nafnet_denoise_real", "nafnet_denoise"):  # the real-noise one first
-        if network in names() and network in LEARNED_EXPERTS:
-            assert step["candidates"][0]["expert"] == network
-            break
+    white = has_white_noise(load(noisy_png).rgb)
+    conditions = ("white noise",) if white else ()
+    found = candidates_for("denoise", conditions=conditions)
+    assert step["candidates"][0]["expert"] == found[0].name
+    best_two = candidates_for("denoise", max_seconds_per_mp=20.0, conditions=conditions)[:2]
+    assert step["expert"] in {c.name for c in best_two} | {found[0].name}
+    network = "nafnet_denoise" if white else "nafnet_denoise_real"
+    if network in names() and network in LEARNED_EXPERTS:
+        assert step["candidates"][0]["expert"] == network
 
 
 def test_restore_expert_with_params(noisy_png: Path) -> None:

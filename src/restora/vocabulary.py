@@ -54,6 +54,11 @@ QUALITY_LEVELS: tuple[str, ...] = ("excellent", "good", "fair", "poor", "bad")
 STRENGTHS: tuple[str, ...] = ("light", "normal", "strong")
 """Instruction intensities."""
 
+CONDITIONS: tuple[str, ...] = ("white noise",)
+"""Conditions measured on an image that some experts were made for (``Expert.suited_to``):
+``white noise``, noise independent from pixel to pixel and across channels, as synthetic
+Gaussian noise (:func:`restora.quality.statistics.has_white_noise`); camera noise is not."""
+
 LOOKS: tuple[str, ...] = ("faithful", "detailed")
 """The look an instruction asks for: ``faithful`` (the default: restore what is there, nothing
 invented) or ``detailed`` ("make it sharp", "natural detail": generative experts, which invent

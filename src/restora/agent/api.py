@@ -101,6 +101,21 @@ def _unsure(judge: Any, analysis: Any, config: AgentConfig) -> tuple[str, ...]:
     return unsure_types(analysis, config_types, [float(t) for t in thresholds], config)
 
 
+def _conditions(
+    rgb: np.ndarray, analysis: Any, tasks: Sequence[str], unsure: Sequence[str]
+) -> tuple[str, ...]:
+    """The conditions measured on the photo that order a step's experts
+    (:data:`restora.vocabulary.CONDITIONS`), measured only when a denoising step may be planned
+    (asked, or noise found or unsure): ``white noise`` (:func:`restora.quality.statistics.
+    has_white_noise`)."""
+    found = {d.type for d in analysis.degradations} | set(unsure)
+    if "denoise" not in tasks and "noise" not in found:
+        return ()
+    from restora.quality.statistics import has_white_noise
+
+    return ("white noise",) if has_white_noise(rgb) else ()
+
+
 Progress = Callable[[str, "float | None", "float | None"], None]
 """``progress(message, fraction done, seconds left)`` (the last two None when unknown)."""
 
@@ -249,13 +264,15 @@ def restore(
     if crop is not None:
         decide_analysis = crop.analysis or judge.analysis(decide_on)
     before = judge.assess(decide_on, decide_analysis)
+    unsure = () if request.explicit else _unsure(judge, whole, run_config)
+    conditions = _conditions(rgb, whole, (*intent.tasks, *request.tasks), unsure)
     if request.explicit:
         steps = plan_explicit(
             request.tasks, _load_expert(request), request.scale, request.params, intent,
-            run_config.max_candidates,
+            run_config.max_candidates, conditions,
         )  # fmt: skip
     else:
-        steps = plan(whole, intent, run_config, rgb.shape, _unsure(judge, whole, run_config))
+        steps = plan(whole, intent, run_config, rgb.shape, unsure, conditions)
     where = f"on a {crop.describe()}" if crop is not None else "on the photo"
     tell(f"deciding {where}: {len(steps.steps)} planned steps", 0.05, None)
     seen: list[int] = []

@@ -3,7 +3,11 @@
 Everything here is read off the expert descriptors (``restora.experts.base.Expert``): the
 experts of the task and those that also serve it (``also_serves``), sorted by
 :func:`restora.experts.registry.order_key` (their ``rank`` for the step's target types, experts
-that handle none of the targets last), filtered by their measured cost. Adding an expert is
+that handle none of the targets last), filtered by their measured cost. When a condition
+measured on the photo has experts suited to it (``Expert.suited_to``), they are the candidates:
+the judge cannot tell two networks a few tenths of a dB apart (on Gaussian noise it preferred
+the real-noise denoiser to the Gaussian one by 0.03 dB of predicted gain where the Gaussian one
+was 0.25-0.5 dB better), the measurement can. Adding an expert is
 one descriptor plus one registry line; nothing in the agent names an expert.
 
 The instruction's look (``Intent.look``) changes one thing: for ``detailed`` the experts whose
@@ -15,7 +19,7 @@ for ``faithful`` they stay where their rank puts them, after the faithful expert
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -98,14 +102,18 @@ def candidates_for(
     *,
     max_seconds_per_mp: float | None = None,
     look: str = "faithful",
+    conditions: Collection[str] = (),
 ) -> list[Candidate]:
     """Candidates for ``task``, best first (module docstring). Experts slower than
     ``max_seconds_per_mp`` are left out (unless that would leave none: then the fastest one
-    stays). With ``look="detailed"`` the generative experts come first, whatever their cost."""
+    stays). With ``look="detailed"`` the generative experts come first, whatever their cost.
+    ``conditions`` (measured on the photo, :data:`restora.vocabulary.CONDITIONS`): the experts
+    aimed at the targets and suited to one of them, when there are any, are the only ones."""
     from restora.experts import list_experts
     from restora.experts.registry import order_key
 
     out: list[tuple[tuple[bool, float], Candidate]] = []
+    present = set(conditions)
     try:
         experts = list_experts()
     except NotAvailableError as exc:  # pragma: no cover - list_experts skips broken ones
@@ -119,6 +127,8 @@ def candidates_for(
             if role.task == task:
                 candidate = Candidate(expert, task, role.rank, role.from_analysis, role.params)
                 out.append(((False, role.rank), candidate))
+    suited = [(k, c) for k, c in out if not k[0] and c.expert.suited_to & present]
+    out = suited or out
     out.sort(key=lambda pair: pair[0])
     found = [candidate for _, candidate in out]
     generative: list[Candidate] = []

@@ -197,6 +197,7 @@ def choose_candidates(
     offer_generative: bool = False,
     megapixels: float | None = None,
     notes: list[str] | None = None,
+    conditions: Sequence[str] = (),
 ) -> tuple[Candidate, ...]:
     """The candidates of one step, best first, with a note per decision about generative
     experts appended to ``notes`` (module docstring):
@@ -208,15 +209,17 @@ def choose_candidates(
     - otherwise: :func:`candidates_for` within the per-megapixel cost limit, as always.
 
     A generative expert predicted to take longer than the whole time budget on ``megapixels``
-    (when known) is left out with a note."""
+    (when known) is left out with a note. ``conditions``: measured on the photo
+    (:func:`restora.agent.candidates.candidates_for`)."""
     notes = notes if notes is not None else []
     limit = config.max_seconds_per_mp
     wants = look == "detailed" or offer_generative
     if not wants:
-        return tuple(
-            candidates_for(task, targets, max_seconds_per_mp=limit)[: config.max_candidates]
-        )
-    found = candidates_for(task, targets, max_seconds_per_mp=limit, look="detailed")
+        found = candidates_for(task, targets, max_seconds_per_mp=limit, conditions=conditions)
+        return tuple(found[: config.max_candidates])
+    found = candidates_for(
+        task, targets, max_seconds_per_mp=limit, look="detailed", conditions=conditions
+    )
     generative = [c for c in found if c.generative]
     faithful = [c for c in found if not c.generative]
     if not generative:
@@ -272,16 +275,29 @@ def make_step(
     look: str = "faithful",
     megapixels: float | None = None,
     notes: list[str] | None = None,
+    conditions: Sequence[str] = (),
 ) -> Step | None:
     """A step for ``task`` with its targets and budgeted candidates (None: no expert);
     ``look`` and, for the automatic upscale of a small damaged photo, an offer place the
-    generative experts (:func:`choose_candidates`, whose notes go to ``notes``)."""
+    generative experts (:func:`choose_candidates`, whose notes go to ``notes``); experts suited
+    to one of ``conditions`` (measured on the photo), when installed, are the candidates."""
     targets = targets_for(task, analysis)
     offer = offers_generative(task, source, analysis)
-    found = choose_candidates(task, targets, config, look, offer, megapixels, notes)
+    found = choose_candidates(task, targets, config, look, offer, megapixels, notes, conditions)
     if not found:
         return None
     return Step(task, targets, source, found, scale)
+
+
+def condition_notes(steps: Sequence[Step], conditions: Sequence[str]) -> list[str]:
+    """A note per step whose candidates are experts suited to a measured condition."""
+    out = []
+    for step in steps:
+        lead = step.candidates[0].expert if step.candidates else None
+        for condition in conditions:
+            if lead is not None and condition in lead.suited_to:
+                out.append(f"{step.task}: {lead.name}, made for the {condition} measured")
+    return out
 
 
 def plan(
@@ -290,6 +306,7 @@ def plan(
     config: AgentConfig | None = None,
     image_shape: tuple[int, ...] | None = None,
     unsure: Sequence[str] = (),
+    conditions: Sequence[str] = (),
 ) -> Plan:
     """Merge the analysis and the intent into a :class:`Plan` (rules in the module docstring).
 
@@ -298,7 +315,9 @@ def plan(
     asked (a scale or the task) or, in automatic mode, when the longer side of ``image_shape`` is
     under ``config.small_side``. Excluded tasks are never planned. ``unsure``: types the
     analyzer is unsure of (:func:`unsure_types`), planned as ``unsure`` steps in automatic mode
-    when not found otherwise.
+    when not found otherwise. ``conditions``: measured on the photo
+    (:data:`restora.vocabulary.CONDITIONS`); experts suited to them, when installed, are their
+    steps' candidates.
     """
     config = config or AgentConfig()
     intent = intent or Intent(auto=True)
@@ -346,11 +365,14 @@ def plan(
         source = "asked" if task in asked else ("analyzer" if task != "upscale" else "small image")
         source = "unsure" if task in maybe else source
         scale = (intent.scale or config.small_scale) if task == "upscale" else None
-        step = make_step(task, analysis, source, config, scale, intent.look, megapixels, notes)
+        step = make_step(
+            task, analysis, source, config, scale, intent.look, megapixels, notes, conditions
+        )
         if step is None:
             notes.append(f"no expert is installed for {task}: skipped")
         else:
             steps.append(step)
+    notes += condition_notes(steps, conditions)
     if not steps:
         notes.append(
             "nothing to do: the image looks clean" if auto and not asked else "nothing to do"
@@ -391,12 +413,14 @@ def plan_explicit(
     params: Mapping[str, Any],
     intent: Intent,
     candidates: int = 1,
+    conditions: Sequence[str] = (),
 ) -> Plan:
     """The plan of an explicit request: ``expert`` alone (for its task), or the best expert of
     each task in ``tasks`` (:func:`restora.experts.experts_for_task` order, no cost limit), in
     the user's order, followed by the next ones up to ``candidates`` within the agent's cost
     limit (for a judge that chooses among them). The look does not change it: a generative
-    expert runs when named."""
+    expert runs when named. Experts suited to one of ``conditions`` (measured on the photo), when
+    installed, are the candidates."""
     from restora.agent.candidates import Candidate, explicit_candidate
 
     if expert is not None:
@@ -414,7 +438,7 @@ def plan_explicit(
         return Plan((step,), intent, False)
     steps: list[Step] = []
     for task in dict.fromkeys(tasks):
-        found = candidates_for(task, TYPES_FOR_TASK[task])
+        found = candidates_for(task, TYPES_FOR_TASK[task], conditions=conditions)
         if not found:
             raise NotAvailableError(f"no expert is installed for task {task!r}")
         limit = AgentConfig().max_seconds_per_mp
@@ -434,4 +458,4 @@ def plan_explicit(
             chosen.append(Candidate(option.expert, task, option.rank, option.from_analysis,
                                     {**option.params, **params}))  # fmt: skip
         steps.append(Step(task, TYPES_FOR_TASK[task], "asked", tuple(chosen), scale))
-    return Plan(tuple(steps), intent, False)
+    return Plan(tuple(steps), intent, False, tuple(condition_notes(steps, conditions)))

@@ -31,7 +31,7 @@ import numpy as np
 
 from restora.errors import InputError, RestoraError
 from restora.experts.tiling import TileSpec, process_tiled, tile_starts
-from restora.vocabulary import DEGRADATION_TYPES, TASKS, TYPES_FOR_TASK
+from restora.vocabulary import CONDITIONS, DEGRADATION_TYPES, TASKS, TYPES_FOR_TASK
 
 BACKENDS: tuple[str, ...] = ("classical", "learned", "onnx")
 
@@ -112,6 +112,11 @@ class Expert:
     param_ranges: Mapping[str, tuple[float, float]] = field(default_factory=dict)
     """Inclusive bounds of numeric parameters (``iterations``: 1-500); a value outside is a
     user error before any work (an unbounded count runs for hours)."""
+    suited_to: frozenset[str] = frozenset()
+    """Conditions measured on the image (:data:`restora.vocabulary.CONDITIONS`) its method was
+    made for: when the photo shows the condition, the experts of a step suited to it are its
+    candidates (``"white noise"``: a denoiser trained on Gaussian noise, rather than the
+    real-noise one made for the correlated noise cameras leave)."""
     bytes_per_output_pixel: float = 64.0
     """Peak working memory of one call per output pixel, for the memory check before an
     upscale (measured at x4 on 0.5 MP: bicubic 51, lanczos 39, ibp 57 bytes)."""
@@ -127,6 +132,9 @@ class Expert:
         object.__setattr__(self, "rank_for", _frozen(self.rank_for))
         object.__setattr__(self, "from_analysis", _frozen(self.from_analysis))
         object.__setattr__(self, "side_effects", frozenset(self.side_effects))
+        object.__setattr__(self, "suited_to", frozenset(self.suited_to))
+        if not self.suited_to <= set(CONDITIONS):
+            raise ValueError(f"expert {self.name!r}: unknown conditions {sorted(self.suited_to)}")
         if not self.handles:
             object.__setattr__(self, "handles", TYPES_FOR_TASK[self.task])
         unknown = set(self.handles) | set(self.rank_for) | set(self.side_effects)
@@ -220,6 +228,7 @@ class Expert:
                 for c in self.also_serves
             ],
             "generative": self.generative,
+            "suited_to": sorted(self.suited_to),
             "min_size": self.min_size,
             "param_ranges": {k: list(v) for k, v in self.param_ranges.items()},
         }

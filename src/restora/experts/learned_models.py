@@ -132,13 +132,24 @@ TASK_RANKS = {"denoise": 16.0}
 network and FFDNet with its noise map, two different methods, rather than two versions of one
 network."""
 
+SUITED_TO = {"denoise": frozenset({"white noise"})}
+"""``nafnet_denoise`` denoises when the noise is white (Gaussian sigma 25 on CBSD68: 30.98 dB,
+``nafnet_denoise_real`` 30.67): trained on Gaussian noise alone, it is the better of the two
+there, and it leaves camera noise (``restora.vocabulary.CONDITIONS``)."""
+
 ALLINONE_RANK = 60
 """The all-in-one network after the classical favourites: with two candidates per step the agent
 weighs the task's own network against the best classical method, not against another network."""
 
 
 def _expert(
-    name: str, task: str, weights_name: str, description: str, reference: str, rank: float
+    name: str,
+    task: str,
+    weights_name: str,
+    description: str,
+    reference: str,
+    rank: float,
+    suited_to: frozenset[str] = frozenset(),
 ) -> Expert:
     from restora.experts.learned import torch_expert
 
@@ -163,6 +174,7 @@ def _expert(
         rank=rank,
         side_effects=SIDE_EFFECTS.get(task, frozenset()),
         licence="MIT (trained by restora)",
+        suited_to=suited_to,
     )
     if not upscale:
         return expert
@@ -195,6 +207,7 @@ def _task_expert(task: str) -> Expert:
         f"NAFNet (learned): {what}.",
         REFERENCE,
         TASK_RANKS.get(task, TASK_NETWORK_RANK),
+        SUITED_TO.get(task, frozenset()),
     )
 
 
