@@ -165,11 +165,18 @@ class AnalyzerHeads:
             h = gelu(z @ self.hidden_weight.T + self.hidden_bias)
         return np.asarray(h @ self.presence_weight.T + self.presence_bias)
 
-    def outputs(self, features: np.ndarray) -> HeadOutputs:
+    def standardise(self, features: np.ndarray) -> np.ndarray:
+        """Features (one vector or (N, F) rows) in the heads' standard units, non-finite -> 0."""
         z = (np.asarray(features, np.float64) - self.feature_mean) / self.feature_scale
-        z = np.nan_to_num(z, nan=0.0, posinf=0.0, neginf=0.0)
-        logits = self.presence_logits(z)
-        probabilities = 1.0 / (1.0 + np.exp(-np.clip(logits, -40, 40)))
+        return np.nan_to_num(z, nan=0.0, posinf=0.0, neginf=0.0)
+
+    def probabilities(self, z: np.ndarray) -> np.ndarray:
+        """Presence probabilities of standardised features ``z`` (:meth:`standardise`)."""
+        return 1.0 / (1.0 + np.exp(-np.clip(self.presence_logits(z), -40, 40)))
+
+    def outputs(self, features: np.ndarray) -> HeadOutputs:
+        z = self.standardise(features)
+        probabilities = self.probabilities(z)
         severity = np.clip(self.severity_weight @ z + self.severity_bias, 0.0, 1.0)
         embedding = self.embed_weight @ z + self.embed_bias
         return HeadOutputs(

@@ -381,9 +381,8 @@ def _ridge(z: np.ndarray, y: np.ndarray, alpha: float) -> tuple[np.ndarray, floa
 
 
 def probabilities(heads: AnalyzerHeads, x: np.ndarray) -> np.ndarray:
-    z = np.nan_to_num((np.asarray(x, np.float64) - heads.feature_mean) / heads.feature_scale)
-    logits = heads.presence_logits(z)
-    return (1.0 / (1.0 + np.exp(-np.clip(logits, -40, 40)))).astype(np.float32)
+    """Presence probabilities of (N, F) feature rows."""
+    return heads.probabilities(heads.standardise(x)).astype(np.float32)
 
 
 # -------------------------------------------------------------------------- evaluation
