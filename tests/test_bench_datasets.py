@@ -26,6 +26,7 @@ REQUIRED = [
     "rain100h",
     "rain100l",
     "sots_outdoor",
+    "gopro_real",
     "mixed_cbsd68",
 ]
 
@@ -129,7 +130,13 @@ def test_jpeg_pairs_are_grey_and_compressed_at_the_quality(data_dir: Path, name:
 
 @pytest.mark.needs_data
 @pytest.mark.parametrize(
-    ("name", "task"), [("rain100h", "derain"), ("rain100l", "derain"), ("sots_outdoor", "dehaze")]
+    ("name", "task"),
+    [
+        ("rain100h", "derain"),
+        ("rain100l", "derain"),
+        ("sots_outdoor", "dehaze"),
+        ("gopro_real", "deblur"),
+    ],
 )
 def test_shipped_restoration_pairs(data_dir: Path, name: str, task: str) -> None:
     dataset = get_dataset(name, data_dir)

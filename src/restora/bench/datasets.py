@@ -21,6 +21,8 @@ the published numbers of the anchors:
   classic5 as is, LIVE1 as the luma Y of MATLAB's ``rgb2ycbcr`` (BT.601, studio range 16-235,
   rounded to uint8); encoded at the quality with libjpeg through Pillow (IJG tables, as OpenCV).
 - **Deraining / dehazing** (``rain100h``, ``rain100l``, ``sots_outdoor``): the shipped pairs.
+- **Real camera shake** (``gopro_real``): the GoPro photos of ``real/motion_blur`` whose sharp
+  frame is in ``real/motion_blur_gt`` (same name; evaluation data, never trained on).
 - **Synthetic single degradations** (``cbsd68_blur``, ``cbsd68_motion``, ``cbsd68_lowlight``,
   ``cbsd68_reflection``): deblurring, brightening and reflection removal have no paired public
   set in the data folder, so these are made from CBSD68 with the degradation engine at severity
@@ -268,6 +270,20 @@ def _paired_folder(
     return PairedDataset(name, task, _files(base / "input"), load, f"{folder} pairs")
 
 
+def _gopro_real(root: Path, name: str) -> PairedDataset:
+    blurred, sharp = root / "real" / "motion_blur", root / "real" / "motion_blur_gt"
+    keys = [k for k in _files(sharp) if (blurred / k).is_file()]
+
+    def load(key: str) -> Pair:
+        degraded = read_uint8(blurred / key, "RGB")
+        target = read_uint8(sharp / key, "RGB")
+        if degraded.shape != target.shape:
+            raise ValueError(f"{name}/{key}: input {degraded.shape} != target {target.shape}")
+        return Pair(Path(key).stem, to_unit(degraded), to_unit(target), {"source": "GoPro"})
+
+    return PairedDataset(name, "deblur", keys, load, "real GoPro camera-shake pairs")
+
+
 # ----------------------------------------------------------------------- mixed degradations
 
 
@@ -433,6 +449,7 @@ def _registry() -> dict[str, Callable[[Path], PairedDataset]]:
         table[name] = partial(
             _paired_folder, name=name, folder=folder, task=task, target_for=target_for
         )
+    table["gopro_real"] = partial(_gopro_real, name="gopro_real")
     for name in SYNTHETIC_SETS:
         table[name] = partial(_synthetic, name=name)
     table["mixed_cbsd68"] = partial(_mixed, name="mixed_cbsd68")
