@@ -46,12 +46,13 @@ TASK_DATASETS: dict[str, tuple[str, ...]] = {
     "dejpeg": ("live1_q10", "live1_q20", "live1_q30", "live1_q40"),
     "derain": ("rain100l", "rain100h"),
     "dehaze": ("sots_outdoor",),
-    "deblur": ("cbsd68_blur", "cbsd68_motion"),
+    "deblur": ("cbsd68_blur", "cbsd68_motion", "gopro_real"),
     "brighten": ("cbsd68_lowlight",),
     "dereflect": ("cbsd68_reflection",),
 }
-"""Paired sets per task. deblur, brighten and dereflect have no paired public set in the data
-folder: theirs are CBSD68 degraded by the engine (``restora.bench.datasets.SYNTHETIC_SETS``)."""
+"""Paired sets per task. brighten and dereflect have no paired public set in the data folder:
+theirs are CBSD68 degraded by the engine (``restora.bench.datasets.SYNTHETIC_SETS``); deblur
+has those and two real GoPro camera-shake pairs (``gopro_real``)."""
 
 QUICK_DATASETS: dict[str, tuple[str, ...]] = {
     "denoise": ("cbsd68_sigma25", "bsd68_sigma25"),
