@@ -75,8 +75,9 @@ def test_section_renders_through_run_named(tmp_path: Path, monkeypatch: pytest.M
     target = tmp_path / "BENCHMARKS.md"
     target.write_text("# B\n\n<!-- BEGIN real_noise -->\nold\n<!-- END real_noise -->\n")
     outcome = run_named(
-        "real_noise", data, False, path=target, photos=3, maxim_photos=1, rni_photos=2, crop=32
-    )
+        "real_noise", data, False, path=target, photos=3, maxim_photos=1, rni_photos=2, crop=32,
+        gaussian_images=0,
+    )  # fmt: skip
     text = target.read_text()
     assert "old" not in text and outcome.markdown in text
     # plug and circuit are held out, chair is not; one photo per scene in turn
@@ -95,3 +96,30 @@ def test_section_renders_through_run_named(tmp_path: Path, monkeypatch: pytest.M
     assert "data:image/png;base64," in page and "ground truth" in page
     summary = {row["label"]: row for row in outcome.results["summary"]}
     assert summary["input"]["photos"] == 3 and summary["slow one"]["photos"] == 1
+
+
+def test_white_noise_control_runs_the_networks_and_the_agent(tmp_path: Path) -> None:
+    """Part 3: Gaussian noise on (made-up) CBSD68 photos through the two learned denoisers and
+    ``--task denoise``; its whiteness is measured next to the PolyU crops'."""
+    from restora.experts import names
+    from restora.io import Image, save
+
+    if not {rn.ANCHOR, rn.REAL_NOISE_NETWORK} <= set(names()):
+        pytest.skip("the learned denoisers are not installed")
+    data = tmp_path / "data"
+    (data / "test/CBSD68").mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for index in range(2):
+        clean = np.full((64, 72, 3), 0.3 + 0.2 * index, np.float32)
+        clean += np.linspace(0, 0.2, 72, dtype=np.float32)[None, :, None]
+        save(Image.from_array(clean), data / "test/CBSD68" / f"{index}.png")
+    camera = rng.uniform(0.3, 0.6, (48, 48, 3)).astype(np.float32)
+    control = rn.gaussian_control(data, 2, [("a.png", camera, camera)], log=lambda line: None)
+    labels = [row["label"] for row in control["rows"]]
+    assert labels == ["input", rn.ANCHOR, rn.REAL_NOISE_NETWORK, "agent, --task denoise"]
+    inputs, *outputs = (float(np.mean(row["psnr"])) for row in control["rows"])
+    assert all(value > inputs + 3 for value in outputs)  # sigma 25 on smooth photos: removed
+    assert min(control["whiteness"]["gaussian"]) > control["whiteness"]["white_from"]
+    assert sum(control["agent_kept"].values()) == 2
+    text = "\n".join(rn._control_markdown(control))
+    assert "White-noise control" in text and f"| {rn.ANCHOR} | 2 |" in text

@@ -20,6 +20,11 @@
 2. RNI15 (``test/RNI15``: real noisy photos without ground truth): the learned no-reference
    ``quality`` score of the input and of every method's output on the first ``rni_photos``,
    centre crops of the same size.
+3. The white-noise control: the first ``gaussian_images`` of ``cbsd68_sigma25`` (KAIR's
+   seeded Gaussian noise, clipped to [0, 1] as a photo file holds it) through the two learned
+   denoisers and ``restora restore X --task denoise``, and the noise whiteness
+   (:func:`restora.quality.statistics.noise_whiteness`) of these inputs and of the PolyU crops:
+   the measurement that picks the Gaussian-trained network for white noise.
 
 Measures only; :func:`restora.bench.run_named` writes the ``real_noise`` section of
 BENCHMARKS.md (unless ``--quick``).
@@ -58,8 +63,9 @@ ANCHOR = "nafnet_denoise"
 """The speed of every row is also quoted as a multiple of this expert's, in the same run."""
 REAL_NOISE_NETWORK = "nafnet_denoise_real"
 """The learned denoiser fine-tuned on camera noise (the old one is :data:`ANCHOR`)."""
-FULL = {"photos": 20, "maxim_photos": 5, "rni_photos": 5, "crop": 256}
-QUICK = {"photos": 3, "maxim_photos": 1, "rni_photos": 2, "crop": 128}
+FULL = {"photos": 20, "maxim_photos": 5, "rni_photos": 5, "crop": 256, "gaussian_images": 10}
+QUICK = {"photos": 3, "maxim_photos": 1, "rni_photos": 2, "crop": 128, "gaussian_images": 2}
+GAUSSIAN_SET = "cbsd68_sigma25"
 
 
 def pick_evenly(names: Sequence[str], limit: int) -> list[str]:
@@ -300,6 +306,82 @@ class _ShownCrops:
         return "\n".join(parts) + "\n"
 
 
+def gaussian_control(
+    data: Path,
+    images: int,
+    polyu: Sequence[tuple[str, np.ndarray, np.ndarray]],
+    log: Any = print,
+) -> dict[str, Any]:
+    """Part 3 of the module docstring: mean PSNR per method on the white-noise set, and the
+    whiteness of its inputs and of the PolyU crops."""
+    from restora.agent import RestoreRequest, restore
+    from restora.bench.datasets import get_dataset
+    from restora.experts import get_expert, names
+    from restora.quality import psnr
+    from restora.quality.statistics import WHITE_NOISE_MIN_RATIO, noise_whiteness
+
+    dataset = get_dataset(GAUSSIAN_SET, data)
+    pairs = [dataset[i] for i in range(min(images, len(dataset)))]
+    inputs = [np.clip(p.input, 0.0, 1.0).astype(np.float32) for p in pairs]
+    explicit = RestoreRequest(tasks=("denoise",), explicit=True)
+    methods: list[tuple[str, Callable[[np.ndarray], np.ndarray]]] = [
+        (name, get_expert(name)) for name in (ANCHOR, REAL_NOISE_NETWORK) if name in names()
+    ]
+    chosen: Counter[str] = Counter()
+
+    def agent(image: np.ndarray) -> np.ndarray:
+        result = restore(image, request=explicit)
+        chosen["+".join(step.label for step in result.trace.kept) or "-"] += 1
+        return np.asarray(result.rgb)
+
+    methods.append(("agent, --task denoise", agent))
+    rows = [
+        {
+            "label": "input",
+            "psnr": [float(psnr(x, p.target)) for x, p in zip(inputs, pairs, strict=True)],
+        }
+    ]
+    for label, run in methods:
+        scores = []
+        for x, pair in zip(inputs, pairs, strict=True):
+            scores.append(float(psnr(np.clip(run(x), 0.0, 1.0), pair.target)))
+            log(f"white-noise control, {label} {pair.name}: {scores[-1]:.2f} dB")
+        rows.append({"label": label, "psnr": scores})
+    white = [noise_whiteness(x)[0] for x in inputs]
+    camera = [noise_whiteness(noisy)[0] for _, noisy, _ in polyu]
+    return {
+        "dataset": GAUSSIAN_SET,
+        "images": len(pairs),
+        "rows": rows,
+        "agent_kept": dict(chosen.most_common()),
+        "whiteness": {"gaussian": white, "polyu": camera, "white_from": WHITE_NOISE_MIN_RATIO},
+    }
+
+
+def _control_markdown(control: dict[str, Any]) -> list[str]:
+    rows = control["rows"]
+    base = float(np.mean(rows[0]["psnr"]))
+    white, camera = control["whiteness"]["gaussian"], control["whiteness"]["polyu"]
+    kept = ", ".join(f"`{chain}` x {count}" for chain, count in control["agent_kept"].items())
+    lines = [
+        "",
+        f"**White-noise control** (`{control['dataset']}`, the first {control['images']} "
+        "images, input clipped to [0, 1]): the same networks and `--task denoise` on Gaussian "
+        "noise. Noise whiteness (`restora.quality.statistics.noise_whiteness`, white from "
+        f"{control['whiteness']['white_from']:g}): these inputs {min(white):.2f}-{max(white):.2f}, "
+        f"the PolyU crops above {min(camera):.2f}-{max(camera):.2f}; for white noise the agent's "
+        f"denoising candidate is the Gaussian-trained network (kept: {kept}).",
+        "",
+        "| method | images | PSNR (dB) | gain (dB) |",
+        "|---|---:|---:|---:|",
+    ]
+    for row in rows:
+        mean = float(np.mean(row["psnr"]))
+        gain = "-" if row["label"] == "input" else _number(mean - base, 2, True)
+        lines.append(f"| {row['label']} | {len(row['psnr'])} | {mean:.2f} | {gain} |")
+    return lines
+
+
 def summarise(results: dict[str, Any]) -> list[dict[str, Any]]:
     """Per row: photos, mean PSNR/SSIM, mean/worst gain over the input on its own photos,
     photos below the input, s/MP and the ratio to the anchor's s/MP."""
@@ -390,6 +472,8 @@ def to_markdown(
             + " (PolyU photos)."
             for r in agents
         ]
+    if results.get("gaussian_control"):
+        lines += _control_markdown(results["gaussian_control"])
     rni = results["rni_rows"]
     names = results["rni_photos"]
     lines += [
@@ -424,6 +508,7 @@ def benchmark(
     rni_photos: int | None = None,
     crop: int | None = None,
     command: str | None = None,
+    gaussian_images: int | None = None,
 ) -> BenchmarkOutcome:
     """The registered ``real_noise`` benchmark (``restora bench --task real_noise``)."""
     import torch
@@ -444,6 +529,9 @@ def benchmark(
         methods = default_methods(maxim_photos if maxim_photos is not None
                                   else sizes["maxim_photos"])  # fmt: skip
         results = measure(polyu, rni, methods, log)
+        count = sizes["gaussian_images"] if gaussian_images is None else gaussian_images
+        if count > 0:
+            results["gaussian_control"] = gaussian_control(data, count, polyu, log)
     finally:
         torch.set_num_threads(threads)
     results["summary"] = summarise(results)
@@ -462,6 +550,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--maxim-photos", type=int, default=None)
     parser.add_argument("--rni-photos", type=int, default=None)
     parser.add_argument("--crop", type=int, default=None)
+    parser.add_argument("--gaussian-images", type=int, default=None)
     parser.add_argument("--write", action="store_true", help="update BENCHMARKS.md")
     args = parser.parse_args(argv)
     outcome = run_named(
@@ -473,6 +562,7 @@ def main(argv: list[str] | None = None) -> int:
         maxim_photos=args.maxim_photos,
         rni_photos=args.rni_photos,
         crop=args.crop,
+        gaussian_images=args.gaussian_images,
         command=command_line("restora.bench.real_noise", argv),
     )
     print(outcome.markdown)
