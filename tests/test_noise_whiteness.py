@@ -70,3 +70,19 @@ def test_an_expert_suited_to_an_unknown_condition_is_refused() -> None:
 
     with pytest.raises(ValueError, match="unknown conditions"):
         Expert("x", "denoise", "classical", run=lambda image: image, suited_to={"pink noise"})
+
+
+def test_the_agent_measures_whiteness_only_when_a_denoising_step_may_run() -> None:
+    from restora.agent.api import _conditions
+    from restora.types import Analysis, Degradation, QualityScore
+
+    clean = _photo()
+    noisy = np.clip(clean + np.random.default_rng(1).normal(0, 0.1, clean.shape), 0, 1)
+    noisy = noisy.astype(np.float32)
+    quality = QualityScore(50.0, "fair")
+    found = Analysis((Degradation("noise", 0.5, 0.9),), "noisy", quality)
+    nothing = Analysis((), "clean", quality)
+    assert _conditions(noisy, found, (), ()) == ("white noise",)
+    assert _conditions(noisy, nothing, ("denoise",), ()) == ("white noise",)
+    assert _conditions(noisy, nothing, (), ("noise",)) == ("white noise",)  # unsure of it
+    assert _conditions(noisy, nothing, ("deblur",), ()) == ()  # not measured: no denoising
