@@ -104,7 +104,7 @@ def _unsure(judge: Any, analysis: Any, config: AgentConfig) -> tuple[str, ...]:
 def _conditions(
     rgb: np.ndarray, analysis: Any, tasks: Sequence[str], unsure: Sequence[str]
 ) -> tuple[str, ...]:
-    """The conditions measured on the photo that order a step's experts
+    """The conditions measured on the photo that choose a step's experts
     (:data:`restora.vocabulary.CONDITIONS`), measured only when a denoising step may be planned
     (asked, or noise found or unsure): ``white noise`` (:func:`restora.quality.statistics.
     has_white_noise`)."""
