@@ -155,3 +155,9 @@ def test_the_analyze_benchmark_renders_the_real_photo_table() -> None:
     text = render(results, "a test machine")
     assert "4-class accuracy" in text and "Recall per type on real photos" in text
     assert "| `real/` (4 photos) | 1/2 |" in text
+    assert "Leave one source out" not in text  # no training record given
+    assert "| from-scratch tower (synthetic data only) | 1488d28 |" in text
+    source = {"type": "noise", "photos": 4, "recall": 0.25}
+    results["record"] = {"leave_one_source_out": {"real:A": source, "mean_recall": 0.25}}
+    text = render(results, "a test machine")
+    assert "mean recall 25 %" in text and "| real:A | noise | 4 | 25 % |" in text
