@@ -18,8 +18,13 @@ def test_experts_json(capsys: pytest.CaptureFixture[str]) -> None:
     names = [e["name"] for e in payload["experts"]]
     assert "cbm3d" in names and "ibp" in names
     for entry in payload["experts"]:
-        for key in ("name", "task", "backend", "scale", "params", "needs", "devices"):
+        for key in ("name", "task", "backend", "scale", "params", "needs", "devices", "suited_to"):
             assert key in entry
+    suited = {e["name"]: e["suited_to"] for e in payload["experts"] if e["suited_to"]}
+    if "nafnet_denoise" in names:
+        assert suited == {"nafnet_denoise": ["white noise"]}
+        assert main(["experts", "--task", "denoise"]) == 0
+        assert "chosen when the photo shows: white noise" in capsys.readouterr().out
 
 
 @pytest.fixture()

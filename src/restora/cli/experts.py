@@ -28,6 +28,9 @@ def experts(task: str | None, as_json: bool) -> None:
         if expert.params:
             params = ", ".join(f"{k}={v!r}" for k, v in expert.params.items())
             click.echo(f"{'':<{width}}  params: {params}")
+        if expert.suited_to:
+            made_for = ", ".join(sorted(expert.suited_to))
+            click.echo(f"{'':<{width}}  chosen when the photo shows: {made_for}")
     from restora.experts.published.catalogue import WHEELS, install_hint, missing_wheels
 
     packages = {wheel: package for package, wheel in WHEELS.items()}
