@@ -93,7 +93,8 @@ train-experts-gpu: $(STAMP)
 
 # The real-noise denoiser (nafnet_denoise_real): the shipped nafnet_denoise fine-tuned on camera
 # captures, noise saved as JPEG, Gaussian noise and PolyU pairs of the training scenes, on the
-# 2-core CPU in two time-boxed runs (the second resumes the first's checkpoint at a lower rate).
+# 2-core CPU in three time-boxed runs (the second resumes the first's checkpoint at a lower
+# rate; the third starts a new schedule from the second's weights, one thread).
 REAL_DENOISER := $(PY) -m restora.training.restorer --task denoise_real --size base \
     --name nafnet_denoise_real --init src/restora/weights/experts/nafnet_denoise.safetensors \
     --steps 6000 --batch 16 --crop 64 --clip-fraction 0.3 --val-every 500 --threads 2 \
@@ -101,6 +102,10 @@ REAL_DENOISER := $(PY) -m restora.training.restorer --task denoise_real --size b
 train-denoise-real: $(STAMP)
 	$(REAL_DENOISER) --lr 3e-4 --max-minutes 40
 	$(REAL_DENOISER) --lr 1e-4 --max-minutes 20
+	$(PY) -m restora.training.restorer --task denoise_real --size base \
+	    --name nafnet_denoise_real --init runs/denoise_real/nafnet_denoise_real.safetensors \
+	    --steps 6000 --batch 16 --crop 64 --clip-fraction 0.3 --val-every 250 --threads 1 \
+	    --lr 1e-4 --max-minutes 70 --out runs/denoise_real3
 
 # The shipped analyzer (restora.perception.heads): heads on frozen EfficientNet-Lite0 features of
 # synthetic scenes of train/ and the real photos of real_train/, thresholds calibrated for
