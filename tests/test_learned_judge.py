@@ -203,12 +203,15 @@ def test_the_shipped_judge_ranks_a_denoise_above_added_noise_and_a_blur() -> Non
 
 
 @pytest.mark.skipif(not SHIPPED, reason="the fidelity judge's weights are not installed")
-def test_restore_uses_the_fidelity_judge_by_default() -> None:
+def test_restore_uses_the_fidelity_judge_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
     import restora
+    import restora.quality.statistics as statistics
     from restora.agent.learned_judge import shipped_judge
 
     assert type(shipped_judge()) is LearnedJudge
     noisy = _noisy(_clean(96), 20)
+    # camera noise's candidates (Gaussian noise is white: the Gaussian network alone)
+    monkeypatch.setattr(statistics, "has_white_noise", lambda image: False)
     result = restora.restore(noisy, "remove the noise")
     (step,) = [s for s in result.trace.steps if s.task == "denoise"]
     assert "sure it helps" in step.reason

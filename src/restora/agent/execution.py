@@ -344,6 +344,35 @@ def _keeps(judge: Judge, verdict: Verdict, gain: float, asked: bool) -> bool:
     return judge.keeps(gain, asked, confidence=verdict.confidence, needed=verdict.needed)
 
 
+def _keep_the_lead(
+    best: _Judged | None,
+    results: list[_Judged],
+    pool: list[_Judged],
+    step: Step,
+    judge: Judge,
+) -> tuple[_Judged | None, str]:
+    """The step's first-ranked expert at full strength instead of ``best`` when the judge
+    predicts ``best`` better by no more than its ``switch_margin`` (0 for judges without one;
+    not for upscaling, which the fidelity judge does not judge); with a note when it does."""
+    margin = float(getattr(judge, "switch_margin", 0.0))
+    if best is None or margin <= 0 or step.task == "upscale" or not results:
+        return best, ""
+    lead = results[0]
+    if lead is best or lead.candidate is not step.candidates[0] or lead.attempt.blend != 1.0:
+        return best, ""
+    if not any(r is lead for r in pool):
+        return best, ""
+    ahead = best.verdict.score.score - lead.verdict.score.score
+    if ahead > margin:
+        return best, ""
+    note = (
+        f"; {lead.candidate.label} kept over {best.candidate.label}"
+        f"{'' if best.attempt.blend == 1.0 else f' at {best.attempt.blend:g}'} "
+        f"(predicted {ahead:+.2f} dB, within the judge's {margin:g} dB margin)"
+    )
+    return lead, note
+
+
 def run_step(
     state: _State,
     step: Step,
@@ -366,6 +395,7 @@ def run_step(
     accepted = [r for r in results if r.attempt.accepted]
     pool = accepted if (accepted or config.rollback) else results
     best = max(pool, key=lambda r: r.verdict.score.score) if pool else None
+    best, held = _keep_the_lead(best, results, pool, step, judge)
     for_detail = False
     favourite_gain: tuple[Attempt, float, float] | None = None
     generative = [r for r in accepted if r.candidate.generative]
@@ -405,6 +435,8 @@ def run_step(
         )
     if for_detail and kept and best is not None:
         reason += f"; {best.candidate.label} chosen: asked for detail"
+    elif held and kept:
+        reason += held
     attempts = explain_generative(
         attempts, best.attempt if best is not None else None, kept, for_detail, favourite_gain
     )

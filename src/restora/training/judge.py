@@ -631,6 +631,43 @@ def evaluate(gain: np.ndarray, helps: np.ndarray, data: Table, confidence: float
 FOLDS = 5
 
 
+def asked_gain_with_margin(
+    gain: np.ndarray, data: Table, margin: float, kinds: tuple[str, ...] = ()
+) -> float:
+    """True dB per step of the asked-step rule with a switch margin (``LearnedJudge.
+    switch_margin``): the best predicted candidate, unless it is predicted no more than
+    ``margin`` dB better than the step's first row (its first-ranked expert at full strength),
+    which is kept instead; over the steps whose damage is there (of ``kinds``, all if empty)."""
+    out = []
+    for group in np.unique(data.groups):
+        members = np.flatnonzero(data.groups == group)
+        if not data.true_task[members].all() or (kinds and data.kinds[members[0]] not in kinds):
+            continue
+        first, top = members[0], members[int(np.argmax(gain[members]))]
+        out.append(data.gains[top if gain[top] - gain[first] > margin else first])
+    return float(np.mean(out)) if out else float("nan")
+
+
+MARGINS = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, float("inf"))
+
+
+def margin_report(out: Path, config: FitConfig) -> str:
+    """Out-of-fold asked-step gains per switch margin and kind of item (``--margins``)."""
+    data = load_table(out)
+    gain, _ = cross_validate(data, config)
+    kinds = sorted({k for k, t in zip(data.kinds, data.true_task, strict=True) if t})
+    lines = ["| margin (dB) | all | " + " | ".join(kinds) + " |",
+             "|---:|---:|" + "---:|" * len(kinds)]  # fmt: skip
+    for margin in MARGINS:
+        cells = [asked_gain_with_margin(gain, data, margin, (k,)) for k in kinds]
+        lines.append(
+            f"| {'first always' if margin == float('inf') else f'{margin:g}'} | "
+            f"{asked_gain_with_margin(gain, data, margin):+.3f} | "
+            + " | ".join(f"{c:+.3f}" for c in cells) + " |"
+        )  # fmt: skip
+    return "\n".join(lines)
+
+
 def cross_validate(data: Table, config: FitConfig) -> tuple[np.ndarray, np.ndarray]:
     """Out-of-fold (gain, uncalibrated logit) predictions, folds by item."""
     items = np.unique(data.items)
@@ -852,6 +889,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--collect", type=int, default=0, metavar="N", help="items to collect")
     parser.add_argument("--shard", default="0/1", help="I/N: collect items I, I+N, ...")
     parser.add_argument("--fit", action="store_true")
+    parser.add_argument(
+        "--margins", action="store_true",
+        help="out-of-fold asked-step gains per switch margin (LearnedJudge.switch_margin)",
+    )  # fmt: skip
     parser.add_argument("--weights", type=Path, default=None, help="default <out>/weights")
     parser.add_argument("--install", action="store_true", help="write the shipped weights")
     parser.add_argument("--seed", type=int, default=2024)
@@ -860,8 +901,8 @@ def main(argv: list[str] | None = None) -> int:
         help="collect held-out items (PolyU held-out scenes, test/CBSD68) for evaluation",
     )  # fmt: skip
     args = parser.parse_args(argv)
-    if not (args.collect or args.fit):
-        parser.error("give --collect N and/or --fit")
+    if not (args.collect or args.fit or args.margins):
+        parser.error("give --collect N, --fit and/or --margins")
     if args.collect:
         index, count = (int(v) for v in args.shard.split("/"))
         collect(args.data, args.collect, args.out, args.seed, (index, count), args.test)
@@ -870,6 +911,8 @@ def main(argv: list[str] | None = None) -> int:
 
         weights = JUDGE_DIR if args.install else (args.weights or args.out / "weights")
         fit_and_save(args.out, weights, FitConfig())
+    if args.margins:
+        print(margin_report(args.out, FitConfig()))
     return 0
 
 
