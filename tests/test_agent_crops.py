@@ -125,6 +125,38 @@ def test_the_budget_keeps_time_for_the_run_on_the_whole_photo() -> None:
                for n in result.trace.notes)  # fmt: skip
 
 
+def test_an_asked_step_over_the_time_budget_runs_its_fastest_candidate() -> None:
+    """Asked to denoise a photo whose every candidate overruns the budget, the agent still
+    denoises it, with its fastest candidate, and says so."""
+    from restora.agent.planning import AgentConfig, plan
+    from restora.experts import Expert, register, unregister
+    from restora.types import Intent
+
+    def identity(image: np.ndarray) -> np.ndarray:
+        return image
+
+    for name, cost in (("toy_slow_denoiser", 50.0), ("toy_slower_denoiser", 80.0)):
+        register(name, Expert(name, "denoise", "classical", run=identity, rank=-5,
+                              seconds_per_mp=cost))  # fmt: skip
+    try:
+        image = half_noisy(1000, 1000)
+        judge = DefaultJudge(analyzer=NoiseByEstimate())
+        config = AgentConfig(time_budget_s=5, max_seconds_per_mp=100)
+        steps = plan(judge.analysis(image), Intent(tasks=("denoise",)), config, image.shape)
+        assert {c.name for c in steps.steps[0].candidates} == {
+            "toy_slow_denoiser", "toy_slower_denoiser"
+        }  # fmt: skip
+        result = restore(image, "remove the noise", judge=judge, config=config)
+    finally:
+        unregister("toy_slow_denoiser")
+        unregister("toy_slower_denoiser")
+    (step,) = [s for s in result.trace.steps if s.task == "denoise"]
+    assert [a.expert for a in step.attempts if not a.note.startswith("not tried")][0] == (
+        "toy_slow_denoiser"
+    )
+    assert any("run because it was asked: toy_slow_denoiser" in n for n in result.trace.notes)
+
+
 def test_crop_of_an_image() -> None:
     image = np.arange(5 * 7 * 3, dtype=np.float32).reshape(5, 7, 3)
     crop = Crop(1, 2, 3, 4)

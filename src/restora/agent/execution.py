@@ -515,13 +515,26 @@ def execute(
             break
         if pending[0].candidates:
             # the candidates that fit what is left (a slow first choice gives way to a faster
-            # one); none: the step is not started
+            # one); none: the step is not started, unless it was asked for: then its fastest
+            # candidate runs (a large photo the user wants denoised is denoised, late)
             upcoming = pending[0]
             fitting = tuple(
                 c
                 for c in upcoming.candidates
                 if predicted_seconds(c, state, config, replay_megapixels, varies) <= remaining
             )
+            if not fitting and upcoming.asked:
+                costs = [
+                    (predicted_seconds(c, state, config, replay_megapixels, varies), i)
+                    for i, c in enumerate(upcoming.candidates)
+                ]
+                needed, index = min(costs)
+                fastest = upcoming.candidates[index]
+                notes.append(
+                    f"{upcoming.task}: over the time budget (about {needed:.0f} s, "
+                    f"{remaining:.0f} s left), run because it was asked: {fastest.name}"
+                )
+                fitting = (fastest,)
             if not fitting:
                 needed = predicted_seconds(
                     upcoming.candidates[0], state, config, replay_megapixels, varies
