@@ -524,12 +524,11 @@ def execute(
                 if predicted_seconds(c, state, config, replay_megapixels, varies) <= remaining
             )
             if not fitting and upcoming.asked:
-                costs = [
-                    (predicted_seconds(c, state, config, replay_megapixels, varies), i)
-                    for i, c in enumerate(upcoming.candidates)
-                ]
-                needed, index = min(costs)
-                fastest = upcoming.candidates[index]
+                needed, fastest = min(
+                    ((predicted_seconds(c, state, config, replay_megapixels, varies), c)
+                     for c in upcoming.candidates),
+                    key=lambda pair: pair[0],
+                )  # fmt: skip
                 notes.append(
                     f"{upcoming.task}: over the time budget (about {needed:.0f} s, "
                     f"{remaining:.0f} s left), run because it was asked: {fastest.name}"

@@ -327,14 +327,8 @@ def gaussian_control(
     methods: list[tuple[str, Callable[[np.ndarray], np.ndarray]]] = [
         (name, get_expert(name)) for name in (ANCHOR, REAL_NOISE_NETWORK) if name in names()
     ]
-    chosen: Counter[str] = Counter()
-
-    def agent(image: np.ndarray) -> np.ndarray:
-        result = restore(image, request=explicit)
-        chosen["+".join(step.label for step in result.trace.kept) or "-"] += 1
-        return np.asarray(result.rgb)
-
-    methods.append(("agent, --task denoise", agent))
+    agent = _agent_method("agent, --task denoise", explicit, restore)
+    methods.append((agent.label, agent.run))
     rows = [
         {
             "label": "input",
@@ -353,7 +347,7 @@ def gaussian_control(
         "dataset": GAUSSIAN_SET,
         "images": len(pairs),
         "rows": rows,
-        "agent_kept": dict(chosen.most_common()),
+        "agent_kept": dict(agent.kept.most_common()),
         "whiteness": {"gaussian": white, "polyu": camera, "white_from": WHITE_NOISE_MIN_RATIO},
     }
 

@@ -389,10 +389,8 @@ def noise_whiteness(image: np.ndarray, max_patches: int = 6000) -> tuple[float, 
     keep most of it and the single-pixel estimate finds little, far under 1. Denoisers trained
     on white Gaussian noise are made for the first kind and leave the second (BENCHMARKS.md,
     real noise)."""
-    fine = float(np.mean(estimate_noise_sigma_pca_channels(image, max_patches=max_patches)))
-    coarse = float(
-        np.mean(estimate_noise_sigma_pca_channels(image, scale=2, max_patches=max_patches))
-    )
+    fine = estimate_noise_sigma_pca(image, max_patches=max_patches)
+    coarse = estimate_noise_sigma_pca(image, scale=2, max_patches=max_patches)
     return (fine / coarse if coarse > 0 else 0.0), coarse
 
 
