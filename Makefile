@@ -126,14 +126,15 @@ train-quality: $(STAMP)
 # training scenes and synthetic/clean train/ crops, two collector processes (items are cached
 # under runs/judge/items, so a rerun reuses them), test items from held-out photos (PolyU
 # held-out scenes, test/CBSD68; evaluation only), then the MLP with 5-fold CV and the card.
-JUDGE_ITEMS ?= 480
+# Items cached from another analyzer are re-analysed (--refresh; nothing to do on fresh items).
+JUDGE_ITEMS ?= 600
 JUDGE_TEST_ITEMS ?= 80
 train-judge: $(STAMP)
-	OMP_NUM_THREADS=1 $(PY) -m restora.training.judge --collect $(JUDGE_ITEMS) --shard 0/2 --out runs/judge & \
-	OMP_NUM_THREADS=1 $(PY) -m restora.training.judge --collect $(JUDGE_ITEMS) --shard 1/2 --out runs/judge; \
+	OMP_NUM_THREADS=1 $(PY) -m restora.training.judge --collect $(JUDGE_ITEMS) --refresh --shard 0/2 --out runs/judge & \
+	OMP_NUM_THREADS=1 $(PY) -m restora.training.judge --collect $(JUDGE_ITEMS) --refresh --shard 1/2 --out runs/judge; \
 	wait
-	OMP_NUM_THREADS=1 $(PY) -m restora.training.judge --collect $(JUDGE_TEST_ITEMS) --test --shard 0/2 --out runs/judge & \
-	OMP_NUM_THREADS=1 $(PY) -m restora.training.judge --collect $(JUDGE_TEST_ITEMS) --test --shard 1/2 --out runs/judge; \
+	OMP_NUM_THREADS=1 $(PY) -m restora.training.judge --collect $(JUDGE_TEST_ITEMS) --refresh --test --shard 0/2 --out runs/judge & \
+	OMP_NUM_THREADS=1 $(PY) -m restora.training.judge --collect $(JUDGE_TEST_ITEMS) --refresh --test --shard 1/2 --out runs/judge; \
 	wait
 	$(PY) -m restora.training.judge --fit --out runs/judge --install
 

@@ -1,0 +1,38 @@
+"""The judge's training items: the focus recipe and the analyzer stamp that --refresh keys on."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+
+def test_focus_items_cycle_their_types_at_a_drawn_severity(data_dir: Path) -> None:
+    from restora.training.judge import FOCUS_FROM, FOCUS_SEVERITY, FOCUS_TYPES, make_item
+
+    if not (data_dir / "train" / "BSDS500").is_dir():
+        pytest.skip("train/BSDS500 absent")
+    items = [make_item(FOCUS_FROM + k, data_dir, 2024) for k in range(len(FOCUS_TYPES))]
+    assert [i.types for i in items] == [(t,) for t in FOCUS_TYPES]
+    for item in items:
+        severity = float(item.key.rsplit("_s", 1)[1])
+        assert FOCUS_SEVERITY[0] <= severity <= FOCUS_SEVERITY[1]
+        assert item.kind == "single" and item.degraded.shape == item.clean.shape
+        assert float(np.abs(item.degraded - item.clean).mean()) > 0.0
+    again = make_item(FOCUS_FROM, data_dir, 2024)
+    assert again.key == items[0].key and np.array_equal(again.degraded, items[0].degraded)
+
+
+def test_items_of_another_analyzer_are_stale(tmp_path: Path) -> None:
+    from restora.training.judge import analyzer_fingerprint, stale_items
+
+    stamp = analyzer_fingerprint()
+    assert len(stamp) == 12 and stamp == analyzer_fingerprint()
+    (tmp_path / "items").mkdir()
+    (tmp_path / "test_items").mkdir()
+    (tmp_path / "items" / "0000_a.json").write_text(json.dumps({"analyzer": stamp}))
+    (tmp_path / "items" / "0001_b.json").write_text(json.dumps({"analyzer": "0" * 12}))
+    (tmp_path / "test_items" / "0000_c.json").write_text(json.dumps({}))
+    assert stale_items(tmp_path) == 2
