@@ -75,6 +75,33 @@ def test_the_crop_is_where_the_damage_is() -> None:
     assert analyzer.shapes[-1][:2] == (384, 384)  # the analyzer saw crops, not the photo
 
 
+class Saturated:
+    """Every window shows noise at probability 1."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def analysis(self, image: np.ndarray) -> Analysis:
+        self.calls += 1
+        scores = {t: 0.0 for t in DEGRADATION_TYPES}
+        scores["noise"] = 1.0
+        return Analysis((Degradation("noise", 0.5, 1.0),), "test", QualityScore(50.0, "fair"),
+                        scores)  # fmt: skip
+
+
+def test_the_crop_search_stops_when_no_window_can_win() -> None:
+    image = half_noisy(600, 1200)
+    image[:, :300] = 0.5  # flat: less detail than the rest, so no tie for the first window
+    saturated = Saturated()
+    whole = saturated.analysis(image)
+    crop = choose_decision_crop(image, saturated, whole, 384)
+    assert saturated.calls == 2  # the whole photo, then the most detailed window only
+    # the most detailed window (what a photo with nothing found is decided on)
+    nothing = Analysis((), "test", QualityScore(50.0, "fair"), {})
+    first = choose_decision_crop(image, saturated, nothing, 384)
+    assert (crop.top, crop.left) == (first.top, first.left) and crop.analysis is not None
+
+
 def test_a_large_photo_is_decided_on_a_crop_and_restored_whole(fast_denoiser: str) -> None:
     image = half_noisy(400, 640)
     analyzer = NoiseByEstimate()

@@ -10,15 +10,17 @@ import pytest
 
 
 def test_focus_items_cycle_their_types_at_a_drawn_severity(data_dir: Path) -> None:
-    from restora.training.judge import FOCUS_FROM, FOCUS_SEVERITY, FOCUS_TYPES, make_item
+    from restora.training.judge import FOCUS_BLOCKS, FOCUS_FROM, focus_block, make_item
 
     if not (data_dir / "train" / "BSDS500").is_dir():
         pytest.skip("train/BSDS500 absent")
-    items = [make_item(FOCUS_FROM + k, data_dir, 2024) for k in range(len(FOCUS_TYPES))]
-    assert [i.types for i in items] == [(t,) for t in FOCUS_TYPES]
+    first, types, (low, high) = FOCUS_BLOCKS[0]
+    assert first == FOCUS_FROM and focus_block(FOCUS_BLOCKS[1][0]) == FOCUS_BLOCKS[1][1:]
+    items = [make_item(first + k, data_dir, 2024) for k in range(len(types))]
+    assert [i.types for i in items] == [(t,) for t in types]
     for item in items:
         severity = float(item.key.rsplit("_s", 1)[1])
-        assert FOCUS_SEVERITY[0] <= severity <= FOCUS_SEVERITY[1]
+        assert low <= severity <= high
         assert item.kind == "single" and item.degraded.shape == item.clean.shape
         assert float(np.abs(item.degraded - item.clean).mean()) > 0.0
     again = make_item(FOCUS_FROM, data_dir, 2024)

@@ -10,7 +10,9 @@ The crop is chosen by content and by where the analyzer sees the damage: a grid 
 ranked by detail (mean gradient magnitude of the luma: flat sky tells the judge little about
 sharpening or denoising), the most detailed few are analysed, and the one where the
 degradations found on the whole photo are most visible wins (the sum of their probabilities,
-plus detail as a tie-breaker).
+plus detail as a tie-breaker). Windows are analysed in order of detail, and the search stops when
+no further window could win (each probability is at most 1), so the same crop is found with
+fewer analyzer passes when the most detailed window already shows the damage clearly.
 """
 
 from __future__ import annotations
@@ -96,6 +98,8 @@ def choose_decision_crop(
     top_detail = max(windows[0][0], 1e-6)
     best: tuple[float, Crop] | None = None
     for value, crop in windows[:analysed]:
+        if best is not None and best[0] >= len(found) + 0.25 * value / top_detail:
+            break  # no window of this detail or less can rank higher: not analysed
         seen = analyzer.analysis(np.ascontiguousarray(crop.of(image)))
         scores = seen.scores or {}
         visible = sum(float(scores.get(t, 0.0)) for t in found)

@@ -1,7 +1,7 @@
 """Train the fidelity judge (``restora.agent.learned_judge``): a model that predicts how many dB
 a candidate output gains over the step's input against the unseen clean photo.
 
-    python -m restora.training.judge --collect 600 --out runs/judge [--shard 0/2]
+    python -m restora.training.judge --collect 640 --out runs/judge [--shard 0/2]
     python -m restora.training.judge --refresh [--test] --out runs/judge [--shard 0/2]
     python -m restora.training.judge --fit --out runs/judge [--install]
 
@@ -15,8 +15,9 @@ repeated run, or several shards, reuse what is there). Each item is a 256 x 256 
   JPEG (q 85-95, a camera-finished clean photo);
 - the rest: the same crops degraded by :func:`restora.degradations.synthesize`, one type or two
   to three, easy to hard, camera-realistic variants half of the time (realism 0.5);
-- items from :data:`FOCUS_FROM` (480) on: one degradation of rain, rain, haze, JPEG in turn at a
-  severity drawn uniformly from 0.1-1 (:func:`focus_item`).
+- items from 480 on: one degradation of rain, rain, haze, JPEG in turn at a severity drawn
+  uniformly from 0.1-1; from 600 on, light haze (severity 0-0.15) (:data:`FOCUS_BLOCKS`,
+  :func:`focus_item`).
 
 Each item records the analyzer that analysed its states (:func:`analyzer_fingerprint`);
 ``--refresh`` re-analyses the items of another analyzer (the judge takes its probabilities as
@@ -133,19 +134,28 @@ def _test_images(data: Path | None) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in (".png", ".jpg", ".bmp"))
 
 
-FOCUS_FROM = 480
-"""Items from this number on follow the focus recipe (:func:`focus_item`)."""
-FOCUS_TYPES = ("rain", "rain", "haze", "jpeg")
-FOCUS_SEVERITY = (0.1, 1.0)
+FOCUS_BLOCKS: tuple[tuple[int, tuple[str, ...], tuple[float, float]], ...] = (
+    (480, ("rain", "rain", "haze", "jpeg"), (0.1, 1.0)),
+    (600, ("haze",), (0.0, 0.15)),
+)
+"""(first item, types cycled, severity range) of the focus recipe (:func:`focus_item`)."""
+FOCUS_FROM = FOCUS_BLOCKS[0][0]
+
+
+def focus_block(n: int) -> tuple[tuple[str, ...], tuple[float, float]]:
+    """The types and severity range of focus item ``n``."""
+    block = max((b for b in FOCUS_BLOCKS if b[0] <= n), key=lambda b: b[0])
+    return block[1], block[2]
 
 
 def focus_item(n: int, data: Path | None, seed: int, test: bool = False) -> Item:
-    """Item ``n >= FOCUS_FROM``: one degradation of :data:`FOCUS_TYPES` (cycled) at a severity
-    drawn uniformly from :data:`FOCUS_SEVERITY`, camera-realistic half of the time. The mixed
-    recipe draws severities from its curriculum stages and spreads over nine types, so rain
-    dense enough for ``nafnet_derain`` to gain several dB, haze light enough for the networks
-    to over-correct, and JPEG at quality 5-30 were rare in its items, and the judge predicted
-    losses where the experts gain (rain100l, sots_outdoor, live1_q20 in BENCHMARKS.md)."""
+    """Item ``n >= FOCUS_FROM``: one degradation of its :data:`FOCUS_BLOCKS` block's types
+    (cycled) at a severity drawn uniformly from the block's range, camera-realistic half of the
+    time. The mixed recipe draws severities from its curriculum stages and spreads over nine
+    types, so rain dense enough for ``nafnet_derain`` to gain several dB, light haze (a photo at
+    13-29 dB: the dark channel prior over-corrects it, the haze network does not) and JPEG at
+    quality 5-30 were rare in its items, and the judge predicted losses where the experts gain
+    (rain100l, sots_outdoor, live1_q20 in BENCHMARKS.md)."""
     from restora.degradations import synthesize
     from restora.training.data import cached_image, list_training_images
 
@@ -153,8 +163,9 @@ def focus_item(n: int, data: Path | None, seed: int, test: bool = False) -> Item
     files = _test_images(data) if test else list_training_images(data, sets=("CBSD432",))
     source = files[int(rng.integers(len(files)))]
     clean = _crop(_rgb(cached_image(source)), rng)
-    kind = FOCUS_TYPES[n % len(FOCUS_TYPES)]
-    severity = float(rng.uniform(*FOCUS_SEVERITY))
+    types, severities = focus_block(n)
+    kind = types[n % len(types)]
+    severity = float(rng.uniform(*severities))
     degraded, record = synthesize(clean, kind, severity=severity, rng=rng, realism=0.5)
     return Item(
         f"{n:04d}_{source.stem}_{kind}_s{severity:.2f}",
@@ -937,7 +948,14 @@ def write_card(weights: Path, extra: dict[str, Any]) -> Path:
         f"256 x 256 ({json.dumps(data['kinds'])}; seed {data['seed']}): PolyU real noisy crops "
         "of the training scenes (held-out scenes never read), clean and JPEG-finished "
         "train/BSDS500 crops (CBSD432 list), synthetic single and mixed degradations (realism "
-        "0.5); candidates of the true tasks and of two wrong tasks, full, blended 0.5 and at "
+        "0.5), and from item "
+        + "; from ".join(
+            f"{b[0]} single {', '.join(dict.fromkeys(b[1]))} at severities {b[2][0]:g}-{b[2][1]:g}"
+            for b in FOCUS_BLOCKS
+        )
+        + "; states analysed by the "
+        f"analyzer `{analyzer_fingerprint()}` (SHA-256 prefix of its weights and config); "
+        "candidates of the true tasks and of two wrong tasks, full, blended 0.5 and at "
         f"other strengths: {data['rows']} rows.",
         f"- **Model**: the mean of {fit_config['members']} MLPs {len(INPUT_NAMES)}-"
         f"{fit_config['hidden']}-{fit_config['hidden']}-2 (seeds {fit_config['seed']}...; stored "
