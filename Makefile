@@ -127,7 +127,7 @@ train-quality: $(STAMP)
 # under runs/judge/items, so a rerun reuses them), test items from held-out photos (PolyU
 # held-out scenes, test/CBSD68; evaluation only), then the MLP with 5-fold CV and the card.
 # Items cached from another analyzer are re-analysed (--refresh; nothing to do on fresh items).
-JUDGE_ITEMS ?= 640
+JUDGE_ITEMS ?= 680
 JUDGE_TEST_ITEMS ?= 80
 train-judge: $(STAMP)
 	OMP_NUM_THREADS=1 $(PY) -m restora.training.judge --collect $(JUDGE_ITEMS) --refresh --shard 0/2 --out runs/judge & \

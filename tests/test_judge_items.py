@@ -14,7 +14,7 @@ def test_focus_items_cycle_their_types_at_a_drawn_severity(data_dir: Path) -> No
 
     if not (data_dir / "train" / "BSDS500").is_dir():
         pytest.skip("train/BSDS500 absent")
-    first, types, (low, high) = FOCUS_BLOCKS[0]
+    first, types, (low, high), _ = FOCUS_BLOCKS[0]
     assert first == FOCUS_FROM and focus_block(FOCUS_BLOCKS[1][0]) == FOCUS_BLOCKS[1][1:]
     items = [make_item(first + k, data_dir, 2024) for k in range(len(types))]
     assert [i.types for i in items] == [(t,) for t in types]
@@ -23,6 +23,9 @@ def test_focus_items_cycle_their_types_at_a_drawn_severity(data_dir: Path) -> No
         assert low <= severity <= high
         assert item.kind == "single" and item.degraded.shape == item.clean.shape
         assert float(np.abs(item.degraded - item.clean).mean()) > 0.0
+    grey = next(b for b in FOCUS_BLOCKS if b[3])
+    scan = make_item(grey[0], data_dir, 2024)
+    assert np.array_equal(scan.clean[..., 0], scan.clean[..., 2]) and "grey" in scan.key
     again = make_item(FOCUS_FROM, data_dir, 2024)
     assert again.key == items[0].key and np.array_equal(again.degraded, items[0].degraded)
 

@@ -244,16 +244,18 @@ class LearnedJudge(DefaultJudge):
 
     improve_margin: float = 0.1
     final_margin: float = 0.1
-    switch_margin: float = 0.5
+    switch_margin: float = 1.0
     """How much more gain (dB) another candidate must be predicted to bring than the step's
     first-ranked expert at full strength to replace it: the model ranks candidates of one step
     only roughly (Kendall tau within a step ~0.55). On out-of-fold training steps whose damage
-    is there (``python -m restora.training.judge --margins``), the true gain per step: no margin
-    +2.20 dB, 0.5 dB +2.28, 1 dB +2.31, always the first candidate +2.16; on single
-    degradations +2.82, +3.09, +3.20, +3.76 (the per-task networks ranked first are usually
-    best); on PolyU real noise +2.48, +2.41, +2.21, +0.07, where the first candidate of those
-    rows is ``nafnet_denoise``, collected before the real-noise network ranked first: 0.5 dB
-    gains on the kinds where the first candidate is right and costs little where it is not."""
+    is there (``python -m restora.training.judge --margins``, 640 items), the true gain per
+    step: no margin +2.43 dB, 0.5 dB +2.48, 1 dB +2.52, 2 dB +2.51, always the first candidate
+    +2.43; on single degradations +3.18, +3.33, +3.51, +3.78, +3.86 (the per-task networks
+    ranked first are usually best); on PolyU real noise +2.49, +2.41, +2.10, +1.24, +0.07, where
+    the first candidate of those rows is ``nafnet_denoise``, collected before the real-noise
+    network ranked first (which is then the first candidate: +2.74 dB on held-out PolyU crops
+    against FFDNet's +2.47, BENCHMARKS.md): 1 dB gains on the kinds where the first candidate
+    is right and costs little where it is not."""
     max_quality_drop: float = float("inf")
     confidence: float | None = None
     """The probability an automatic step must reach (None: the model's, chosen in training)."""

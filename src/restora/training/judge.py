@@ -1,7 +1,7 @@
 """Train the fidelity judge (``restora.agent.learned_judge``): a model that predicts how many dB
 a candidate output gains over the step's input against the unseen clean photo.
 
-    python -m restora.training.judge --collect 640 --out runs/judge [--shard 0/2]
+    python -m restora.training.judge --collect 680 --out runs/judge [--shard 0/2]
     python -m restora.training.judge --refresh [--test] --out runs/judge [--shard 0/2]
     python -m restora.training.judge --fit --out runs/judge [--install]
 
@@ -16,8 +16,8 @@ repeated run, or several shards, reuse what is there). Each item is a 256 x 256 
 - the rest: the same crops degraded by :func:`restora.degradations.synthesize`, one type or two
   to three, easy to hard, camera-realistic variants half of the time (realism 0.5);
 - items from 480 on: one degradation of rain, rain, haze, JPEG in turn at a severity drawn
-  uniformly from 0.1-1; from 600 on, light haze (severity 0-0.15) (:data:`FOCUS_BLOCKS`,
-  :func:`focus_item`).
+  uniformly from 0.1-1; from 600 on, light haze (severity 0-0.15); from 640 on, JPEG
+  (severity 0.3-1: quality 68-5) on grey photos (:data:`FOCUS_BLOCKS`, :func:`focus_item`).
 
 Each item records the analyzer that analysed its states (:func:`analyzer_fingerprint`);
 ``--refresh`` re-analyses the items of another analyzer (the judge takes its probabilities as
@@ -134,18 +134,20 @@ def _test_images(data: Path | None) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in (".png", ".jpg", ".bmp"))
 
 
-FOCUS_BLOCKS: tuple[tuple[int, tuple[str, ...], tuple[float, float]], ...] = (
-    (480, ("rain", "rain", "haze", "jpeg"), (0.1, 1.0)),
-    (600, ("haze",), (0.0, 0.15)),
+FOCUS_BLOCKS: tuple[tuple[int, tuple[str, ...], tuple[float, float], bool], ...] = (
+    (480, ("rain", "rain", "haze", "jpeg"), (0.1, 1.0), False),
+    (600, ("haze",), (0.0, 0.15), False),
+    (640, ("jpeg",), (0.3, 1.0), True),
 )
-"""(first item, types cycled, severity range) of the focus recipe (:func:`focus_item`)."""
+"""(first item, types cycled, severity range, grey photos) of the focus recipe
+(:func:`focus_item`)."""
 FOCUS_FROM = FOCUS_BLOCKS[0][0]
 
 
-def focus_block(n: int) -> tuple[tuple[str, ...], tuple[float, float]]:
-    """The types and severity range of focus item ``n``."""
+def focus_block(n: int) -> tuple[tuple[str, ...], tuple[float, float], bool]:
+    """The types, severity range and greyness of focus item ``n``."""
     block = max((b for b in FOCUS_BLOCKS if b[0] <= n), key=lambda b: b[0])
-    return block[1], block[2]
+    return block[1], block[2], block[3]
 
 
 def focus_item(n: int, data: Path | None, seed: int, test: bool = False) -> Item:
@@ -163,12 +165,15 @@ def focus_item(n: int, data: Path | None, seed: int, test: bool = False) -> Item
     files = _test_images(data) if test else list_training_images(data, sets=("CBSD432",))
     source = files[int(rng.integers(len(files)))]
     clean = _crop(_rgb(cached_image(source)), rng)
-    types, severities = focus_block(n)
+    types, severities, grey = focus_block(n)
+    if grey:  # a grey photo (an old scan, a monochrome camera): luma in all three channels
+        luma = clean @ np.asarray([0.299, 0.587, 0.114], np.float32)
+        clean = np.ascontiguousarray(np.repeat(luma[..., None], 3, axis=2))
     kind = types[n % len(types)]
     severity = float(rng.uniform(*severities))
     degraded, record = synthesize(clean, kind, severity=severity, rng=rng, realism=0.5)
     return Item(
-        f"{n:04d}_{source.stem}_{kind}_s{severity:.2f}",
+        f"{n:04d}_{source.stem}_{'grey_' if grey else ''}{kind}_s{severity:.2f}",
         "single",
         np.clip(degraded, 0, 1).astype(np.float32),
         clean,
@@ -951,6 +956,7 @@ def write_card(weights: Path, extra: dict[str, Any]) -> Path:
         "0.5), and from item "
         + "; from ".join(
             f"{b[0]} single {', '.join(dict.fromkeys(b[1]))} at severities {b[2][0]:g}-{b[2][1]:g}"
+            + (" on grey photos" if b[3] else "")
             for b in FOCUS_BLOCKS
         )
         + "; states analysed by the "
