@@ -207,3 +207,24 @@ def test_progress_reports_every_stage_with_an_estimate_for_the_whole_photo(
     assert messages[-1].startswith("done") and heard[-1][1] == 1.0
     fractions = [f for _, f, _ in heard if f is not None]
     assert fractions == sorted(fractions)
+
+
+def test_the_crop_holds_what_the_whole_photo_found() -> None:
+    from restora.agent.crops import with_photo_findings
+
+    def analysis(found: dict[str, float]) -> Analysis:
+        scores = {t: found.get(t, 0.0) for t in DEGRADATION_TYPES}
+        degradations = tuple(Degradation(t, 0.5, p) for t, p in found.items() if p >= 0.5)
+        return Analysis(degradations, "test", QualityScore(50.0, "fair"), scores)
+
+    whole = analysis({"haze": 0.9, "jpeg": 0.8})
+    crop = analysis({"haze": 0.2, "noise": 0.7, "jpeg": 0.95})
+    merged = with_photo_findings(crop, whole)
+    assert {d.type for d in merged.degradations} == {"haze", "noise", "jpeg"}
+    assert merged.scores["haze"] == 0.9  # raised to the photo's
+    assert merged.scores["jpeg"] == 0.95 and merged.scores["noise"] == 0.7  # the crop's own
+    assert [d.confidence for d in merged.degradations] == sorted(
+        (d.confidence for d in merged.degradations), reverse=True
+    )
+    nothing = analysis({})
+    assert with_photo_findings(crop, nothing) is crop

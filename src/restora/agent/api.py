@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from restora.agent.crops import Crop, choose_decision_crop, needs_crop
+from restora.agent.crops import Crop, choose_decision_crop, needs_crop, with_photo_findings
 from restora.agent.execution import Execution, StepObserver, execute
 from restora.agent.judge import Judge
 from restora.agent.learned_judge import shipped_judge
@@ -262,7 +262,7 @@ def restore(
     decide_on = np.ascontiguousarray(crop.of(rgb)) if crop is not None else rgb
     decide_analysis = whole
     if crop is not None:
-        decide_analysis = crop.analysis or judge.analysis(decide_on)
+        decide_analysis = with_photo_findings(crop.analysis or judge.analysis(decide_on), whole)
     before = judge.assess(decide_on, decide_analysis)
     unsure = () if request.explicit else _unsure(judge, whole, run_config)
     conditions = _conditions(rgb, whole, (*intent.tasks, *request.tasks), unsure)

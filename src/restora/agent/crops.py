@@ -67,6 +67,28 @@ def _detail_map(image: np.ndarray, scale: float) -> np.ndarray:
     return np.asarray(np.sqrt(gx * gx + gy * gy), dtype=np.float32)
 
 
+def with_photo_findings(seen: Analysis, whole: Analysis) -> Analysis:
+    """The crop's analysis ``seen`` holding what the whole photo's analysis ``whole`` found:
+    each degradation found on the photo and missing on the crop is added (the photo's
+    severity and confidence), and its score is raised to the photo's. Global damage (haze,
+    low light, a colour cast of rain) reads weaker on a part of the photo than on all of it,
+    and the crop stands in for the photo: without this a hazy photo decided on a crop lost its
+    dehazing step as "no longer found" before any step ran, and the judge, which takes these
+    probabilities as inputs, doubted every dehazing candidate."""
+    if not whole.degradations:
+        return seen
+    found = {d.type: d for d in seen.degradations}
+    scores = dict(seen.scores)
+    for degradation in whole.degradations:
+        found.setdefault(degradation.type, degradation)
+        if degradation.type in whole.scores:
+            scores[degradation.type] = max(
+                float(scores.get(degradation.type, 0.0)), float(whole.scores[degradation.type])
+            )
+    degradations = tuple(sorted(found.values(), key=lambda d: -d.confidence))
+    return replace(seen, degradations=degradations, scores=scores)
+
+
 def choose_decision_crop(
     image: np.ndarray,
     analyzer: Any,
