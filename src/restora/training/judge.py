@@ -48,6 +48,7 @@ and ``MODEL_CARD.md`` (``--install`` copies them to ``src/restora/weights/judge`
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 import time
@@ -290,8 +291,7 @@ def collect_item(item: Item, analyzer: Any, seed: int) -> dict[str, Any]:
         analysis = analyzer.analysis(image)
         return {
             "analysis": analysis,
-            "scores": {t: float(analysis.scores.get(t, 0.0)) for t in DEGRADATION_TYPES},
-            "quality": float(analysis.quality.score),
+            **_analysed(analysis),
             "noise": noise_levels(view(image)),
             "psnr": _psnr(image, item.clean),
         }
@@ -376,6 +376,21 @@ def collect_item(item: Item, analyzer: Any, seed: int) -> dict[str, Any]:
     }
 
 
+def _analysed(analysis: Any) -> dict[str, Any]:
+    """What a state record keeps of its analysis: the probabilities and the quality score."""
+    return {
+        "scores": {t: float(analysis.scores.get(t, 0.0)) for t in DEGRADATION_TYPES},
+        "quality": float(analysis.quality.score),
+    }
+
+
+def _write_item(path: Path, record: dict[str, Any]) -> None:
+    from restora.io import write_bytes_atomic
+
+    write_bytes_atomic(path, json.dumps(record).encode("utf-8"), overwrite=True)
+
+
+@functools.cache
 def analyzer_fingerprint() -> str:
     """The first 12 hex digits of the SHA-256 of the shipped analyzer's weights and config: an
     item's states carry that analyzer's probabilities, which are judge inputs."""
@@ -396,13 +411,12 @@ def _best_first_output(item: Item, record: dict[str, Any], analysis: Any) -> np.
     from restora.agent.planning import TASK_ORDER
 
     first = [r for r in record["rows"] if r["step"] == 0 and r["variant"] != "chain"]
-    task = next(r["task"] for r in record["rows"] if r["step"] == 1)
-
-    true = sorted({r["task"] for r in first if r["true_task"] and r["task"] != task})
-    best = max(
-        (r for r in first if r["task"] == min(true, key=TASK_ORDER.index)),
-        key=lambda r: r["gain"],
+    second = next(r["task"] for r in record["rows"] if r["step"] == 1)
+    task = min(
+        {r["task"] for r in first if r["true_task"] and r["task"] != second},
+        key=TASK_ORDER.index,
     )
+    best = max((r for r in first if r["task"] == task), key=lambda r: r["gain"])
     candidate = next(c for c in candidates_for(best["task"]) if c.name == best["expert"])
     variants = dict(_variants(candidate, item.degraded, analysis))
     return np.clip(variants[best["variant"]], 0.0, 1.0).astype(np.float32)
@@ -437,19 +451,13 @@ def refresh(
         item = make_item(n, data, seed, test)
         if item.key != record["key"]:
             raise SystemExit(f"{path}: item {n} is now {item.key}; collect again")
-        states = [item.degraded]
-        analysis = analyzer.analysis(item.degraded)
-        analyses = [analysis]
+        analyses = [analyzer.analysis(item.degraded)]
         if len(record["steps"]) > 1:
-            states.append(_best_first_output(item, record, analysis))
-            analyses.append(analyzer.analysis(states[1]))
-        for state, found in zip(record["steps"], analyses, strict=False):
-            state["scores"] = {t: float(found.scores.get(t, 0.0)) for t in DEGRADATION_TYPES}
-            state["quality"] = float(found.quality.score)
+            analyses.append(analyzer.analysis(_best_first_output(item, record, analyses[0])))
+        for state, analysis in zip(record["steps"], analyses, strict=False):
+            state.update(_analysed(analysis))
         record["analyzer"] = stamp
-        temporary = path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(record))
-        temporary.replace(path)
+        _write_item(path, record)
         print(f"{record['key']}: refreshed", flush=True)
 
 
@@ -485,9 +493,7 @@ def collect(
         item = make_item(n, data, seed, test)
         result = collect_item(item, analyzer, seed)
         path = folder / f"{item.key}.json"
-        temporary = path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(result))
-        temporary.replace(path)
+        _write_item(path, result)
         print(f"{item.key}: {len(result['rows'])} rows, {result['seconds']} s", flush=True)
 
 
