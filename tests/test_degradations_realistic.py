@@ -421,6 +421,42 @@ def test_reflection_is_uneven_ghosted_and_blurred(small_rgb: np.ndarray) -> None
     assert difference[luma < 0.25].mean() > difference[luma > 0.6].mean()
 
 
+def test_regional_reflection_covers_part_of_the_frame(small_rgb: np.ndarray) -> None:
+    from restora.degradations.reflection import reflection_region
+
+    source = np.ascontiguousarray(small_rgb[::-1])
+    kinds = set()
+    for seed in range(9):
+        mask, kind = reflection_region(64, 96, np.random.default_rng(seed))
+        kinds.add(kind)
+        assert mask.shape == (64, 96) and 0.05 <= mask.min() <= 0.25 + 1e-6
+        assert mask.max() > 0.6 and (mask > 0.5).mean() < 0.85  # a region, not the frame
+    assert kinds == {"pane", "half", "patch"}
+    out, params = degradations.apply(
+        "reflection",
+        small_rgb,
+        0.8,
+        np.random.default_rng(1),
+        realistic=True,
+        reflection_source=source,
+        camera=False,
+        layout="regional",
+    )
+    assert params["layout"] == "regional" and params["region"] in kinds
+    low, high = params["weight_range"]
+    assert high > 4.0 * low and 1.0 <= params["reflection_gain"] <= 3.0
+    change = np.abs(out - small_rgb).mean(axis=2)
+    assert np.quantile(change, 0.9) > 3.0 * np.quantile(change, 0.1)
+    with pytest.raises(ValueError, match="realistic"):
+        degradations.apply(
+            "reflection", small_rgb, 0.5, np.random.default_rng(0), layout="regional"
+        )
+    with pytest.raises(ValueError, match="layout"):
+        degradations.apply(
+            "reflection", small_rgb, 0.5, np.random.default_rng(0), realistic=True, layout="x"
+        )
+
+
 # --------------------------------------------------------------------------- synthesize
 
 

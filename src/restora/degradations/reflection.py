@@ -24,6 +24,14 @@ it shows most in the dark parts of the scene): ``I = (1 - w(x)) g T + w(x) (K * 
   unevenly lit) plus a smooth random field, from 0.1 to about 2 times the mean;
 - a slight glass tint ``g`` (red and blue down by up to 6 %, green glass);
 - then a low-ISO photograph saved as JPEG (:func:`restora.degradations.camera.finish_capture`).
+
+``layout="regional"`` (realistic only) reflects what real glass mostly shows: one bright part of
+the room or street behind the camera, over part of the frame. The weight is confined to a
+region (a pane-shaped rectangle, a half-plane with a straight edge, or an irregular patch of a
+smooth field; edges softened by 1-12 px) with 5-25 % of it leaking elsewhere; the reflected
+scene is closer to focus (Gaussian sd 0.3-3 px, scaled) and, in linear light, 1-3 times as
+bright (clipped: lamps and windows reflect as light). Its mean weight inside the region is
+``0.05 + 0.35 * severity``.
 """
 
 from __future__ import annotations
@@ -38,6 +46,7 @@ import numpy as np
 from restora.degradations._common import check_image, check_severity, finish, rounded
 
 SKIMAGE_SOURCES: tuple[str, ...] = ("astronaut", "chelsea", "coffee", "rocket")
+LAYOUTS: tuple[str, ...] = ("even", "regional")
 
 
 def weight_for_severity(severity: float) -> float:
@@ -113,20 +122,26 @@ def add_reflection(
     ghost: bool | None = None,
     realistic: bool = False,
     camera: bool = True,
+    layout: str = "even",
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Blend a reflected scene into ``image`` (see the module docstring).
 
     ``realistic``: glass in linear light with an uneven weight (``weight`` is then its mean;
-    ``camera=False`` leaves out the photograph at the end).
+    ``camera=False`` leaves out the photograph at the end). ``layout``: ``"even"`` (the weight
+    spread over the frame) or ``"regional"`` (over part of it; realistic only).
     """
     import cv2
 
     img = check_image(image)
     severity = check_severity(severity)
     height, width = img.shape[:2]
+    if layout not in LAYOUTS:
+        raise ValueError(f"reflection layout must be one of {LAYOUTS}, got {layout!r}")
+    if layout != "even" and not realistic:
+        raise ValueError(f"reflection layout {layout!r} needs realistic=True")
     if realistic:
         return _glass_reflection(
-            img, severity, rng, reflection_source, weight, blur_sigma, ghost, camera
+            img, severity, rng, reflection_source, weight, blur_sigma, ghost, camera, layout
         )
     draws = rng.random(5)
     source, origin = _pick_source(reflection_source, float(draws[0]))
@@ -151,6 +166,35 @@ def add_reflection(
     return finish(out), params
 
 
+def reflection_region(height: int, width: int, rng: np.random.Generator) -> tuple[np.ndarray, str]:
+    """Where the glass reflects (``layout="regional"``): a soft mask in [0, 1] equal to 1 on
+    the region and 0.05-0.25 elsewhere, and the region's kind (``pane``, ``half``, ``patch``)."""
+    import cv2
+
+    from restora.degradations._common import smooth_field
+
+    u = rng.random(8)
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    kind = ("pane", "half", "patch")[int(3 * u[0])]
+    if kind == "pane":  # a window, a screen, a lit doorway: 25-70 % of each side
+        box_h, box_w = (0.25 + 0.45 * u[1]) * height, (0.25 + 0.45 * u[2]) * width
+        top, left = u[3] * (height - box_h), u[4] * (width - box_w)
+        inside = (yy >= top) & (yy < top + box_h) & (xx >= left) & (xx < left + box_w)
+    elif kind == "half":  # the bright side of the room: a straight edge at any angle
+        angle = 2.0 * math.pi * u[1]
+        along = math.cos(angle) * xx / max(width - 1, 1) + math.sin(angle) * yy / max(height - 1, 1)
+        cut = float(np.quantile(along, 0.3 + 0.4 * u[2]))
+        inside = along >= cut
+    else:  # an irregular bright patch: 25-60 % of the frame
+        field = smooth_field(height, width, rng, cells=3, octaves=2)
+        inside = field >= float(np.quantile(field, 0.4 + 0.35 * u[1]))
+    mask = inside.astype(np.float32)
+    soft = (1.0 + 11.0 * float(u[5])) * max(1.0, min(height, width) / 256.0)
+    mask = cv2.GaussianBlur(mask, (0, 0), sigmaX=soft)
+    leak = 0.05 + 0.2 * float(u[6])
+    return (leak + (1.0 - leak) * mask).astype(np.float32), kind
+
+
 def _glass_reflection(
     img: np.ndarray,
     severity: float,
@@ -160,6 +204,7 @@ def _glass_reflection(
     blur_sigma: float | None,
     ghost: bool | None,
     camera: bool,
+    layout: str = "even",
 ) -> tuple[np.ndarray, dict[str, Any]]:
     import cv2
 
@@ -171,7 +216,10 @@ def _glass_reflection(
     source, origin = _pick_source(reflection_source, float(u[0]))
     reflected = srgb_to_linear(crop_to_fit(source, height, width, rng))
     size_factor = max(1.0, min(height, width) / 256.0)
-    sigma = (0.5 + 5.5 * float(u[1])) * size_factor if blur_sigma is None else float(blur_sigma)
+    regional = layout == "regional"
+    spread = (0.3, 2.7) if regional else (0.5, 5.5)
+    sigma = (spread[0] + spread[1] * float(u[1])) * size_factor
+    sigma = sigma if blur_sigma is None else float(blur_sigma)
     reflected = cv2.GaussianBlur(reflected, (0, 0), sigmaX=max(sigma, 0.1))
     ghosted = bool(u[2] < 0.7) if ghost is None else bool(ghost)
     params: dict[str, Any] = {"variant": "realistic"}
@@ -195,7 +243,16 @@ def _glass_reflection(
     ramp = (ramp - ramp.min()) / max(float(np.ptp(ramp)), 1e-6)
     mix = 0.3 + 0.5 * float(u[7])
     shape = 0.1 + mix * ramp + (1.0 - mix) * field
-    local = np.clip(mean_weight * shape / float(shape.mean()), 0.0, 0.95)
+    if regional:
+        region, described = reflection_region(height, width, rng)
+        gain = 1.0 + 2.0 * float(rng.random())
+        reflected = np.minimum(reflected * gain, 1.0)
+        shape = shape * region
+        inside = float((shape * region).sum() / max(float(region.sum()), 1e-6))
+        local = np.clip(mean_weight * shape / max(inside, 1e-6), 0.0, 0.95)
+        params.update(layout="regional", region=described, reflection_gain=rounded(gain, 3))
+    else:
+        local = np.clip(mean_weight * shape / float(shape.mean()), 0.0, 0.95)
     tint = np.array([1.0 - 0.06 * float(u[8]), 1.0, 1.0 - 0.06 * float(u[9])], dtype=np.float32)
     linear = (1.0 - local[:, :, None]) * srgb_to_linear(img) * tint + local[:, :, None] * reflected
     out = finish(linear_to_srgb(linear))
