@@ -11,9 +11,7 @@ import pytest
 
 from restora.agent.change import CHANGE_NAMES, change_features
 from restora.agent.learned_judge import (
-    CHAIN,
     INPUT_NAMES,
-    JUDGED_EXPERTS,
     JudgeModel,
     JudgeModelConfig,
     LearnedJudge,
@@ -104,36 +102,6 @@ def test_inputs_have_the_named_order() -> None:
     assert named["p_noise"] == pytest.approx(0.9) and named["p_blur"] == 0.0
     assert named["quality_change"] == pytest.approx(0.1)
     assert named["task_denoise"] == named["task_dehaze"] == 1.0 and named["task_deblur"] == 0.0
-    experts = [n for n in INPUT_NAMES if n.startswith("expert_")]
-    assert experts == [f"expert_{e}" for e in JUDGED_EXPERTS] and not any(named[e] for e in experts)
-    for expert in ("nafnet_dejpeg", CHAIN):
-        named = dict(
-            zip(INPUT_NAMES, judge_inputs(change, scores, 40, 50, (), expert), strict=True)
-        )
-        assert [e for e in experts if named[e]] == [f"expert_{expert}"]
-    unknown = judge_inputs(change, scores, 40.0, 50.0, (), "an_expert_added_later")
-    assert not unknown[len(INPUT_NAMES) - len(experts) :].any()
-
-
-def test_the_agent_tells_the_judge_which_expert_made_each_candidate() -> None:
-    import restora
-    from restora.agent.planning import AgentConfig
-
-    seen: list[str | None] = []
-
-    class Recording(LearnedJudge):
-        def prediction_and_need(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-            seen.append(args[5] if len(args) > 5 else kwargs.get("expert"))
-            return super().prediction_and_need(*args, **kwargs)
-
-    model = _random_model(5)
-    judge = Recording(analyzer=TwoTypes(), model=model)
-    restora.restore(_noisy(_clean(64), 25), judge=judge, config=AgentConfig(small_side=0))
-    from restora.experts import list_experts
-
-    names = {e.name for e in list_experts()}
-    assert seen and all(e in names or e == CHAIN for e in seen)
-    assert len({e for e in seen if e != CHAIN}) >= 2  # the step's candidates, by name
 
 
 def test_save_and_load_round_trip(tmp_path: Path) -> None:

@@ -166,9 +166,7 @@ def _try_candidates(
         for blend, image, params, seconds in variants:
             judging = time.perf_counter()
             assessment = assess(image)
-            verdict = judge.verdict(
-                state.image, state.assessment, image, assessment, step.targets, candidate.name
-            )
+            verdict = judge.verdict(state.image, state.assessment, image, assessment, step.targets)
             judging = time.perf_counter() - judging  # the assessment and the verdict
             attempt = Attempt(
                 candidate.name,

@@ -168,7 +168,6 @@ class Judge(Protocol):
         after_image: np.ndarray,
         after: Assessment,
         targets: Sequence[str],
-        expert: str | None = None,
     ) -> Verdict: ...
 
     def keeps(
@@ -272,10 +271,7 @@ class DefaultJudge:
         after_image: np.ndarray,
         after: Assessment,
         targets: Sequence[str],
-        expert: str | None = None,
     ) -> Verdict:
-        """The candidate ``after_image`` of a step towards ``targets``; ``expert`` (the expert
-        that made it) is for judges that weigh experts differently: this one does not."""
         fidelity, accepted, note = self.guard(before_image, before, after_image, after)
         return Verdict(self.score(after, targets), fidelity, accepted, note)
 

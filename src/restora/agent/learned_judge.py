@@ -68,44 +68,12 @@ def required_gain(change_log_rms: float) -> float:
     return HELPS_DB + RISK_DB_PER_DB * max(0.0, RISK_FREE_DB - distance)
 
 
-CHAIN = "chain"
-"""The expert input of the end-of-run check: the chain of kept steps against the photo received."""
-JUDGED_EXPERTS: tuple[str, ...] = (
-    "allinone_dehaze",
-    "allinone_dejpeg",
-    "allinone_derain",
-    "allinone_dereflect",
-    "clahe_gamma",
-    "dark_channel",
-    "ffdnet",
-    "guided_derain",
-    "laplacian_dereflect",
-    "lime",
-    "nafnet_brighten",
-    "nafnet_deblur",
-    "nafnet_dehaze",
-    "nafnet_dejpeg",
-    "nafnet_denoise",
-    "nafnet_denoise_real",
-    "nafnet_derain",
-    "nafnet_dereflect",
-    "nlm",
-    "wiener",
-    "wiener_motion",
-    CHAIN,
-)
-"""The experts the judge's training candidates came from (and the chain): one input each, so
-the judge learns how far each expert's kind of change can be trusted (out of fold on the 680
-training items: +0.915 dB per automatic step against +0.809 without, 58 harmful kept steps
-against 63; MODEL_CARD.md). Another expert sets none of them."""
-
 INPUT_NAMES: tuple[str, ...] = (
     *CHANGE_NAMES,
     *(f"p_{t}" for t in DEGRADATION_TYPES),
     "quality_before",
     "quality_change",
     *(f"task_{t}" for t in TASKS),
-    *(f"expert_{e}" for e in JUDGED_EXPERTS),
 )
 """The model's inputs, in order (the config beside the weights repeats them; loading checks)."""
 
@@ -116,12 +84,10 @@ def judge_inputs(
     quality_before: float,
     quality_after: float,
     tasks: Sequence[str],
-    expert: str | None = None,
 ) -> np.ndarray:
     """The :data:`INPUT_NAMES` vector: ``change`` (:func:`restora.agent.change.change_features`),
     the input's analyzer probabilities ``scores`` and 0-100 quality, the candidate's quality,
-    the tasks of the step (several for a chain) and the expert that made the candidate
-    (:data:`CHAIN` for a chain; ``None`` or an expert outside :data:`JUDGED_EXPERTS`: none)."""
+    the tasks of the step (several for a chain)."""
     return np.concatenate(
         [
             np.asarray(change, np.float32),
@@ -130,7 +96,6 @@ def judge_inputs(
                 [quality_before / 100.0, (quality_after - quality_before) / 100.0], np.float32
             ),
             np.array([1.0 if t in tasks else 0.0 for t in TASKS], np.float32),
-            np.array([1.0 if e == expert else 0.0 for e in JUDGED_EXPERTS], np.float32),
         ]
     )
 
@@ -336,12 +301,11 @@ class LearnedJudge(DefaultJudge):
         after_image: np.ndarray,
         after_quality: float,
         tasks: Sequence[str],
-        expert: str | None = None,
     ) -> tuple[float, float]:
         """(predicted dB gain, probability it exceeds :data:`HELPS_DB`) of ``after_image`` over
-        ``before_image``, as a step of ``tasks`` made by ``expert``."""
+        ``before_image``, as a step of ``tasks``."""
         gain, helps, _ = self.prediction_and_need(
-            before_image, before, after_image, after_quality, tasks, expert
+            before_image, before, after_image, after_quality, tasks
         )
         return gain, helps
 
@@ -352,14 +316,11 @@ class LearnedJudge(DefaultJudge):
         after_image: np.ndarray,
         after_quality: float,
         tasks: Sequence[str],
-        expert: str | None = None,
     ) -> tuple[float, float, float]:
         """:meth:`prediction` and the gain an automatic step of this size needs
         (:func:`required_gain`)."""
         change = change_features(before_image, after_image, self.input_noise(before_image))
-        inputs = judge_inputs(
-            change, before.probabilities, before.quality, after_quality, tasks, expert
-        )
+        inputs = judge_inputs(change, before.probabilities, before.quality, after_quality, tasks)
         gain, helps = self.get_model().predict_both(inputs)
         need = required_gain(float(change[CHANGE_NAMES.index("log_rms_change")]))
         return float(gain[0]), float(helps[0]), need
@@ -371,7 +332,6 @@ class LearnedJudge(DefaultJudge):
         after_image: np.ndarray,
         after: Assessment,
         targets: Sequence[str],
-        expert: str | None = None,
     ) -> Verdict:
         if before_image.shape != after_image.shape:
             # upscaling: held to interpolation by the default judge's guards, quality drop too
@@ -379,7 +339,7 @@ class LearnedJudge(DefaultJudge):
             return DefaultJudge.verdict(strict, before_image, before, after_image, after, targets)
         fidelity, accepted, note = self.guard(before_image, before, after_image, after)
         gain, helps, need = self.prediction_and_need(
-            before_image, before, after_image, after.quality, tasks_of(targets), expert
+            before_image, before, after_image, after.quality, tasks_of(targets)
         )
         start = self.score(before, targets)
         parts = start if after.partial else self.score(after, targets)
@@ -418,7 +378,7 @@ class LearnedJudge(DefaultJudge):
         if result.shape != received.shape:
             return True, ""
         gain, helps, need = self.prediction_and_need(
-            received, before, result, after.quality, tuple(tasks) or tasks_of(targets), CHAIN
+            received, before, result, after.quality, tuple(tasks) or tasks_of(targets)
         )
         needed = self.required_confidence()
         if helps < needed or gain <= max(self.final_margin, need):
@@ -440,11 +400,9 @@ _PARTIAL = _partial_analysis()
 
 
 __all__ = [
-    "CHAIN",
     "CONFIDENCE",
     "HELPS_DB",
     "INPUT_NAMES",
-    "JUDGED_EXPERTS",
     "JUDGE_DIR",
     "JudgeModel",
     "JudgeModelConfig",

@@ -545,7 +545,7 @@ class Table:
 
 
 def load_table(out: Path, folder: str = "items") -> Table:
-    from restora.agent.learned_judge import CHAIN, judge_inputs
+    from restora.agent.learned_judge import judge_inputs
 
     inputs, gains, groups, items, kinds, variants, true_task = [], [], [], [], [], [], []
     group_ids: dict[tuple[int, int, str], int] = {}
@@ -562,7 +562,6 @@ def load_table(out: Path, folder: str = "items") -> Table:
                     state["quality"],
                     row["quality_after"],
                     row["tasks"],
-                    CHAIN if row["variant"] == "chain" else row["expert"],
                 )
             )
             gains.append(row["gain"])
@@ -950,8 +949,7 @@ def write_card(weights: Path, extra: dict[str, Any]) -> Path:
         f"{HELPS_DB} dB, from {len(INPUT_NAMES)} inputs "
         "(`restora.agent.learned_judge.INPUT_NAMES`: what the step changed, "
         "`restora.agent.change`, the analyzer's probabilities and the quality score of the "
-        "input, the quality of the output, the task, the expert that made the candidate). The "
-        "agent keeps an automatic step only "
+        "input, the quality of the output, the task). The agent keeps an automatic step only "
         f"when that probability (Platt-scaled on out-of-fold logits: a = "
         f"{extra['calibration'][0]:.3f}, b = {extra['calibration'][1]:.3f}) is at least "
         f"{confidence}, the smallest threshold whose out-of-fold automatic decisions keep at "
