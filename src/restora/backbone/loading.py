@@ -73,7 +73,10 @@ def load_efficientnet_lite(variant: str = "lite0", device: str | None = None) ->
             )
         # channels-last weights: the photos arrive as (H, W, C) arrays, whose tensors are
         # already channels-last, and the depthwise convolutions run 12-19 % faster so on CPU
-        model.eval().requires_grad_(False).to(target, memory_format=torch.channels_last)
+        model.eval().requires_grad_(False).to(target)
+        for parameter in model.parameters():  # what .to(memory_format=...) does, typed
+            if parameter.dim() == 4:
+                parameter.data = parameter.data.contiguous(memory_format=torch.channels_last)
         _LOADED[key] = model
         return model
 
