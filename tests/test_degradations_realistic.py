@@ -400,18 +400,23 @@ def test_low_light_through_the_camera(small_rgb: np.ndarray) -> None:
 # ------------------------------------------------------------------------------ glass
 
 
-def test_reflection_is_uneven_ghosted_and_blurred(small_rgb: np.ndarray) -> None:
-    source = np.ascontiguousarray(small_rgb[::-1])
-    out, params = degradations.apply(
+def _glass(image: np.ndarray, severity: float, seed: int, **options: Any) -> tuple[Any, Any]:
+    """A realistic reflection of the upside-down image, without the camera at the end."""
+    source = np.ascontiguousarray(image[::-1])
+    return degradations.apply(
         "reflection",
-        small_rgb,
-        0.6,
-        np.random.default_rng(0),
+        image,
+        severity,
+        np.random.default_rng(seed),
         realistic=True,
         reflection_source=source,
-        ghost=True,
         camera=False,
+        **options,
     )
+
+
+def test_reflection_is_uneven_ghosted_and_blurred(small_rgb: np.ndarray) -> None:
+    out, params = _glass(small_rgb, 0.6, 0, ghost=True)
     low, high = params["weight_range"]
     assert high > 1.5 * low and low < params["weight"] < high
     assert params["ghost"] and params["ghost_shift"] >= 2 and params["source"] == "given"
@@ -424,7 +429,6 @@ def test_reflection_is_uneven_ghosted_and_blurred(small_rgb: np.ndarray) -> None
 def test_regional_reflection_covers_part_of_the_frame(small_rgb: np.ndarray) -> None:
     from restora.degradations.reflection import reflection_region
 
-    source = np.ascontiguousarray(small_rgb[::-1])
     kinds = set()
     for seed in range(9):
         mask, kind = reflection_region(64, 96, np.random.default_rng(seed))
@@ -432,16 +436,7 @@ def test_regional_reflection_covers_part_of_the_frame(small_rgb: np.ndarray) -> 
         assert mask.shape == (64, 96) and 0.05 <= mask.min() <= 0.25 + 1e-6
         assert mask.max() > 0.6 and (mask > 0.5).mean() < 0.85  # a region, not the frame
     assert kinds == {"pane", "half", "patch"}
-    out, params = degradations.apply(
-        "reflection",
-        small_rgb,
-        0.8,
-        np.random.default_rng(1),
-        realistic=True,
-        reflection_source=source,
-        camera=False,
-        layout="regional",
-    )
+    out, params = _glass(small_rgb, 0.8, 1, layout="regional")
     assert params["layout"] == "regional" and params["region"] in kinds
     low, high = params["weight_range"]
     assert high > 4.0 * low and 1.0 <= params["reflection_gain"] <= 3.0

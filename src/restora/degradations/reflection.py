@@ -218,8 +218,8 @@ def _glass_reflection(
     size_factor = max(1.0, min(height, width) / 256.0)
     regional = layout == "regional"
     spread = (0.3, 2.7) if regional else (0.5, 5.5)
-    sigma = (spread[0] + spread[1] * float(u[1])) * size_factor
-    sigma = sigma if blur_sigma is None else float(blur_sigma)
+    drawn = (spread[0] + spread[1] * float(u[1])) * size_factor
+    sigma = drawn if blur_sigma is None else float(blur_sigma)
     reflected = cv2.GaussianBlur(reflected, (0, 0), sigmaX=max(sigma, 0.1))
     ghosted = bool(u[2] < 0.7) if ghost is None else bool(ghost)
     params: dict[str, Any] = {"variant": "realistic"}
@@ -248,8 +248,9 @@ def _glass_reflection(
         gain = 1.0 + 2.0 * float(rng.random())
         reflected = np.minimum(reflected * gain, 1.0)
         shape = shape * region
-        inside = float((shape * region).sum() / max(float(region.sum()), 1e-6))
-        local = np.clip(mean_weight * shape / max(inside, 1e-6), 0.0, 0.95)
+        # scaled so that the region-weighted mean of the weight is ``mean_weight``
+        region_mean = float((shape * region).sum() / max(float(region.sum()), 1e-6))
+        local = np.clip(mean_weight * shape / max(region_mean, 1e-6), 0.0, 0.95)
         params.update(layout="regional", region=described, reflection_gain=rounded(gain, 3))
     else:
         local = np.clip(mean_weight * shape / float(shape.mean()), 0.0, 0.95)

@@ -397,8 +397,9 @@ def estimate_noise_sigma_pca(
     channels). At most ``max_patches`` overlapping windows are used, at positions drawn with
     ``seed`` (the same for every channel): the image is never resized, and at ``scale`` 1 never
     copied, so a 12 MP photo costs about what a 512 x 512 one does (``scale`` > 1 makes one
-    float32 plane of cell means per channel at a time, a few milliseconds a megapixel). Windows with clipped (0 or 255) or non-finite
-    pixels are left out while enough others remain.
+    float32 plane of cell means per channel at a time, a few milliseconds a megapixel).
+    Windows with clipped (0 or 255) or non-finite pixels are left out while enough others
+    remain.
 
     ``weak_texture`` (default): re-estimate on the patches whose gradient energy white noise of
     the current sigma explains with probability ``confidence``, ``iterations`` times (Liu et al.,
