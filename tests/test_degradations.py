@@ -201,6 +201,23 @@ def test_low_light_adds_noise_that_grows_in_relative_terms() -> None:
     assert snr_dark < snr_light
 
 
+def test_daylight_underexposure_darkens_without_noise_and_reports_its_severity() -> None:
+    from restora.degradations.low_light import add_underexposure
+
+    flat = np.full((32, 32, 3), 0.5, np.float32)
+    rng = np.random.default_rng(3)
+    seen = []
+    for _ in range(12):
+        out, params = add_underexposure(flat, rng)
+        assert float(out.std()) < 1e-6  # no sensor noise
+        assert 0.05 < float(out.mean()) < 0.45
+        assert params["variant"] == "daylight" and 0.0 < params["severity"] <= 1.0
+        seen.append((float(out.mean()), params["severity"]))
+    # the darker the result, the higher the severity (both darkenings on one scale)
+    severities = [severity for _, severity in sorted(seen)]
+    assert all(a >= b for a, b in itertools.pairwise(severities)), seen
+
+
 def test_dark_channel_rises_with_haze(astronaut: np.ndarray) -> None:
     image = np.ascontiguousarray(astronaut[::2, ::2])
     values = [

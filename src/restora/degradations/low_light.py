@@ -91,6 +91,26 @@ def add_low_light(
     return finish(out), params
 
 
+def add_underexposure(
+    image: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """A daylight photo under-exposed, without the noise of a dark capture (a bright sky or a
+    backlight fooled the meter): half the time 0.7-3.2 stops in linear light with a tone gamma
+    of 0.9-1.1, else a tone gamma of 1.3-2.2 on the sRGB values (the two darkenings of
+    AgenticIR's "dark" besides a shift). ``params["severity"]``: :func:`severity_for_ev` of the
+    stops that darken mid-grey alike."""
+    if rng.random() < 0.5:
+        stops, tone = float(rng.uniform(0.7, 3.2)), float(rng.uniform(0.9, 1.1))
+    else:
+        stops, tone = 0.0, float(rng.uniform(1.3, 2.2))
+    out, params = add_low_light(image, 0.5, rng, ev=stops, gamma=tone, noise=False)
+    grey = srgb_to_linear(np.full(1, 0.5, np.float32))
+    darker = srgb_to_linear(linear_to_srgb(grey * np.float32(2.0**-stops)) ** np.float32(tone))
+    equivalent = float(np.log2(float(grey[0]) / max(float(darker[0]), 1e-6)))
+    params.update(variant="daylight", severity=rounded(severity_for_ev(equivalent), 3))
+    return out, params
+
+
 def _night_shot(
     img: np.ndarray, stops: float, rng: np.random.Generator, iso: float | None
 ) -> tuple[np.ndarray, dict[str, Any]]:
