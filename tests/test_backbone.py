@@ -39,6 +39,26 @@ def test_the_network_is_frozen_in_eval_mode_and_shared() -> None:
     assert load_efficientnet_lite("lite0", "cpu") is model
 
 
+def test_folded_batch_norms_give_the_same_stages_as_the_network_with_them() -> None:
+    import torch
+    from torch import nn
+
+    from restora.backbone.loading import weights_path
+
+    unfolded = EfficientNetLite("lite0")
+    state = torch.load(weights_path("lite0"), map_location="cpu", weights_only=True)
+    unfolded.load_state_dict({k: v for k, v in state.items() if "num_batches" not in k})
+    unfolded.eval()
+    folded = load_efficientnet_lite("lite0", "cpu")  # what every caller gets
+    assert not any(isinstance(m, nn.BatchNorm2d) for m in folded.modules())
+    image = np.asarray(skimage.data.astronaut()[::4, ::4], np.float32) / 255.0
+    x = normalise(torch.from_numpy(image).permute(2, 0, 1)[None])
+    with torch.inference_mode():
+        for a, b in zip(unfolded.forward_stages(x), folded.forward_stages(x), strict=True):
+            scale = float(a.abs().max())
+            assert float((a - b).abs().max()) <= 1e-4 * max(scale, 1.0)
+
+
 def test_stage_outputs_have_the_published_shapes() -> None:
     import torch
 
