@@ -72,6 +72,33 @@ def test_change_features_tell_a_noise_residual_from_a_content_residual() -> None
         change_features(noisy, noisy[:64])
 
 
+def test_input_measurements_are_made_once_per_input_and_change_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import restora.agent.learned_judge as learned
+    from restora.agent.change import measure_input
+
+    noisy = _noisy(_clean(), 20)
+    candidates = [cv2.GaussianBlur(noisy, (0, 0), s) for s in (0.8, 1.5, 3.0)]
+    measured = measure_input(noisy)
+    for after in candidates:  # measured once or inside: the same vector, bit for bit
+        assert np.array_equal(
+            change_features(noisy, after, measured=measured), change_features(noisy, after)
+        )
+    calls: list[int] = []
+
+    def counted(image: np.ndarray) -> object:
+        calls.append(1)
+        return measure_input(image)
+
+    monkeypatch.setattr(learned, "measure_input", counted)
+    judge = LearnedJudge(analyzer=SigmaAnalyzer(), model=_random_model(2))
+    before = judge.assess(noisy)
+    for after in candidates:
+        judge.prediction(noisy, before, after, 50.0, ("denoise",))
+    assert len(calls) == 1
+
+
 def test_change_features_take_grey_and_flat_images() -> None:
     flat = np.full((40, 40, 3), 0.5, np.float32)
     grey = _clean(64).mean(axis=2)

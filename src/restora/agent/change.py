@@ -16,6 +16,8 @@ images without the reference; the pieces are OpenCV and the restora noise estima
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import cv2
 import numpy as np
 
@@ -103,50 +105,100 @@ def _gradient_energy(grey: np.ndarray) -> np.ndarray:
     return np.asarray(cv2.GaussianBlur(gx * gx + gy * gy, (0, 0), 2.0), dtype=np.float32)
 
 
+def _saturation(rgb: np.ndarray) -> float:
+    """Mean of max - min over the channels (elementwise: a reduction over a length-3 axis is
+    several times slower in numpy, with the same values)."""
+    red, green, blue = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    top = np.maximum(np.maximum(red, green), blue)
+    bottom = np.minimum(np.minimum(red, green), blue)
+    return float(np.mean(top - bottom))
+
+
+def _clipped(rgb: np.ndarray) -> float:
+    return float(np.mean((rgb <= 1.0 / 255) | (rgb >= 254.0 / 255)))
+
+
+BANDS = ((0.5, 1.0), (1.0, 2.0), (2.0, 4.0))
+
+
+@dataclass(frozen=True)
+class InputMeasurements:
+    """What :func:`change_features` measures on a step's input alone (:func:`measure_input`):
+    the same for every candidate of the step, so the judge computes it once."""
+
+    view: np.ndarray
+    grey: np.ndarray
+    noise: tuple[float, float]
+    edges: np.ndarray
+    strong: np.ndarray
+    flat: np.ndarray
+    detail: np.ndarray
+    bands: tuple[float, ...]
+    saturation: float
+    clipped: float
+    blockiness: float
+
+
+def measure_input(
+    before: np.ndarray, before_noise: tuple[float, float] | None = None
+) -> InputMeasurements:
+    """The input-only measurements of :func:`change_features` (``before_noise``:
+    :func:`noise_levels` of ``before``'s :func:`view` when known)."""
+    from restora.quality.statistics import blockiness
+
+    b = view(before)
+    grey = _luma(b)
+    edges = _gradient_energy(grey)
+    return InputMeasurements(
+        view=b,
+        grey=grey,
+        noise=before_noise if before_noise is not None else noise_levels(b),
+        edges=edges,
+        strong=edges >= np.quantile(edges, 0.9),
+        flat=edges <= np.quantile(edges, 0.5),
+        detail=_detail(grey),
+        bands=tuple(_band_energy(grey, low, high) for low, high in BANDS),
+        saturation=_saturation(b),
+        clipped=_clipped(b),
+        blockiness=blockiness(b),
+    )
+
+
 def change_features(
     before: np.ndarray,
     after: np.ndarray,
     before_noise: tuple[float, float] | None = None,
+    measured: InputMeasurements | None = None,
 ) -> np.ndarray:
     """The :data:`CHANGE_NAMES` vector (float32) for a step from ``before`` to ``after`` (same
     shape, RGB or grey, values in [0, 1]). ``before_noise`` is :func:`noise_levels` of
-    ``before``'s :func:`view` when known (one input, many candidates)."""
+    ``before``'s :func:`view` when known, ``measured`` :func:`measure_input` of ``before``
+    (one input, many candidates)."""
     from restora.agent.judge import low_frequency_fidelity
-    from restora.quality.statistics import blockiness
+    from restora.quality.statistics import blockiness, estimate_noise_sigma_pca
 
     if np.shape(before) != np.shape(after):
         raise ValueError(f"shapes differ: {np.shape(before)} and {np.shape(after)}")
-    b, a = view(before), view(after)
-    a = np.clip(a, 0.0, 1.0)
+    m = measured if measured is not None else measure_input(before, before_noise)
+    b, a = m.view, np.clip(view(after), 0.0, 1.0)
     residual = b - a
-    grey_b, grey_a, grey_r = _luma(b), _luma(a), _luma(residual)
+    grey_b, grey_a, grey_r = m.grey, _luma(a), _luma(residual)
     rms = float(np.sqrt(np.mean(residual * residual))) * 255.0
-    sigma_b, cell_b = before_noise if before_noise is not None else noise_levels(b)
+    sigma_b, cell_b = m.noise
     sigma_a, cell_a = noise_levels(a)
-    from restora.quality.statistics import estimate_noise_sigma_pca
-
     residual_sigma = estimate_noise_sigma_pca(
         residual + np.float32(0.5), weak_texture=False, max_patches=PCA_PATCHES
     )
     residual_sigma = float(residual_sigma) if np.isfinite(residual_sigma) else 0.0
     local = cv2.GaussianBlur(grey_r * grey_r, (0, 0), 2.0)
-    edges = _gradient_energy(grey_b)
-    strong = edges >= np.quantile(edges, 0.9)
-    flat = edges <= np.quantile(edges, 0.5)
-    edge_ratio = (float(local[strong].mean()) + 1e-7) / (float(local[flat].mean()) + 1e-7)
+    edge_ratio = (float(local[m.strong].mean()) + 1e-7) / (float(local[m.flat].mean()) + 1e-7)
     lag = 0.5 * (_corr(grey_r[:, 1:], grey_r[:, :-1]) + _corr(grey_r[1:, :], grey_r[:-1, :]))
     bands = [
-        np.log((_band_energy(grey_a, lo, hi) + 1e-9) / (_band_energy(grey_b, lo, hi) + 1e-9))
-        for lo, hi in ((0.5, 1.0), (1.0, 2.0), (2.0, 4.0))
+        np.log((_band_energy(grey_a, low, high) + 1e-9) / (energy + 1e-9))
+        for (low, high), energy in zip(BANDS, m.bands, strict=True)
     ]
     channel_shift = residual.reshape(-1, 3).mean(axis=0)
     colour_shift = float(np.abs(channel_shift - channel_shift.mean()).mean()) * 255.0
-    saturation_b = float(np.mean(b.max(axis=2) - b.min(axis=2)))
-    saturation_a = float(np.mean(a.max(axis=2) - a.min(axis=2)))
-
-    def clipped(x: np.ndarray) -> float:
-        return float(np.mean((x <= 1.0 / 255) | (x >= 254.0 / 255)))
-
     values = [
         float(np.mean(np.abs(residual))) * 10.0,
         np.log1p(rms),
@@ -156,22 +208,30 @@ def change_features(
         np.log1p(cell_a),
         np.log1p(residual_sigma) - np.log1p(rms),
         np.log1p(rms) - np.log1p(max(sigma_b, cell_b)),
-        _corr(local, edges),
+        _corr(local, m.edges),
         float(np.log(edge_ratio)),
-        _corr(grey_r, _detail(grey_b)),
+        _corr(grey_r, m.detail),
         _corr(grey_r, _detail(grey_a)),
         lag,
         *bands,
         float(grey_a.mean() - grey_b.mean()) * 10.0,
         float(np.log((grey_a.std() + 1e-4) / (grey_b.std() + 1e-4))),
         colour_shift,
-        float(np.log((saturation_a + 1e-4) / (saturation_b + 1e-4))),
-        (clipped(a) - clipped(b)) * 10.0,
+        float(np.log((_saturation(a) + 1e-4) / (m.saturation + 1e-4))),
+        (_clipped(a) - m.clipped) * 10.0,
         low_frequency_fidelity(b, a),
-        blockiness(b),
+        m.blockiness,
         blockiness(a),
     ]
     return np.nan_to_num(np.asarray(values, dtype=np.float32), nan=0.0, posinf=10.0, neginf=-10.0)
 
 
-__all__ = ["CHANGE_NAMES", "VIEW_SIDE", "change_features", "noise_levels", "view"]
+__all__ = [
+    "CHANGE_NAMES",
+    "VIEW_SIDE",
+    "InputMeasurements",
+    "change_features",
+    "measure_input",
+    "noise_levels",
+    "view",
+]

@@ -37,7 +37,12 @@ from typing import Any
 
 import numpy as np
 
-from restora.agent.change import CHANGE_NAMES, change_features, noise_levels, view
+from restora.agent.change import (
+    CHANGE_NAMES,
+    InputMeasurements,
+    change_features,
+    measure_input,
+)
 from restora.agent.judge import Assessment, DefaultJudge, Verdict
 from restora.paths import WEIGHTS_DIR
 from restora.vocabulary import DEGRADATION_TYPES, TASK_FOR_TYPE, TASKS
@@ -265,7 +270,7 @@ class LearnedJudge(DefaultJudge):
     judge_weights: str | Path | None = None
     model: JudgeModel | None = field(default=None, repr=False, compare=False)
     _model_cache: list[JudgeModel] = field(default_factory=list, repr=False, compare=False)
-    _noise: dict[Any, tuple[float, float]] = field(default_factory=dict, repr=False, compare=False)
+    _inputs: dict[Any, InputMeasurements] = field(default_factory=dict, repr=False, compare=False)
 
     def get_model(self) -> JudgeModel:
         if self.model is not None:
@@ -274,15 +279,16 @@ class LearnedJudge(DefaultJudge):
             self._model_cache.append(JudgeModel.load(self.judge_weights or JUDGE_DIR))
         return self._model_cache[0]
 
-    def input_noise(self, image: np.ndarray) -> tuple[float, float]:
-        """:func:`restora.agent.change.noise_levels` of a step's input, once for all its
-        candidates."""
+    def input_measurements(self, image: np.ndarray) -> InputMeasurements:
+        """:func:`restora.agent.change.measure_input` of a step's input, once for all its
+        candidates (a few inputs are kept: a step's, and the photo received for the end
+        check)."""
         key = _image_key(image)
-        found = self._noise.get(key)
+        found = self._inputs.get(key)
         if found is None:
-            if len(self._noise) > 16:
-                self._noise.clear()
-            found = self._noise[key] = noise_levels(view(image))
+            if len(self._inputs) > 3:
+                self._inputs.clear()
+            found = self._inputs[key] = measure_input(image)
         return found
 
     def assess_candidate(self, image: np.ndarray) -> Assessment:
@@ -319,7 +325,8 @@ class LearnedJudge(DefaultJudge):
     ) -> tuple[float, float, float]:
         """:meth:`prediction` and the gain an automatic step of this size needs
         (:func:`required_gain`)."""
-        change = change_features(before_image, after_image, self.input_noise(before_image))
+        measured = self.input_measurements(before_image)
+        change = change_features(before_image, after_image, measured=measured)
         inputs = judge_inputs(change, before.probabilities, before.quality, after_quality, tasks)
         gain, helps = self.get_model().predict_both(inputs)
         need = required_gain(float(change[CHANGE_NAMES.index("log_rms_change")]))
