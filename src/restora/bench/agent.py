@@ -94,8 +94,9 @@ class Tally:
 @dataclass(frozen=True)
 class OracleJudge(DefaultJudge):
     """A judge that knows the clean image: its quality is the true PSNR, its score nothing else,
-    and it keeps a step only when the PSNR rises (no guards). Replayed through the same executor
-    as the shipped judge, it gives the best the decisions could do with the same candidates."""
+    and it keeps a step, and at the end the result, only when the PSNR rises (no guards, no
+    margins). Replayed through the same executor as the shipped judge, it gives the best the
+    decisions could do with the same candidates."""
 
     target: np.ndarray | None = field(default=None, repr=False, compare=False)
 
@@ -109,6 +110,7 @@ class OracleJudge(DefaultJudge):
             fidelity_floor=-2.0,
             max_quality_drop=float("inf"),
             improve_margin=0.0,
+            final_margin=0.0,
             target=target,
         )
 
